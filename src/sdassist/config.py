@@ -1,0 +1,62 @@
+"""One place that reads every setting: environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SANDBOX_KEY = "sd_test_sandbox"
+DEFAULT_BASE_URL = "https://api.socialdock.com"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded sandbox state and the SQLite database live unless told otherwise."""
+    return Path.home() / ".sdassist"
+
+
+class Settings(BaseSettings):
+    """Every knob of sdassist. Secrets are `SecretStr`, so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    socialdock_api_key: SecretStr | None = Field(default=None, validation_alias="SOCIALDOCK_API_KEY")
+    socialdock_base_url: str = Field(default=DEFAULT_BASE_URL, validation_alias="SOCIALDOCK_BASE_URL")
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias="SDASSIST_DATA_DIR")
+    database_url: str | None = Field(default=None, validation_alias="SDASSIST_DATABASE_URL")
+    timezone: str = Field(default="UTC", validation_alias="SDASSIST_TIMEZONE")
+    approval: Literal["slack", "confirm", "none"] = Field(default="confirm", validation_alias="SDASSIST_APPROVAL")
+    approvers: str = Field(default="", validation_alias="SDASSIST_APPROVERS")
+    allow_self_approval: bool = Field(default=False, validation_alias="SDASSIST_ALLOW_SELF_APPROVAL")
+    draft_ttl_hours: float = Field(default=72.0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
+    rate_share: float = Field(default=1.0, gt=0, le=1, validation_alias="SDASSIST_RATE_SHARE")
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(default=None, validation_alias="SDASSIST_SLACK_API_URL")
+    approval_channel: str | None = Field(default=None, validation_alias="SDASSIST_APPROVAL_CHANNEL")
+    public_url: str | None = Field(default=None, validation_alias="SDASSIST_PUBLIC_URL")
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_WEBHOOK_SECRET")
+
+    mcp_token: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MCP_TOKEN")
+    mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
+    mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")
+    mcp_allowed_hosts: str = Field(default="", validation_alias="SDASSIST_MCP_ALLOWED_HOSTS")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no real key is configured: everything then runs on the built-in sandbox."""
+        return self.socialdock_api_key is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'sdassist.db'}"
+
+    @property
+    def approver_ids(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.approvers.split(",") if p.strip())
