@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, validation_alias="SDASSIST_PUBLIC_URL")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_WEBHOOK_SECRET")
 
+    confirm_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_CONFIRM_SECRET")
     mcp_token: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MCP_TOKEN")
     mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
     mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")

@@ -1,0 +1,122 @@
+"""Wiring: settings → client (real SocialDock or the embedded sandbox) → store → publisher → tool context.
+
+Every face opens one `Runtime` and asks it for a `ToolContext` per caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sdassist.client import RateLimiter, SocialDock
+from sdassist.config import SANDBOX_KEY, Settings
+from sdassist.publishing.drafts import Principal
+from sdassist.publishing.policy import ApprovalPolicy
+from sdassist.publishing.publisher import Publisher
+from sdassist.publishing.store import DraftStore
+from sdassist.tools.base import DraftNotifier, ProgressFn, ToolContext
+from sdassist.tools.confirmation import ConfirmationTokens
+
+log = logging.getLogger("sdassist")
+
+EMBEDDED_SANDBOX_URL = "http://sandbox.local"
+SANDBOX_NOTICE = (
+    "sdassist: no SOCIALDOCK_API_KEY set, so this runs on the built-in SocialDock sandbox: "
+    "nothing is really posted."
+)
+
+
+def build_client(settings: Settings, *, rate_limiter: RateLimiter | None = None) -> tuple[SocialDock, Any]:
+    """The SocialDock client the settings ask for, and the in-process sandbox app when there is one.
+
+    No key and no base URL: an embedded sandbox in this process, its state kept in the data directory.
+    No key but a base URL: a sandbox served elsewhere (`sdassist sandbox`), with the sandbox key.
+    """
+    limiter = rate_limiter or RateLimiter(share=settings.rate_share)
+    if settings.socialdock_api_key is not None:
+        client = SocialDock(settings.socialdock_api_key, base_url=settings.socialdock_base_url, rate_limiter=limiter)
+        return client, None
+    if settings.socialdock_base_url != "https://api.socialdock.com":
+        return SocialDock(SANDBOX_KEY, base_url=settings.socialdock_base_url, rate_limiter=limiter), None
+    from sdassist.sandbox import SandboxConfig, create_app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(SandboxConfig(state_file=settings.data_dir / "sandbox.json"))
+    transport = httpx.ASGITransport(app=app)
+    return SocialDock(SANDBOX_KEY, base_url=EMBEDDED_SANDBOX_URL, transport=transport, rate_limiter=limiter), app
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: SocialDock
+    store: DraftStore
+    publisher: Publisher
+    policy: ApprovalPolicy
+    confirmations: ConfirmationTokens
+    sandbox_app: Any = None
+    notifier: DraftNotifier | None = None
+    _closers: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def on_sandbox(self) -> bool:
+        return self.settings.uses_sandbox
+
+    def context(
+        self,
+        principal: Principal,
+        *,
+        zone: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> ToolContext:
+        return ToolContext(
+            client=self.client, store=self.store, publisher=self.publisher, policy=self.policy,
+            settings=self.settings, principal=principal, zone=zone or self.settings.timezone,
+            confirmations=self.confirmations, notifier=self.notifier, progress=progress,
+        )
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings | None = None,
+    *,
+    client: SocialDock | None = None,
+    announce: bool = True,
+    reconcile: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Open everything a face needs; reconcile drafts a previous run left half-published."""
+    settings = settings or Settings()
+    sandbox_app = None
+    if client is None:
+        client, sandbox_app = build_client(settings)
+    if announce and settings.uses_sandbox:
+        print(SANDBOX_NOTICE, file=sys.stderr)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await DraftStore.open(settings.effective_database_url)
+    policy = ApprovalPolicy.from_settings(settings)
+    publisher = Publisher(client, store, policy)
+    runtime = Runtime(
+        settings=settings, client=client, store=store, publisher=publisher, policy=policy,
+        confirmations=ConfirmationTokens.with_key(
+            settings.confirm_secret.get_secret_value() if settings.confirm_secret else None),
+        sandbox_app=sandbox_app,
+    )
+    try:
+        if reconcile:
+            try:
+                await publisher.reconcile_all()
+            except Exception as exc:  # an unreachable SocialDock must not stop the face from starting
+                log.warning("could not reconcile unfinished drafts yet: %s", type(exc).__name__)
+        yield runtime
+    finally:
+        await store.close()
+        await client.aclose()
+        if sandbox_app is not None:
+            await sandbox_app.state.sandbox.aclose()

@@ -1,0 +1,99 @@
+"""Account tools: what is connected, connecting more, and disconnecting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from sdassist.client.models import Platform
+from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+
+DEFAULT_REDIRECT = "https://app.socialdock.com/"
+
+
+class ListAccountsInput(ToolInput):
+    platform: Platform | None = Field(default=None, description="Only accounts on this platform.")
+
+
+class AccountView(ToolOutput):
+    id: str
+    platform: str
+    handle: str | None = None
+    name: str | None = None
+
+
+class AccountList(ToolOutput):
+    accounts: list[AccountView]
+    connected_platforms: list[str]
+
+
+async def list_accounts(ctx: ToolContext, inp: ListAccountsInput) -> AccountList:
+    accounts = [a for a in await ctx.client.accounts.list() if inp.platform in (None, a.platform)]
+    return AccountList(
+        accounts=[AccountView(id=a.id, platform=a.platform, handle=a.username, name=a.display_name) for a in accounts],
+        connected_platforms=sorted({a.platform for a in accounts}),
+    )
+
+
+class ConnectInput(ToolInput):
+    platform: Platform = Field(description="The platform to connect.")
+    redirect_url: str | None = Field(default=None, description="Where the browser goes after authorising.")
+
+
+class ConnectView(ToolOutput):
+    platform: str
+    connect_url: str
+    expires_at: datetime
+    next_step: str
+
+
+async def connect_account(ctx: ToolContext, inp: ConnectInput) -> ConnectView:
+    redirect = inp.redirect_url or (
+        f"{ctx.settings.public_url.rstrip('/')}/socialdock/connected" if ctx.settings.public_url else DEFAULT_REDIRECT
+    )
+    link = await ctx.client.accounts.connect(platform=inp.platform, redirect_url=redirect)
+    return ConnectView(
+        platform=link.platform, connect_url=link.connect_url, expires_at=link.expires_at,
+        next_step="Open connect_url in a browser and authorise; the account then appears in list_accounts. "
+                  "The link is short-lived.",
+    )
+
+
+class AccountRef(ToolInput):
+    account_id: str = Field(description="The account id (acc_…), from list_accounts.")
+
+
+class Disconnected(ToolOutput):
+    account_id: str
+    disconnected: bool
+
+
+async def disconnect_account(ctx: ToolContext, inp: AccountRef) -> Disconnected:
+    await ctx.client.accounts.disconnect(inp.account_id)
+    return Disconnected(account_id=inp.account_id, disconnected=True)
+
+
+TOOLS = [
+    Tool(
+        name="list_accounts", title="List connected accounts",
+        description="List the social accounts connected to the SocialDock workspace: id, platform, handle. "
+                    "Call this first: posts are addressed to these accounts.",
+        input_model=ListAccountsInput, output_model=AccountList, kind=ToolKind.READ, toolset=Toolset.ACCOUNTS,
+        handler=list_accounts,
+    ),
+    Tool(
+        name="connect_account", title="Connect an account",
+        description="Start connecting a social account: returns a short-lived link the user opens to authorise "
+                    "SocialDock. Nothing is connected until they do.",
+        input_model=ConnectInput, output_model=ConnectView, kind=ToolKind.WRITE, toolset=Toolset.ACCOUNTS,
+        handler=connect_account,
+    ),
+    Tool(
+        name="disconnect_account", title="Disconnect an account",
+        description="Disconnect a social account from the workspace; its scheduled posts can no longer be "
+                    "published. Cannot be undone without connecting again.",
+        input_model=AccountRef, output_model=Disconnected, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.ACCOUNTS,
+        handler=disconnect_account,
+    ),
+]

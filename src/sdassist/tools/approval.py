@@ -1,0 +1,56 @@
+"""Where a stored draft goes next, by `SDASSIST_APPROVAL`: a Slack card, a confirmation, or straight out."""
+
+from __future__ import annotations
+
+from sdassist.publishing.drafts import Draft, DraftState, Principal
+from sdassist.tools.base import ToolContext
+from sdassist.tools.views import DraftView, draft_view
+
+# Approval switched off by the operator: the decision is recorded under this name.
+AUTO_APPROVER = Principal(id="auto-approval", kind="operator", face="system", name="approval switched off")
+# The person at an MCP host who confirmed a preview (through elicitation or a confirmation token).
+HOST_USER = Principal(id="mcp-host-user", kind="human", face="mcp", name="the person at the MCP host")
+
+
+def outcome_step(draft: Draft) -> str:
+    """What a finished publish means, in one sentence."""
+    if draft.state == DraftState.SCHEDULED and draft.scheduled_at is not None:
+        return f"Scheduled on SocialDock as {draft.post_id}."
+    if draft.state == DraftState.PUBLISHED:
+        return f"Published on SocialDock as {draft.post_id}."
+    if draft.state == DraftState.FAILED:
+        return "Publishing failed: fix what the error says with edit_draft, then it goes for approval again."
+    if draft.state == DraftState.UNKNOWN:
+        return ("SocialDock did not answer in time; sdassist is checking whether the post exists and will not "
+                "post it twice. Check again with get_draft.")
+    return f"The draft is {draft.state}."
+
+
+async def confirm_and_publish(ctx: ToolContext, draft_id: str, version: int) -> DraftView:
+    """The person at the host said yes: approve exactly this version and publish it."""
+    draft = await ctx.publisher.approve(draft_id, version=version, actor=HOST_USER)
+    return draft_view(draft, next_step=outcome_step(draft))
+
+
+async def route_for_approval(ctx: ToolContext, draft: Draft) -> DraftView:
+    """Send a freshly stored (or edited) draft down the configured approval route."""
+    mode = ctx.settings.approval
+    if mode == "none":
+        done = await ctx.publisher.approve(draft.id, version=draft.version, actor=AUTO_APPROVER)
+        return draft_view(done, next_step=outcome_step(done) + " (approval is switched off on this server)")
+    if mode == "slack":
+        if ctx.notifier is not None:
+            await ctx.notifier.draft_pending(draft)
+        channel = ctx.settings.approval_channel or "the approval channel"
+        return draft_view(draft, next_step=(
+            f"Sent for approval in Slack ({channel}). Nothing is published until a person approves it there. "
+            f"Check the outcome with get_draft draft_id={draft.id}."))
+    if ctx.principal.face == "mcp":
+        token = ctx.confirmations.issue(draft.id, draft.version)
+        return draft_view(draft, token=token, next_step=(
+            "Nothing is published yet. Show this preview to the user (text, platforms, time) and ask them to "
+            "confirm. Only if they say yes, call the same tool again with the same arguments plus "
+            "confirmation_token (valid 10 "
+            "minutes). If they want changes, use edit_draft; if not, cancel_draft."))
+    return draft_view(draft, next_step=(
+        f"Waiting for approval: sdassist call approve_draft draft_id={draft.id} version={draft.version}"))

@@ -1,0 +1,130 @@
+"""What a tool is: one operation, described once, run by every face.
+
+A face (MCP, Slack, terminal) never re-describes a tool: it reads the name, description, schemas, kind
+and toolset from here and calls `Tool.run`, which validates the input and turns every anticipated
+failure into a `ToolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sdassist.tools.confirmation import ConfirmationTokens
+from sdassist.tools.errors import ToolError, tool_error_from, validation_message
+
+if TYPE_CHECKING:
+    from sdassist.client import SocialDock
+    from sdassist.config import Settings
+    from sdassist.publishing.drafts import Draft, Principal
+    from sdassist.publishing.policy import ApprovalPolicy
+    from sdassist.publishing.publisher import Publisher
+    from sdassist.publishing.store import DraftStore
+
+
+class ToolKind(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+
+class Toolset(StrEnum):
+    ACCOUNTS = "accounts"
+    POSTS = "posts"
+    DRAFTS = "drafts"
+    ANALYTICS = "analytics"
+    MEDIA = "media"
+    WEBHOOKS = "webhooks"
+
+
+DEFAULT_TOOLSETS: frozenset[Toolset] = frozenset(
+    {Toolset.ACCOUNTS, Toolset.POSTS, Toolset.DRAFTS, Toolset.ANALYTICS, Toolset.MEDIA}
+)
+
+
+class ToolInput(BaseModel):
+    """Base of every input model: unknown fields are refused, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ToolOutput(BaseModel):
+    """Base of every output model: compact, no raw envelopes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DraftNotifier(Protocol):
+    """A face that shows pending drafts to approvers (the Slack card)."""
+
+    async def draft_pending(self, draft: Draft) -> None: ...
+
+
+ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+@dataclass
+class ToolContext:
+    """Everything a handler may use: the services, and who is asking from where."""
+
+    client: SocialDock
+    store: DraftStore
+    publisher: Publisher
+    policy: ApprovalPolicy
+    settings: Settings
+    principal: Principal
+    zone: str
+    confirmations: ConfirmationTokens = field(default_factory=lambda: ConfirmationTokens.with_key(None))
+    notifier: DraftNotifier | None = None
+    progress: ProgressFn | None = None
+
+    async def report_progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        if self.progress is not None:
+            await self.progress(done, total, message)
+
+
+In = TypeVar("In", bound=ToolInput)
+Out = TypeVar("Out", bound=ToolOutput)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[In, Out]):
+    """One operation. `human_only` tools (approve, reject) are never shown to assistants."""
+
+    name: str
+    title: str
+    description: str
+    input_model: type[In]
+    output_model: type[Out]
+    kind: ToolKind
+    toolset: Toolset
+    handler: Callable[[ToolContext, In], Awaitable[Out]] = field(repr=False)
+    human_only: bool = False
+
+    def parse_input(self, arguments: dict[str, Any] | In) -> In:
+        if isinstance(arguments, self.input_model):
+            return arguments
+        try:
+            return self.input_model.model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolError(
+                f"{self.name}: {validation_message(exc)}",
+                hint=f"See `sdassist tools` or the {self.name} input schema for the fields it takes.",
+            ) from None
+
+    async def run(self, ctx: ToolContext, arguments: dict[str, Any] | In) -> Out:
+        """Validate, run, and turn every anticipated failure into a ToolError."""
+        parsed = self.parse_input(arguments)
+        try:
+            return await self.handler(ctx, parsed)
+        except ToolError:
+            raise
+        except Exception as exc:
+            mapped = tool_error_from(exc)
+            if mapped is None:
+                raise
+            raise mapped from None

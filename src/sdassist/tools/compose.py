@@ -1,0 +1,86 @@
+"""Turning a tool's post fields into exactly what will be sent, with every problem found up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import Field
+
+from sdassist.client.models import Target
+from sdassist.publishing.platforms import DraftCheck, check_post
+from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
+from sdassist.tools.base import ToolContext
+from sdassist.tools.errors import ToolError
+from sdassist.tools.targets import TargetOptions, resolve_targets
+
+WHEN_DESCRIPTION = (
+    "When to publish, as a person says it: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', 'Dec 3 at noon', "
+    "'2026-12-01 09:00', '3pm Europe/Berlin'. Read in `zone` (or the user's zone). Omit with publish_now=true."
+)
+
+
+class PostFields(TargetOptions):
+    """The fields of a post, flat, as every face fills them in."""
+
+    text: str = Field(description="The post text, exactly as it will be published.")
+    targets: list[str] = Field(
+        min_length=1,
+        description="Where to publish: platform names (instagram, linkedin, …), account handles (@brand) or "
+        "account ids (acc_…). list_accounts shows what is connected.",
+    )
+    when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
+    publish_now: bool = Field(default=False, description="Publish as soon as it is approved instead of at `when`.")
+    title: str | None = Field(default=None, description="Title: required for YouTube (≤100) and Reddit (≤300).")
+    media_urls: list[str] = Field(default_factory=list, description="Public URLs of images or videos to attach.")
+    tags: list[str] = Field(default_factory=list, description="Hashtags or labels, without '#'.")
+    zone: str | None = Field(default=None, description="IANA time zone to read `when` in, e.g. Europe/Berlin.")
+
+
+@dataclass(frozen=True)
+class Composed:
+    targets: list[Target]
+    when: ResolvedTime | None
+    check: DraftCheck
+
+    @property
+    def scheduled_at(self) -> datetime | None:
+        return self.when.utc if self.when else None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [p.message for p in self.check.warnings]
+
+
+def read_time(ctx: ToolContext, phrase: str, zone: str | None) -> ResolvedTime:
+    try:
+        return resolve_time(phrase, zone=zone or ctx.zone, default_zone=ctx.settings.timezone)
+    except TimeError as exc:
+        raise ToolError(f"when: {exc}") from None
+
+
+def resolve_schedule(ctx: ToolContext, when: str | None, publish_now: bool, zone: str | None) -> ResolvedTime | None:
+    """Exactly one of a time or publish_now; both or neither is a question back to the user."""
+    if publish_now and when:
+        raise ToolError("both publish_now and when are given",
+                        hint="Use publish_now=true to post right after approval, or when='…' to schedule, not both.")
+    if not publish_now and not when:
+        raise ToolError("no time given",
+                        hint="Say when, e.g. when='tomorrow 9am', or set publish_now=true to post once approved.")
+    return read_time(ctx, when, zone) if when else None
+
+
+def refuse_on_errors(check: DraftCheck) -> None:
+    if check.errors:
+        raise ToolError("; ".join(p.message for p in check.errors),
+                        hint="Fix these and try again; nothing was stored.")
+
+
+async def compose(ctx: ToolContext, fields: PostFields, *, targets: list[Target] | None = None) -> Composed:
+    """Resolve accounts and time, check every platform rule; raise with all errors at once."""
+    resolved_targets = targets if targets is not None else await resolve_targets(ctx.client, fields.targets, fields)
+    when = resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
+    check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,
+                       media_urls=fields.media_urls, tags=fields.tags)
+    refuse_on_errors(check)
+    return Composed(targets=resolved_targets, when=when, check=check)

@@ -1,0 +1,212 @@
+"""Draft tools: compose a post, look at drafts, change them, and decide on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from sdassist.publishing.drafts import DraftState, new_draft
+from sdassist.publishing.platforms import check_post
+from sdassist.tools.approval import confirm_and_publish, outcome_step, route_for_approval
+from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose, read_time, refuse_on_errors
+from sdassist.tools.errors import ToolError
+from sdassist.tools.targets import TargetOptions, resolve_targets
+from sdassist.tools.views import DraftSummary, DraftView, draft_summary, draft_view
+
+TOKEN_DESCRIPTION = (
+    "Only when confirming a preview: the confirmation_token it returned, after the user said yes."
+)
+
+
+class DraftPostInput(PostFields):
+    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+
+
+async def _confirm(ctx: ToolContext, token: str, *, text: str | None = None) -> DraftView:
+    draft_id, version = ctx.confirmations.verify(token)
+    if text is not None:
+        draft = await ctx.store.get(draft_id)
+        if draft.text != text:
+            raise ToolError("the text differs from the preview the token confirms",
+                            hint="Confirm only what the user saw; for changes use edit_draft and show the new preview.")
+    return await confirm_and_publish(ctx, draft_id, version)
+
+
+async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
+    if inp.confirmation_token:
+        return await _confirm(ctx, inp.confirmation_token, text=inp.text)
+    composed = await compose(ctx, inp)
+    draft = new_draft(
+        text=inp.text,
+        title=inp.title,
+        targets=composed.targets,
+        media_urls=inp.media_urls,
+        tags=inp.tags,
+        publish_now=inp.publish_now,
+        scheduled_at=composed.scheduled_at,
+        timezone=composed.when.zone if composed.when else (inp.zone or ctx.zone),
+        time_phrase=inp.when,
+        requester=ctx.principal,
+        warnings=composed.warnings,
+        ttl_hours=ctx.settings.draft_ttl_hours,
+    )
+    stored = await ctx.store.add(draft, ctx.principal)
+    return await route_for_approval(ctx, stored)
+
+
+class ListDraftsInput(ToolInput):
+    states: list[DraftState] = Field(default_factory=list, description="Only drafts in these states (all if empty).")
+    mine_only: bool = Field(default=False, description="Only drafts the caller asked for.")
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class DraftList(ToolOutput):
+    drafts: list[DraftSummary]
+
+
+async def list_drafts(ctx: ToolContext, inp: ListDraftsInput) -> DraftList:
+    drafts = await ctx.store.list(
+        states=inp.states or None,
+        requester_id=ctx.principal.id if inp.mine_only else None,
+        limit=inp.limit,
+    )
+    return DraftList(drafts=[draft_summary(d) for d in drafts])
+
+
+class DraftRef(ToolInput):
+    draft_id: str = Field(description="The draft's id (drf_…).")
+
+
+async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
+    return draft_view(await ctx.store.get(inp.draft_id))
+
+
+class EditDraftInput(TargetOptions):
+    draft_id: str = Field(description="The draft's id (drf_…).")
+    version: int = Field(ge=1, description="The version you are editing (from get_draft): protects a newer edit.")
+    text: str | None = None
+    title: str | None = None
+    targets: list[str] | None = Field(default=None, description="Replace the platforms/accounts.")
+    when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
+    publish_now: bool | None = None
+    media_urls: list[str] | None = None
+    tags: list[str] | None = None
+    zone: str | None = None
+    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+
+
+async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
+    if inp.confirmation_token:
+        return await _confirm(ctx, inp.confirmation_token)
+    draft = await ctx.store.get(inp.draft_id)
+    if draft.version != inp.version:
+        raise ToolError(f"{draft.id} is at version {draft.version}, not {inp.version}",
+                        hint="Someone changed it since you looked: get_draft shows the current version.")
+    changes: dict[str, Any] = {}
+    for name in ("text", "title", "media_urls", "tags"):
+        value = getattr(inp, name)
+        if value is not None:
+            changes[name] = value
+    if inp.targets is not None:
+        changes["targets"] = await resolve_targets(ctx.client, inp.targets, inp)
+    if inp.publish_now:
+        changes.update(publish_now=True, scheduled_at=None, time_phrase=None)
+    elif inp.when:
+        when = read_time(ctx, inp.when, inp.zone or draft.timezone)
+        changes.update(publish_now=False, scheduled_at=when.utc, timezone=when.zone, time_phrase=inp.when)
+    if not changes:
+        raise ToolError("nothing to change", hint="Give at least one of text, title, targets, when, media_urls, tags.")
+    merged = draft.model_copy(update=changes)
+    check = check_post(text=merged.text, title=merged.title, targets=merged.targets,
+                       media_urls=merged.media_urls, tags=merged.tags)
+    refuse_on_errors(check)
+    changes["warnings"] = [p.message for p in check.warnings]
+    edited = await ctx.store.edit(draft.id, expected_version=inp.version, changes=changes, actor=ctx.principal)
+    return await route_for_approval(ctx, edited)
+
+
+async def cancel_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
+    draft = await ctx.publisher.cancel(inp.draft_id, actor=ctx.principal)
+    return draft_view(draft, next_step="Cancelled: it will not be published." + (
+        f" The scheduled post {draft.post_id} was deleted from SocialDock." if draft.post_id else ""))
+
+
+class DecisionInput(ToolInput):
+    draft_id: str = Field(description="The draft's id (drf_…).")
+    version: int = Field(ge=1, description="The version you reviewed: an edited draft needs a new decision.")
+
+
+async def approve_draft(ctx: ToolContext, inp: DecisionInput) -> DraftView:
+    draft = await ctx.publisher.approve(inp.draft_id, version=inp.version, actor=ctx.principal)
+    return draft_view(draft, next_step=outcome_step(draft))
+
+
+class RejectInput(DecisionInput):
+    reason: str | None = Field(default=None, description="Why, for the person who asked.")
+
+
+async def reject_draft(ctx: ToolContext, inp: RejectInput) -> DraftView:
+    draft = await ctx.publisher.reject(inp.draft_id, version=inp.version, actor=ctx.principal, reason=inp.reason)
+    return draft_view(draft, next_step="Rejected: it will not be published.")
+
+
+def _posting_prefix() -> str:
+    return "Nothing is published until a person approves it (or the operator switched approval off). "
+
+
+TOOLS = [
+    Tool(
+        name="draft_post", title="Draft a post",
+        description=(
+            "Compose a post for one or more connected accounts, to publish now or at a time, and send it for "
+            "approval. " + _posting_prefix() + "Checks every platform rule and the time first and refuses with "
+            "all problems at once. Returns the draft (id, version, state, preview, time in UTC and local) and "
+            "next_step, which says what happens next: follow it."
+        ),
+        input_model=DraftPostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
+        handler=draft_post,
+    ),
+    Tool(
+        name="list_drafts", title="List drafts",
+        description="List drafts, newest first, optionally by state (pending, scheduled, failed, …). Returns "
+                    "id, version, state, platforms, a text preview and the time.",
+        input_model=ListDraftsInput, output_model=DraftList, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
+        handler=list_drafts,
+    ),
+    Tool(
+        name="get_draft", title="Get a draft",
+        description="One draft in full: text, targets with per-platform results, time, state, error, and the "
+                    "SocialDock post id once published or scheduled. Use it to check an outcome after approval.",
+        input_model=DraftRef, output_model=DraftView, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
+        handler=get_draft,
+    ),
+    Tool(
+        name="edit_draft", title="Edit a draft",
+        description="Change a pending or failed draft (text, title, targets, time, media, tags). The draft gets "
+                    "a new version and goes for approval again; approvals of the old version stop working.",
+        input_model=EditDraftInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
+        handler=edit_draft,
+    ),
+    Tool(
+        name="cancel_draft", title="Cancel a draft",
+        description="Cancel a draft so it is never published. A draft already scheduled on SocialDock is "
+                    "deleted there too.",
+        input_model=DraftRef, output_model=DraftView, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
+        handler=cancel_draft,
+    ),
+    Tool(
+        name="approve_draft", title="Approve a draft",
+        description="Approve one version of a pending draft: it is published or scheduled at once, exactly once. "
+                    "For people only.",
+        input_model=DecisionInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
+        handler=approve_draft, human_only=True,
+    ),
+    Tool(
+        name="reject_draft", title="Reject a draft",
+        description="Reject a pending draft, with an optional reason. For people only.",
+        input_model=RejectInput, output_model=DraftView, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
+        handler=reject_draft, human_only=True,
+    ),
+]

@@ -1,0 +1,43 @@
+"""Media upload: SocialDock fetches a public URL and hands back a URL to attach."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sdassist.publishing.platforms import media_kind
+from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.errors import ToolError
+
+
+class UploadInput(ToolInput):
+    url: str = Field(description="A public http(s) URL of an image or video.")
+    file_name: str | None = Field(default=None, description="Optional name to store it under.")
+
+
+class MediaView(ToolOutput):
+    media_id: str
+    url: str = Field(description="Use this URL in media_urls of draft_post.")
+    mime_type: str | None
+    kind: str
+
+
+async def upload_media(ctx: ToolContext, inp: UploadInput) -> MediaView:
+    if not inp.url.lower().startswith(("http://", "https://")):
+        raise ToolError(f"url must be a public http(s) URL, not {inp.url[:60]!r}",
+                        hint="Upload the file somewhere public first and pass its URL.")
+    await ctx.report_progress(0, 1, "SocialDock is fetching the file")
+    media = await ctx.client.media.upload(url=inp.url, file_name=inp.file_name)
+    await ctx.report_progress(1, 1, "stored")
+    return MediaView(media_id=media.id, url=media.url, mime_type=media.mime_type,
+                     kind=media_kind(media.url, media.mime_type))
+
+
+TOOLS = [
+    Tool(
+        name="upload_media", title="Upload media",
+        description="Have SocialDock fetch and store an image or video from a public URL. Returns the stored URL "
+                    "to pass in media_urls, and whether it is an image or a video.",
+        input_model=UploadInput, output_model=MediaView, kind=ToolKind.WRITE, toolset=Toolset.MEDIA,
+        handler=upload_media,
+    ),
+]

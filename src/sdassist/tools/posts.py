@@ -1,0 +1,128 @@
+"""Post tools: what SocialDock has, and changes to it (a change to a scheduled post is approved first)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sdassist.client.models import Platform, Target
+from sdassist.publishing.drafts import new_draft
+from sdassist.publishing.platforms import check_post
+from sdassist.tools.approval import route_for_approval
+from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.compose import WHEN_DESCRIPTION, read_time, refuse_on_errors
+from sdassist.tools.drafts import TOKEN_DESCRIPTION, _confirm
+from sdassist.tools.errors import ToolError
+from sdassist.tools.views import DraftView, PostView, post_view
+
+
+class ListPostsInput(ToolInput):
+    status: Literal["published", "scheduled", "failed"] | None = Field(default=None, description="Filter by status.")
+    platform: Platform | None = Field(default=None, description="Filter by platform.")
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, description="Skip this many (for the next page use next_offset).")
+
+
+class PostList(ToolOutput):
+    posts: list[PostView]
+    total: int
+    next_offset: int | None = Field(description="Pass as offset for the next page; null on the last page.")
+
+
+async def list_posts(ctx: ToolContext, inp: ListPostsInput) -> PostList:
+    page = await ctx.client.posts.list(status=inp.status, platform=inp.platform, limit=inp.limit, offset=inp.offset)
+    after = page.offset + len(page.posts)
+    return PostList(
+        posts=[post_view(p, ctx.zone) for p in page.posts],
+        total=page.total,
+        next_offset=after if after < page.total else None,
+    )
+
+
+class PostRef(ToolInput):
+    post_id: str = Field(description="The SocialDock post id (post_…).")
+
+
+async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
+    return post_view(await ctx.client.posts.get(inp.post_id), ctx.zone, full_text=True)
+
+
+class UpdatePostInput(ToolInput):
+    post_id: str = Field(description="The scheduled SocialDock post to change (post_…).")
+    text: str | None = None
+    title: str | None = None
+    when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
+    media_urls: list[str] | None = None
+    tags: list[str] | None = None
+    zone: str | None = None
+    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+
+
+async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
+    if inp.confirmation_token:
+        return await _confirm(ctx, inp.confirmation_token)
+    post = await ctx.client.posts.get(inp.post_id)
+    if post.status != "scheduled":
+        raise ToolError(f"{post.id} is {post.status}; SocialDock only changes scheduled posts",
+                        hint="Publish a new post with draft_post instead.")
+    if all(getattr(inp, f) is None for f in ("text", "title", "when", "media_urls", "tags")):
+        raise ToolError("nothing to change", hint="Give at least one of text, title, when, media_urls, tags.")
+    when = read_time(ctx, inp.when, inp.zone) if inp.when else None
+    targets = [Target(platform=t.platform, account_id=t.account_id or "", metadata=None)  # type: ignore[arg-type]
+               for t in post.targets]
+    text = inp.text if inp.text is not None else post.text or ""
+    title = inp.title if inp.title is not None else post.title
+    media = inp.media_urls if inp.media_urls is not None else (list(post.media_urls) or [m.url for m in post.media])
+    tags = inp.tags if inp.tags is not None else list(post.tags)
+    check = check_post(text=text, title=title, targets=targets, media_urls=media, tags=tags)
+    refuse_on_errors(check)
+    draft = new_draft(
+        kind="update", post_id=post.id,
+        text=text, title=title, targets=targets, media_urls=media, tags=tags,
+        publish_now=False, scheduled_at=when.utc if when else post.scheduled_at,
+        timezone=when.zone if when else (inp.zone or ctx.zone), time_phrase=inp.when,
+        requester=ctx.principal, warnings=[p.message for p in check.warnings],
+        ttl_hours=ctx.settings.draft_ttl_hours,
+    )
+    stored = await ctx.store.add(draft, ctx.principal)
+    return await route_for_approval(ctx, stored)
+
+
+class Deleted(ToolOutput):
+    id: str
+    deleted: bool
+
+
+async def delete_post(ctx: ToolContext, inp: PostRef) -> Deleted:
+    await ctx.client.posts.delete(inp.post_id)
+    return Deleted(id=inp.post_id, deleted=True)
+
+
+TOOLS = [
+    Tool(
+        name="list_posts", title="List posts",
+        description="List posts on SocialDock (published, scheduled or failed), newest first, a page at a time. "
+                    "Returns ids, status, a text preview, per-platform results and next_offset.",
+        input_model=ListPostsInput, output_model=PostList, kind=ToolKind.READ, toolset=Toolset.POSTS,
+        handler=list_posts,
+    ),
+    Tool(
+        name="get_post", title="Get a post",
+        description="One SocialDock post in full: text, status, per-platform results and media.",
+        input_model=PostRef, output_model=PostView, kind=ToolKind.READ, toolset=Toolset.POSTS, handler=get_post,
+    ),
+    Tool(
+        name="update_post", title="Change a scheduled post",
+        description="Change the text, title, time, media or tags of a post that is still scheduled. The change "
+                    "is a draft that goes for approval like a new post; SocialDock is updated only once approved.",
+        input_model=UpdatePostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.POSTS,
+        handler=update_post,
+    ),
+    Tool(
+        name="delete_post", title="Delete a post",
+        description="Delete a post from SocialDock (a scheduled post will then not be published). Cannot be undone.",
+        input_model=PostRef, output_model=Deleted, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.POSTS,
+        handler=delete_post,
+    ),
+]

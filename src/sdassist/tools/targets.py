@@ -1,0 +1,114 @@
+"""Turning what people write ("instagram", "@brand", "acc_…") into SocialDock targets."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from sdassist.client import SocialDock
+from sdassist.client.models import PLATFORMS, Account, Target
+from sdassist.tools.base import ToolInput
+from sdassist.tools.errors import ToolError
+
+PLATFORM_ALIASES = {
+    "fb": "facebook", "ig": "instagram", "insta": "instagram", "li": "linkedin",
+    "yt": "youtube", "tg": "telegram", "tt": "tiktok", "tik tok": "tiktok",
+}
+
+
+class TargetOptions(ToolInput):
+    """Per-platform settings, flat so every face can fill them in."""
+
+    subreddit: str | None = Field(default=None, description="Reddit only: the subreddit, as r/name.")
+    privacy: str | None = Field(
+        default=None,
+        description="YouTube: public | unlisted | private. TikTok: PUBLIC_TO_EVERYONE | MUTUAL_FOLLOW_FRIENDS "
+        "| FOLLOWER_OF_CREATOR | SELF_ONLY.",
+    )
+    chat_id: str | None = Field(default=None, description="Telegram only: the channel or group to post to.")
+    location: str | None = Field(default=None, description="Instagram/Facebook only: a location name.")
+
+
+def normalise_platform(word: str) -> str | None:
+    key = word.strip().lower()
+    key = PLATFORM_ALIASES.get(key, key)
+    return key if key in PLATFORMS else None
+
+
+def _metadata_for(platform: str, options: TargetOptions) -> dict[str, Any] | None:
+    meta: dict[str, Any] = {}
+    if platform == "reddit" and options.subreddit:
+        sub = options.subreddit.strip()
+        meta["subreddit"] = sub if sub.lower().startswith("r/") else f"r/{sub}"
+    if platform == "youtube" and options.privacy:
+        meta["privacy"] = options.privacy.lower()
+    if platform == "tiktok" and options.privacy:
+        meta["privacy_level"] = options.privacy.upper()
+    if platform == "telegram" and options.chat_id:
+        meta["chat_id"] = options.chat_id
+    if platform in ("instagram", "facebook") and options.location:
+        meta["location"] = options.location
+    return meta or None
+
+
+def _handle(account: Account) -> str:
+    return (account.username or "").lstrip("@").lower()
+
+
+def _resolve_one(word: str, accounts: Sequence[Account]) -> Account:
+    raw = word.strip()
+    if raw.startswith("acc_"):
+        for account in accounts:
+            if account.id == raw:
+                return account
+        raise ToolError(f"no connected account has the id {raw}",
+                        hint="list_accounts shows the connected accounts and their ids.")
+    if raw.startswith("@"):
+        matches = [a for a in accounts if _handle(a) == raw.lstrip("@").lower()]
+        if matches:
+            return matches[0]
+        raise ToolError(f"no connected account has the handle {raw}",
+                        hint="Handles connected: " + (", ".join(f"@{_handle(a)}" for a in accounts) or "none"))
+    platform = normalise_platform(raw)
+    if platform is None:
+        guess = difflib.get_close_matches(raw.lower(), PLATFORMS, n=1)
+        hint = f"Did you mean {guess[0]}? " if guess else ""
+        raise ToolError(f"'{raw}' is not a platform SocialDock publishes to",
+                        hint=hint + "Platforms: " + ", ".join(PLATFORMS) + ".")
+    on_platform = [a for a in accounts if a.platform == platform]
+    if not on_platform:
+        raise ToolError(f"no {platform} account is connected",
+                        hint=f"Connect one with connect_account platform={platform}, then try again.")
+    if len(on_platform) > 1:
+        handles = ", ".join(f"@{_handle(a)}" for a in on_platform)
+        raise ToolError(f"several {platform} accounts are connected ({handles})",
+                        hint="Name the one you mean by its handle or account id.")
+    return on_platform[0]
+
+
+async def resolve_targets(client: SocialDock, words: Sequence[str], options: TargetOptions) -> list[Target]:
+    """Every word becomes one target; all problems are reported together."""
+    if not words:
+        raise ToolError("no platforms given", hint="Name at least one, e.g. targets=['instagram', 'linkedin'].")
+    accounts = await client.accounts.list()
+    targets: list[Target] = []
+    problems: list[str] = []
+    hints: list[str] = []
+    for word in words:
+        try:
+            account = _resolve_one(word, accounts)
+        except ToolError as exc:
+            problems.append(exc.message)
+            if exc.hint and exc.hint not in hints:
+                hints.append(exc.hint)
+            continue
+        if any(t.account_id == account.id for t in targets):
+            continue
+        targets.append(Target(platform=account.platform, account_id=account.id,  # type: ignore[arg-type]
+                              metadata=_metadata_for(account.platform, options)))
+    if problems:
+        raise ToolError("; ".join(problems), hint=" ".join(hints) or None)
+    return targets

@@ -1,0 +1,108 @@
+"""Webhook tools: where SocialDock reports outcomes. Secrets go in, never come back out."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.errors import ToolError
+
+EVENTS = ("post_published", "post_failed")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_webhook_url(url: str) -> str:
+    """HTTPS, or plain HTTP to a loopback address (a local sandbox or receiver)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "https" and parts.hostname:
+        return url.strip()
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return url.strip()
+    raise ToolError(f"webhook url must be https (http only for loopback addresses), not {url[:80]!r}",
+                    hint="Use the public https address of your receiver, e.g. https://example.com/socialdock/webhook.")
+
+
+class WebhookView(ToolOutput):
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    signed: bool | None = Field(default=None, description="Whether deliveries carry a signature (on create).")
+
+
+class WebhookList(ToolOutput):
+    webhooks: list[WebhookView]
+
+
+class ListWebhooksInput(ToolInput):
+    pass
+
+
+async def list_webhooks(ctx: ToolContext, inp: ListWebhooksInput) -> WebhookList:
+    hooks = await ctx.client.webhooks.list()
+    return WebhookList(webhooks=[WebhookView(id=h.id, url=h.url, events=h.events, active=h.active) for h in hooks])
+
+
+class CreateWebhookInput(ToolInput):
+    url: str = Field(description="The https endpoint that receives events.")
+    events: list[Literal["post_published", "post_failed"]] = Field(
+        default_factory=lambda: list(EVENTS), min_length=1, description="Events to receive (default: both).")
+    secret: str | None = Field(default=None, description="Signing secret; defaults to SDASSIST_WEBHOOK_SECRET.")
+
+
+async def create_webhook(ctx: ToolContext, inp: CreateWebhookInput) -> WebhookView:
+    url = check_webhook_url(inp.url)
+    secret = inp.secret or (ctx.settings.webhook_secret.get_secret_value() if ctx.settings.webhook_secret else None)
+    hook = await ctx.client.webhooks.create(url=url, events=list(inp.events), secret=secret)
+    return WebhookView(id=hook.id, url=hook.url, events=hook.events, active=hook.active, signed=secret is not None)
+
+
+class WebhookRef(ToolInput):
+    webhook_id: str = Field(description="The webhook id (wh_…), from list_webhooks.")
+
+
+class WebhookDeleted(ToolOutput):
+    webhook_id: str
+    deleted: bool
+
+
+async def delete_webhook(ctx: ToolContext, inp: WebhookRef) -> WebhookDeleted:
+    await ctx.client.webhooks.delete(inp.webhook_id)
+    return WebhookDeleted(webhook_id=inp.webhook_id, deleted=True)
+
+
+TOOLS = [
+    Tool(
+        name="list_webhooks", title="List webhooks",
+        description="List the endpoints SocialDock sends post_published / post_failed events to.",
+        input_model=ListWebhooksInput, output_model=WebhookList, kind=ToolKind.READ, toolset=Toolset.WEBHOOKS,
+        handler=list_webhooks,
+    ),
+    Tool(
+        name="create_webhook", title="Register a webhook",
+        description="Register an https endpoint for post_published / post_failed events, signed with a secret "
+                    "(HMAC-SHA256). The secret is never shown back.",
+        input_model=CreateWebhookInput, output_model=WebhookView, kind=ToolKind.WRITE, toolset=Toolset.WEBHOOKS,
+        handler=create_webhook,
+    ),
+    Tool(
+        name="delete_webhook", title="Delete a webhook",
+        description="Stop sending events to a webhook endpoint.",
+        input_model=WebhookRef, output_model=WebhookDeleted, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.WEBHOOKS,
+        handler=delete_webhook,
+    ),
+]
