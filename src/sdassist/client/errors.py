@@ -105,3 +105,26 @@ def error_class_for(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return ServerError
     return STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+UPGRADE_PLAN_HINT = (
+    "The workspace's SocialDock plan does not include API access (the FREE plan has none). "
+    "Upgrade to BUILD or higher in Dashboard → Settings → Billing."
+)
+
+
+__all__ = [
+    "RENEW_KEY_HINT",
+    "STATUS_ERRORS",
+    "UPGRADE_PLAN_HINT",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "SocialDockError",
+    "TransportError",
+    "error_class_for",
+]

@@ -1,0 +1,66 @@
+"""The client's logger: silent unless SDASSIST_LOG=debug, and it never prints a key.
+
+Everything the client logs goes through `redact`, and a filter on the logger redacts again, so a key
+that slips into a message, an argument or a header dump is replaced before any handler sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+LOGGER_NAME = "sdassist.client"
+REDACTED = "[redacted]"
+_KEY_RE = re.compile(r"sd_(?:live|test)_\w+")
+_BEARER_RE = re.compile(r"(?i)(bearer\s+)\S+")
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+def redact(text: object) -> str:
+    """The text with every key-shaped token and bearer credential replaced."""
+    value = _KEY_RE.sub(REDACTED, str(text))
+    return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, value)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers fit to log: credentials dropped, anything key-shaped redacted."""
+    return {k: REDACTED if k.lower() in _SENSITIVE_HEADERS else redact(v) for k, v in headers.items()}
+
+
+class RedactingFilter(logging.Filter):
+    """Last line of defence: redacts the formatted message of every record on the client logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: log it as given, still redacted
+            message = f"{record.msg} {record.args}"
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+    logger.addFilter(RedactingFilter())
+
+
+def enabled() -> bool:
+    """Debug logging is opt-in through the environment, read on each call so tests can switch it."""
+    on = os.environ.get("SDASSIST_LOG", "").strip().lower() == "debug"
+    if on and not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    return on
+
+
+def debug(message: str, *args: Any) -> None:
+    """Log at DEBUG when switched on; arguments are redacted before formatting."""
+    if enabled():
+        logger.debug(redact(message % args if args else message))
