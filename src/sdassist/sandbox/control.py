@@ -1,0 +1,147 @@
+"""`/_sandbox/*`: the knobs tests turn (clock, failures, faults, reset) and what they read (stats,
+deliveries), plus the page a connect URL opens. No key, no rate limit."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .bodies import json_body
+from .clock import iso, parse_iso
+from .envelope import bad_request, ok
+from .faults import parse_rule
+from .state import SandboxState
+
+
+def _state(request: Request) -> SandboxState:
+    return request.app.state.sandbox
+
+
+def _clock_view(state: SandboxState) -> dict[str, Any]:
+    return {"now": iso(state.clock.now()), "offset_seconds": state.clock.offset.total_seconds()}
+
+
+async def get_clock(request: Request) -> JSONResponse:
+    return ok(_clock_view(_state(request)))
+
+
+async def set_clock(request: Request) -> JSONResponse:
+    """`{"advance_seconds": N}` or `{"now": ISO}`; due posts publish at once."""
+    state = _state(request)
+    body = await json_body(request)
+    if ("advance_seconds" in body) == ("now" in body):
+        raise bad_request('give exactly one of "advance_seconds" (number) or "now" (ISO 8601)')
+    if "advance_seconds" in body:
+        seconds = body["advance_seconds"]
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            raise bad_request("advance_seconds must be a number")
+        state.clock.advance(float(seconds))
+    else:
+        try:
+            state.clock.set(parse_iso(body["now"]))
+        except (ValueError, TypeError):
+            raise bad_request(f"now must be an ISO 8601 datetime, got {body['now']!r}") from None
+    published = state.publish_due()
+    return ok({**_clock_view(state), "published": published})
+
+
+async def tick(request: Request) -> JSONResponse:
+    return ok({"published": _state(request).publish_due()})
+
+
+async def add_failure(request: Request) -> JSONResponse:
+    return ok(_state(request).add_failure(await json_body(request)))
+
+
+async def list_failures(request: Request) -> JSONResponse:
+    return ok({"failures": _state(request).failures})
+
+
+async def clear_failures(request: Request) -> JSONResponse:
+    _state(request).failures.clear()
+    return ok({"success": True})
+
+
+def _faults_view(state: SandboxState) -> dict[str, Any]:
+    return {"seed": state.faults.seed, "rules": [r.as_dict() for r in state.faults.rules],
+            "fired": state.faults.fired}
+
+
+async def set_faults(request: Request) -> JSONResponse:
+    state = _state(request)
+    body = await json_body(request)
+    rules_raw = body.get("rules")
+    if not isinstance(rules_raw, list):
+        raise bad_request('"rules" must be an array of fault rules')
+    seed = body.get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise bad_request('"seed" must be an integer')
+    try:
+        rules = [parse_rule(r) for r in rules_raw]
+    except (ValueError, TypeError) as exc:
+        raise bad_request(f"invalid fault rule: {exc}") from None
+    state.faults.configure(rules, seed)
+    return ok(_faults_view(state))
+
+
+async def get_faults(request: Request) -> JSONResponse:
+    return ok(_faults_view(_state(request)))
+
+
+async def clear_faults(request: Request) -> JSONResponse:
+    _state(request).faults.clear()
+    return ok({"success": True})
+
+
+async def deliveries(request: Request) -> JSONResponse:
+    return ok({"deliveries": _state(request).dispatcher.deliveries})
+
+
+async def stats(request: Request) -> JSONResponse:
+    return ok(_state(request).stats())
+
+
+async def reset(request: Request) -> JSONResponse:
+    await _state(request).aclose()
+    _state(request).reset()
+    return ok({"reset": True})
+
+
+def _page(title: str, message: str, status: int) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
+    return HTMLResponse(body, status_code=status)
+
+
+async def oauth_connect(request: Request) -> Response:
+    """Opening a connect URL authorises at once and sends the browser back to redirect_url."""
+    token = request.query_params.get("token")
+    if not token:
+        return _page("Connection refused", "The connect link has no token.", 400)
+    try:
+        target = _state(request).complete_connect(token)
+    except ValueError as exc:
+        return _page("Connection refused", str(exc), 400)
+    return RedirectResponse(target, status_code=302)
+
+
+S = "/_sandbox"
+routes = [
+    Route(f"{S}/clock", get_clock, methods=["GET"]),
+    Route(f"{S}/clock", set_clock, methods=["POST"]),
+    Route(f"{S}/tick", tick, methods=["POST"]),
+    Route(f"{S}/failures", add_failure, methods=["POST"]),
+    Route(f"{S}/failures", list_failures, methods=["GET"]),
+    Route(f"{S}/failures", clear_failures, methods=["DELETE"]),
+    Route(f"{S}/faults", set_faults, methods=["POST"]),
+    Route(f"{S}/faults", get_faults, methods=["GET"]),
+    Route(f"{S}/faults", clear_faults, methods=["DELETE"]),
+    Route(f"{S}/deliveries", deliveries, methods=["GET"]),
+    Route(f"{S}/stats", stats, methods=["GET"]),
+    Route(f"{S}/reset", reset, methods=["POST"]),
+    Route(f"{S}/oauth/connect", oauth_connect, methods=["GET"]),
+]
