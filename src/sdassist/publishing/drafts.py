@@ -1,0 +1,348 @@
+"""Drafts: exactly what will be sent to SocialDock, and the states a draft may move through.
+
+A draft is the unit a human approves. It holds the request as it will go out, not an intention,
+so the approver sees what will be posted. Its `version` changes on every edit: an approval names a
+version, and an approval of version N can never publish version N+1.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sdassist.client.models import PostCreate, PostUpdate, Target
+
+__all__ = [
+    "SYSTEM",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "Decision",
+    "Draft",
+    "DraftError",
+    "DraftExpired",
+    "DraftNotFound",
+    "DraftState",
+    "InvalidTransition",
+    "Principal",
+    "StaleApproval",
+    "StaleVersion",
+    "new_draft",
+    "new_draft_id",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, UTC aware: the only kind of datetime the publishing core handles."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Normalise to UTC aware. Naive values are taken as UTC (SQLite drops the zone on the way back)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+# --- states ---------------------------------------------------------------------------------------
+
+class DraftState(StrEnum):
+    PENDING = "pending"          # waiting for a human decision
+    PUBLISHING = "publishing"    # approved; the request to SocialDock is in flight
+    SCHEDULED = "scheduled"      # SocialDock holds it for later
+    PUBLISHED = "published"      # SocialDock published it
+    FAILED = "failed"            # SocialDock refused it, or it never got there: edit or approve again
+    UNKNOWN = "unknown"          # the request may have reached SocialDock: reconcile, never resend
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+S = DraftState
+TRANSITIONS: dict[DraftState, frozenset[DraftState]] = {
+    S.PENDING: frozenset({S.PENDING, S.PUBLISHING, S.REJECTED, S.EXPIRED, S.CANCELLED}),
+    S.PUBLISHING: frozenset({S.SCHEDULED, S.PUBLISHED, S.FAILED, S.UNKNOWN}),
+    S.UNKNOWN: frozenset({S.SCHEDULED, S.PUBLISHED, S.FAILED}),
+    S.FAILED: frozenset({S.PENDING, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.FAILED, S.CANCELLED}),
+    S.PUBLISHED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+TERMINAL_STATES: frozenset[DraftState] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+
+_WHAT_NEXT: dict[DraftState, str] = {
+    S.PENDING: "it is waiting for approval: approve, reject, edit or cancel it",
+    S.PUBLISHING: "it is being sent to SocialDock right now: wait for the outcome",
+    S.UNKNOWN: "its outcome is being checked against SocialDock: wait, or run reconcile",
+    S.FAILED: "edit it and submit it again, approve it again, or cancel it",
+    S.SCHEDULED: "it is scheduled on SocialDock: cancel it to delete the scheduled post, "
+                 "or create an update draft to change it",
+    S.PUBLISHED: "it is already published: create a new draft to post again",
+    S.REJECTED: "it was rejected: create a new draft",
+    S.EXPIRED: "it expired before approval: create a new draft with a future time",
+    S.CANCELLED: "it was cancelled: create a new draft",
+}
+
+
+def what_next(state: DraftState) -> str:
+    """A sentence telling the user what they can still do with a draft in `state`."""
+    return _WHAT_NEXT[DraftState(state)]
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+class DraftError(Exception):
+    """Base of every draft error; the message says what happened and what to do next."""
+
+
+class InvalidTransition(DraftError):
+    def __init__(self, from_state: DraftState, to_state: DraftState, draft_id: str | None = None) -> None:
+        self.from_state = DraftState(from_state)
+        self.to_state = DraftState(to_state)
+        self.draft_id = draft_id
+        subject = f"draft {draft_id}" if draft_id else "a draft"
+        super().__init__(
+            f"cannot move {subject} from {self.from_state} to {self.to_state}: {what_next(self.from_state)}"
+        )
+
+
+class DraftNotFound(DraftError, LookupError):
+    def __init__(self, draft_id: str) -> None:
+        self.draft_id = draft_id
+        super().__init__(f"no draft with id {draft_id}; list_drafts shows yours")
+
+
+class StaleVersion(DraftError):
+    """An edit named a version that is no longer current."""
+
+    def __init__(self, draft_id: str, expected: int, current: int) -> None:
+        self.draft_id, self.expected, self.current = draft_id, expected, current
+        super().__init__(
+            f"draft {draft_id} changed since you saw it (you edited version {expected}, it is now "
+            f"version {current}); look at the current version and edit that"
+        )
+
+
+class StaleApproval(DraftError):
+    """An approval or rejection lost: someone decided first, or the draft was edited."""
+
+    def __init__(self, draft_id: str, expected_version: int | None, state: DraftState, version: int) -> None:
+        self.draft_id, self.state, self.version = draft_id, DraftState(state), version
+        seen = f"version {expected_version}" if expected_version is not None else "it"
+        super().__init__(
+            f"draft {draft_id} was already approved, rejected or edited since you saw {seen} — "
+            f"current state {self.state} version {version}; {what_next(self.state)}"
+        )
+
+
+class DraftExpired(DraftError):
+    def __init__(self, draft_id: str, reason: str) -> None:
+        self.draft_id, self.reason = draft_id, reason
+        super().__init__(
+            f"draft {draft_id} can no longer be approved: {reason}; create a new draft "
+            f"(or edit this one) with a time in the future"
+        )
+
+
+# --- who acts -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Principal:
+    """Who asked or decided, and through which face.
+
+    `assistant` is an MCP caller (an AI); `operator` is the person at the local terminal, who holds the
+    installation's API key; `human` is a person reached through Slack.
+    """
+
+    id: str
+    kind: Literal["human", "assistant", "operator"]
+    face: Literal["slack", "mcp", "cli", "system"]
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+SYSTEM = Principal(id="sdassist", kind="operator", face="system", name="sdassist")
+"""sdassist itself: expiry, reconciliation and webhook outcomes. Policy never lets it approve."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One line of a draft's history: who moved it, when, through which face, from what to what."""
+
+    at: datetime
+    actor_id: str
+    actor_kind: str
+    face: str
+    from_state: DraftState | None
+    to_state: DraftState
+    version: int
+    note: str | None = None
+    actor_name: str | None = None
+
+
+# --- the draft ------------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_draft_id(now: datetime | None = None) -> str:
+    """`drf_` + 26 lowercase ULID-like chars: 48 bits of milliseconds, 80 random bits, sortable by time."""
+    ms = int((now.timestamp() if now else time.time()) * 1000) & ((1 << 48) - 1)
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "drf_" + "".join(reversed(chars))
+
+
+class Draft(BaseModel):
+    """What will be sent, exactly, plus where it stands. Only the store changes a stored draft."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    id: str = Field(pattern=r"^drf_[0-9a-z]{26}$")
+    version: int = Field(default=1, ge=1)
+    revision: int = Field(default=0, ge=0)
+    """Bumped by every stored change (also webhook results and face refs); the store's CAS token."""
+    state: DraftState
+    kind: Literal["create", "update"] = "create"
+
+    text: str
+    title: str | None = None
+    targets: list[Target] = Field(default_factory=list)
+    media_urls: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    publish_now: bool
+    scheduled_at: datetime | None = None
+    timezone: str = "UTC"
+    time_phrase: str | None = None
+
+    requester_id: str
+    requester_kind: str
+    requester_face: str
+    requester_name: str | None = None
+
+    post_id: str | None = None
+    post_status: str | None = None
+    target_results: list[dict[str, Any]] = Field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    face_refs: dict[str, str] = Field(default_factory=dict)
+
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = None
+    publish_started_at: datetime | None = None
+
+    @field_validator("scheduled_at", "created_at", "updated_at", "expires_at", "publish_started_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
+    @property
+    def requester(self) -> Principal:
+        return Principal(
+            id=self.requester_id,
+            kind=self.requester_kind,  # type: ignore[arg-type]
+            face=self.requester_face,  # type: ignore[arg-type]
+            name=self.requester_name,
+        )
+
+    @property
+    def platforms(self) -> list[str]:
+        return [t.platform for t in self.targets]
+
+    def to_post_create(self) -> PostCreate:
+        """The `POST /posts` body. `publish_now` is always explicit: SocialDock defaults it to true."""
+        if self.kind != "create":
+            raise ValueError(f"draft {self.id} changes post {self.post_id}: send it with to_post_update()")
+        return PostCreate(
+            text=self.text,
+            title=self.title,
+            targets=[t.model_copy() for t in self.targets],
+            media_urls=list(self.media_urls),
+            tags=list(self.tags),
+            publish_now=self.publish_now,
+            scheduled_at=None if self.publish_now else self.scheduled_at,
+        )
+
+    def to_post_update(self) -> PostUpdate:
+        """The `PUT /posts/{post_id}` body for an update draft (targets cannot change on SocialDock)."""
+        return PostUpdate(
+            text=self.text,
+            title=self.title,
+            scheduled_at=None if self.publish_now else self.scheduled_at,
+            media_urls=list(self.media_urls),
+            tags=list(self.tags),
+        )
+
+
+def new_draft(
+    *,
+    text: str,
+    targets: Iterable[Target | dict[str, Any]],
+    requester: Principal,
+    publish_now: bool,
+    scheduled_at: datetime | None = None,
+    title: str | None = None,
+    media_urls: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    timezone: str = "UTC",
+    time_phrase: str | None = None,
+    kind: Literal["create", "update"] = "create",
+    post_id: str | None = None,
+    warnings: Iterable[str] = (),
+    face_refs: dict[str, str] | None = None,
+    ttl: timedelta = timedelta(hours=72),
+    now: datetime | None = None,
+) -> Draft:
+    """A fresh pending draft. It expires after `ttl`, or at its scheduled time if that comes first:
+    an approval after the slot has passed must not publish at some other time."""
+    now = as_utc(now) or utcnow()
+    scheduled_at = as_utc(scheduled_at)
+    if not publish_now and scheduled_at is None:
+        raise ValueError("a scheduled draft needs scheduled_at (or set publish_now)")
+    if kind == "update" and not post_id:
+        raise ValueError("an update draft needs the post_id of the scheduled SocialDock post it changes")
+    expires_at = now + ttl
+    if not publish_now and scheduled_at is not None:
+        expires_at = min(expires_at, scheduled_at)
+    return Draft(
+        id=new_draft_id(now),
+        state=DraftState.PENDING,
+        kind=kind,
+        text=text,
+        title=title,
+        targets=[t if isinstance(t, Target) else Target.model_validate(t) for t in targets],
+        media_urls=list(media_urls),
+        tags=list(tags),
+        publish_now=publish_now,
+        scheduled_at=None if publish_now else scheduled_at,
+        timezone=timezone,
+        time_phrase=time_phrase,
+        requester_id=requester.id,
+        requester_kind=requester.kind,
+        requester_face=requester.face,
+        requester_name=requester.name,
+        post_id=post_id,
+        warnings=list(warnings),
+        face_refs=dict(face_refs or {}),
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )

@@ -1,0 +1,505 @@
+"""The draft store: drafts, their decision log and seen webhook events, in one SQL database.
+
+Every change is a compare-and-set: one `UPDATE … WHERE id = ? AND state IN (…) AND version = ?`
+that either changes exactly one row (this caller won) or none (someone else decided first). That holds
+across tasks, processes and replicas, which an in-memory check never does. The decision row is written
+in the same transaction as the change.
+
+SQLite (one file, the default) and PostgreSQL are supported with portable types only. SQLite keeps
+no time zone, so every datetime is written as UTC and read back as UTC aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from sdassist.publishing.drafts import (
+    SYSTEM,
+    TRANSITIONS,
+    Decision,
+    Draft,
+    DraftNotFound,
+    DraftState,
+    InvalidTransition,
+    Principal,
+    StaleVersion,
+    as_utc,
+    utcnow,
+)
+
+__all__ = ["EDITABLE_FIELDS", "DraftStore"]
+
+metadata = MetaData()
+
+drafts_table = Table(
+    "sdassist_drafts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("state", String(20), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("requester_id", String(200), nullable=False, index=True),
+    Column("post_id", String(80), nullable=True, index=True),
+    Column("publish_now", Integer, nullable=False),
+    Column("scheduled_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+decisions_table = Table(
+    "sdassist_draft_decisions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("draft_id", String(40), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_name", String(200), nullable=True),
+    Column("face", String(20), nullable=False),
+    Column("from_state", String(20), nullable=True),
+    Column("to_state", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("note", Text, nullable=True),
+)
+
+seen_events_table = Table(
+    "sdassist_seen_events",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+EDITABLE_FIELDS = frozenset({
+    "text", "title", "targets", "media_urls", "tags", "publish_now", "scheduled_at", "timezone",
+    "time_phrase", "warnings", "expires_at",
+})
+"""What an edit may change. Everything else is set by the publisher or the store."""
+
+_FIXED_FIELDS = frozenset({"id", "state", "version", "revision", "created_at", "kind"})
+_CAS_RETRIES = 20
+
+
+def _utc_column(value: datetime | None) -> datetime | None:
+    return as_utc(value)
+
+
+def _row_values(draft: Draft) -> dict[str, Any]:
+    return {
+        "state": draft.state.value,
+        "version": draft.version,
+        "revision": draft.revision,
+        "requester_id": draft.requester_id,
+        "post_id": draft.post_id,
+        "publish_now": int(draft.publish_now),
+        "scheduled_at": _utc_column(draft.scheduled_at),
+        "expires_at": _utc_column(draft.expires_at),
+        "created_at": _utc_column(draft.created_at),
+        "updated_at": _utc_column(draft.updated_at),
+        "body": draft.model_dump(mode="json"),
+    }
+
+
+def _draft_from_row(row: Any) -> Draft:
+    body = dict(row.body)
+    body.update(state=row.state, version=row.version, revision=row.revision)
+    return Draft.model_validate(body)
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """Make SQLite safe for several writers: WAL, a busy timeout, and `BEGIN IMMEDIATE` so a
+    transaction takes the write lock up front instead of failing on upgrade."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class DraftStore:
+    """Drafts in SQL. Create with `await DraftStore.open(url)`; close with `await store.close()`."""
+
+    def __init__(self, engine: AsyncEngine, *, draft_ttl: timedelta = timedelta(hours=72)) -> None:
+        self._engine = engine
+        self.draft_ttl = draft_ttl
+
+    @classmethod
+    async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
+        """Connect and create the tables on first use (and the SQLite file's directory)."""
+        parsed = make_url(url)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {}
+        if is_sqlite:
+            database = parsed.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # One connection per process: tasks queue in the pool instead of contending for
+            # SQLite's single write lock; other processes wait on the busy timeout.
+            if database and database != ":memory:":
+                kwargs.update(pool_size=1, max_overflow=0)
+        else:
+            kwargs.update(pool_pre_ping=True)
+        engine = create_async_engine(url, **kwargs)
+        if is_sqlite:
+            _prepare_sqlite(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        return cls(engine, draft_ttl=draft_ttl)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> DraftStore:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    async def _get_or_none(self, draft_id: str) -> Draft | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(drafts_table).where(drafts_table.c.id == draft_id))).first()
+        return _draft_from_row(row) if row else None
+
+    async def get(self, draft_id: str) -> Draft:
+        draft = await self._get_or_none(draft_id)
+        if draft is None:
+            raise DraftNotFound(draft_id)
+        return draft
+
+    async def list(
+        self,
+        *,
+        states: Iterable[DraftState] | None = None,
+        requester_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Draft]:
+        """Newest first."""
+        query = select(drafts_table)
+        if states is not None:
+            query = query.where(drafts_table.c.state.in_([DraftState(s).value for s in states]))
+        if requester_id is not None:
+            query = query.where(drafts_table.c.requester_id == requester_id)
+        query = query.order_by(drafts_table.c.created_at.desc(), drafts_table.c.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_draft_from_row(r) for r in rows]
+
+    async def find_by_post_id(self, post_id: str) -> Draft | None:
+        """The draft that created SocialDock post `post_id` (else the newest update draft for it)."""
+        query = (
+            select(drafts_table)
+            .where(drafts_table.c.post_id == post_id)
+            .order_by(drafts_table.c.created_at.desc(), drafts_table.c.id.desc())
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        drafts = [_draft_from_row(r) for r in rows]
+        creators = [d for d in drafts if d.kind == "create"]
+        return (creators or drafts or [None])[0]
+
+    async def decisions(self, draft_id: str) -> list[Decision]:
+        query = select(decisions_table).where(decisions_table.c.draft_id == draft_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(decisions_table.c.seq))).all()
+        return [
+            Decision(
+                at=as_utc(r.at),  # type: ignore[arg-type]
+                actor_id=r.actor_id,
+                actor_kind=r.actor_kind,
+                actor_name=r.actor_name,
+                face=r.face,
+                from_state=DraftState(r.from_state) if r.from_state else None,
+                to_state=DraftState(r.to_state),
+                version=r.version,
+                note=r.note,
+            )
+            for r in rows
+        ]
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _decision_values(
+        draft: Draft, actor: Principal, from_state: DraftState | None, note: str | None
+    ) -> dict[str, Any]:
+        return {
+            "draft_id": draft.id,
+            "at": draft.updated_at,
+            "actor_id": actor.id,
+            "actor_kind": actor.kind,
+            "actor_name": actor.name,
+            "face": actor.face,
+            "from_state": from_state.value if from_state else None,
+            "to_state": draft.state.value,
+            "version": draft.version,
+            "note": note,
+        }
+
+    async def add(self, draft: Draft, actor: Principal, *, note: str | None = None) -> Draft:
+        """Store a new draft and log its creation."""
+        if draft.state != DraftState.PENDING:
+            raise InvalidTransition(draft.state, DraftState.PENDING, draft.id)
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(drafts_table).values(id=draft.id, **_row_values(draft)))
+            await conn.execute(
+                insert(decisions_table).values(**self._decision_values(draft, actor, None, note or "created"))
+            )
+        return draft
+
+    @staticmethod
+    def _apply(draft: Draft, changes: Mapping[str, Any] | None, **fixed: Any) -> Draft:
+        """A copy of `draft` with `changes` applied and validated (so dicts become Targets, etc.)."""
+        changes = dict(changes or {})
+        unknown = set(changes) - set(Draft.model_fields)
+        if unknown:
+            raise ValueError(f"drafts have no field(s) {', '.join(sorted(unknown))}")
+        fixed_touched = set(changes) & _FIXED_FIELDS
+        if fixed_touched:
+            raise ValueError(f"{', '.join(sorted(fixed_touched))} cannot be changed this way")
+        data = draft.model_dump()
+        data.update(changes)
+        data.update(fixed)
+        return Draft.model_validate(data)
+
+    async def _cas_write(
+        self,
+        current: Draft,
+        new: Draft,
+        *,
+        actor: Principal | None,
+        note: str | None,
+        expected_version: int | None,
+        log: bool = True,
+    ) -> bool:
+        """One UPDATE guarded by the row's state, revision (and version). True when this caller won."""
+        where = [
+            drafts_table.c.id == current.id,
+            drafts_table.c.state == current.state.value,
+            drafts_table.c.revision == current.revision,
+        ]
+        if expected_version is not None:
+            where.append(drafts_table.c.version == expected_version)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(drafts_table).where(*where).values(**_row_values(new)))
+            if result.rowcount != 1:
+                return False
+            if log:
+                await conn.execute(
+                    insert(decisions_table).values(
+                        **self._decision_values(new, actor or SYSTEM, current.state, note)
+                    )
+                )
+        return True
+
+    async def transition(
+        self,
+        draft_id: str,
+        *,
+        to: DraftState,
+        actor: Principal,
+        expected_state: DraftState | Iterable[DraftState],
+        expected_version: int | None = None,
+        expected_revision: int | None = None,
+        changes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+    ) -> Draft | None:
+        """Move a draft to `to` if it is still in `expected_state` (and at `expected_version`).
+
+        Returns the new draft when this caller won, None when the draft had moved on (a lost race or a
+        stale version). Raises InvalidTransition when `to` is not reachable from an expected state.
+        """
+        to = DraftState(to)
+        expected = (
+            {DraftState(expected_state)}
+            if isinstance(expected_state, str)
+            else {DraftState(s) for s in expected_state}
+        )
+        for source in sorted(expected):
+            if to not in TRANSITIONS[source]:
+                raise InvalidTransition(source, to, draft_id)
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(draft_id)
+            if current.state not in expected:
+                return None
+            if expected_version is not None and current.version != expected_version:
+                return None
+            if expected_revision is not None and current.revision != expected_revision:
+                return None
+            fixed: dict[str, Any] = {"state": to, "revision": current.revision + 1, "updated_at": utcnow()}
+            if to == DraftState.PENDING and current.state == DraftState.PENDING:
+                fixed["version"] = current.version + 1
+            new = self._apply(current, changes, **fixed)
+            if await self._cas_write(current, new, actor=actor, note=note, expected_version=expected_version):
+                return new
+            # The row changed under us: re-read, and give up only if it no longer matches.
+        return None
+
+    async def annotate(
+        self,
+        draft_id: str,
+        *,
+        expected_state: DraftState | Iterable[DraftState],
+        changes: Mapping[str, Any],
+        expected_revision: int | None = None,
+        actor: Principal | None = None,
+        note: str | None = None,
+    ) -> Draft | None:
+        """Record facts without a state change (webhook results, an error while reconciling).
+
+        CAS on state and revision; logged only when `note` is given. None when the draft moved on."""
+        expected = (
+            {DraftState(expected_state)}
+            if isinstance(expected_state, str)
+            else {DraftState(s) for s in expected_state}
+        )
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(draft_id)
+            if current.state not in expected:
+                return None
+            if expected_revision is not None and current.revision != expected_revision:
+                return None
+            new = self._apply(current, changes, revision=current.revision + 1, updated_at=utcnow())
+            if await self._cas_write(
+                current, new, actor=actor, note=note, expected_version=None, log=note is not None
+            ):
+                return new
+        return None
+
+    async def edit(
+        self,
+        draft_id: str,
+        *,
+        expected_version: int,
+        changes: Mapping[str, Any],
+        actor: Principal,
+        note: str | None = None,
+    ) -> Draft:
+        """Change a pending or failed draft: version + 1, back to pending, error cleared, a fresh TTL.
+
+        Any approval given to the old version is now void. Raises StaleVersion when someone edited
+        first, InvalidTransition when the draft is past editing."""
+        not_editable = set(changes) - EDITABLE_FIELDS
+        if not_editable:
+            raise ValueError(
+                f"{', '.join(sorted(not_editable))} cannot be edited; editable: {', '.join(sorted(EDITABLE_FIELDS))}"
+            )
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(draft_id)
+            if current.state not in (DraftState.PENDING, DraftState.FAILED):
+                raise InvalidTransition(current.state, DraftState.PENDING, draft_id)
+            if current.version != expected_version:
+                raise StaleVersion(draft_id, expected_version, current.version)
+            now = utcnow()
+            merged = dict(changes)
+            merged.setdefault("error", None)
+            if current.state == DraftState.FAILED and current.kind == "create":
+                # A resubmitted create is a new post; the failed attempt's ids no longer describe it.
+                merged.update(post_id=None, post_status=None, target_results=[], publish_started_at=None)
+            new = self._apply(
+                current, merged,
+                state=DraftState.PENDING, version=current.version + 1, revision=current.revision + 1,
+                updated_at=now,
+            )
+            if "expires_at" not in changes:
+                deadline = now + self.draft_ttl
+                if not new.publish_now and new.scheduled_at is not None:
+                    deadline = min(deadline, new.scheduled_at)
+                new = new.model_copy(update={"expires_at": deadline})
+            if new.publish_now and new.scheduled_at is not None:
+                new = new.model_copy(update={"scheduled_at": None})
+            if not new.publish_now and new.scheduled_at is None:
+                raise ValueError("a scheduled draft needs scheduled_at (or set publish_now)")
+            if await self._cas_write(
+                current, new, actor=actor, note=note or "edited", expected_version=expected_version
+            ):
+                return new
+        raise StaleVersion(draft_id, expected_version, (await self.get(draft_id)).version)
+
+    async def set_face_refs(self, draft_id: str, **refs: str) -> None:
+        """Merge face references (Slack channel and ts, …) in; no version bump, no decision."""
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(draft_id)
+            new = self._apply(
+                current, {"face_refs": {**current.face_refs, **refs}},
+                revision=current.revision + 1, updated_at=utcnow(),
+            )
+            if await self._cas_write(current, new, actor=None, note=None, expected_version=None, log=False):
+                return
+        raise RuntimeError(f"could not record face refs on draft {draft_id}: it kept changing")
+
+    async def mark_event_seen(self, key: str) -> bool:
+        """True the first time `key` is seen, in any process sharing this database."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(seen_events_table).values(key=key, seen_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def expire_due(self, now: datetime | None = None) -> list[Draft]:
+        """Expire pending drafts whose slot has passed or whose approval window closed."""
+        now = as_utc(now) or utcnow()
+        query = select(drafts_table.c.id, drafts_table.c.version).where(
+            drafts_table.c.state == DraftState.PENDING.value,
+            or_(
+                (drafts_table.c.publish_now == 0) & (drafts_table.c.scheduled_at <= now),
+                drafts_table.c.expires_at <= now,
+            ),
+        )
+        async with self._engine.connect() as conn:
+            due = (await conn.execute(query)).all()
+        expired: list[Draft] = []
+        for draft_id, version in due:
+            current = await self.get(draft_id)
+            reason = expiry_reason(current, now)
+            if reason is None:
+                continue
+            won = await self.transition(
+                draft_id, to=DraftState.EXPIRED, actor=SYSTEM, expected_state=DraftState.PENDING,
+                expected_version=version, changes={"error": reason}, note=reason,
+            )
+            if won is not None:
+                expired.append(won)
+        return expired
+
+
+def expiry_reason(draft: Draft, now: datetime) -> str | None:
+    """Why `draft` can no longer be approved at `now`, or None if it still can."""
+    if not draft.publish_now and draft.scheduled_at is not None and draft.scheduled_at <= now:
+        return f"its scheduled time {draft.scheduled_at:%Y-%m-%d %H:%M} UTC passed before it was approved"
+    if draft.expires_at is not None and draft.expires_at <= now:
+        return f"nobody approved it before {draft.expires_at:%Y-%m-%d %H:%M} UTC"
+    return None
