@@ -1,0 +1,390 @@
+"""Publishing an approved draft exactly once.
+
+SocialDock has no idempotency key, so "exactly once" is built here from two rules:
+1. Only the caller whose compare-and-set moves the draft from `pending` to `publishing` sends anything.
+   Fifty concurrent clicks on Approve produce one request.
+2. `POST /posts` is never sent twice for one approval. When its outcome is ambiguous (a 5xx, or the
+   connection dropped after the request went out) the draft becomes `unknown` and is reconciled
+   against SocialDock's post list: found → its real state; provably absent → failed, and a person
+   approves again.
+
+Re-approving a failed draft is allowed: it first goes back to pending with version + 1 (logged as a
+resubmission) and is then approved at that new version, so the same race protection applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sdassist.client.errors import (
+    APIStatusError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SocialDockError,
+    TransportError,
+)
+from sdassist.client.models import Post, WebhookEvent
+from sdassist.publishing.drafts import (
+    SYSTEM,
+    Draft,
+    DraftExpired,
+    DraftState,
+    InvalidTransition,
+    Principal,
+    StaleApproval,
+    StaleVersion,
+    utcnow,
+)
+from sdassist.publishing.policy import ApprovalPolicy
+from sdassist.publishing.store import DraftStore, expiry_reason
+
+if TYPE_CHECKING:
+    from sdassist.client import SocialDock
+
+__all__ = ["Publisher"]
+
+log = logging.getLogger("sdassist.publishing")
+
+S = DraftState
+IN_FLIGHT = (S.PUBLISHING, S.UNKNOWN)
+NOT_SENT = "SocialDock could not be reached; nothing was sent; approve again"
+NO_RECORD = "SocialDock has no record of it: nothing was posted; approve again to retry"
+
+
+def _results(post: Post) -> list[dict[str, Any]]:
+    return [
+        {
+            "platform": t.platform,
+            "account_id": t.account_id,
+            "status": t.status,
+            "platform_post_id": t.platform_post_id,
+            "error": t.error,
+        }
+        for t in post.targets
+    ]
+
+
+def _failures(results: list[dict[str, Any]]) -> str | None:
+    failed = [r for r in results if r.get("status") == "failed"]
+    if not failed:
+        return None
+    return "; ".join(f"{r['platform']} failed: {r.get('error') or 'no reason given'}" for r in failed)
+
+
+def _outcome(post: Post) -> tuple[DraftState, dict[str, Any]]:
+    """The draft state and fields that SocialDock's answer implies."""
+    results = _results(post)
+    changes: dict[str, Any] = {
+        "post_id": post.id, "post_status": post.status, "target_results": results, "error": None,
+    }
+    failure = _failures(results)
+    if post.status == "failed" or (failure and post.status != "scheduled"):
+        changes["error"] = failure or "SocialDock reports the post as failed"
+        return S.FAILED, changes
+    if post.status == "published":
+        return S.PUBLISHED, changes
+    return S.SCHEDULED, changes
+
+
+class Publisher:
+    """Approves, rejects, cancels and publishes drafts; reconciles ambiguous outcomes."""
+
+    def __init__(
+        self,
+        client: SocialDock,
+        store: DraftStore,
+        policy: ApprovalPolicy,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        reconcile_grace: timedelta = timedelta(minutes=2),
+        clock_skew: timedelta = timedelta(minutes=2),
+        max_scan: int = 2000,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.reconcile_grace = reconcile_grace
+        self.clock_skew = clock_skew
+        self.max_scan = max_scan
+
+    # --- decisions -------------------------------------------------------------------------------
+
+    async def approve(self, draft_id: str, *, version: int, actor: Principal) -> Draft:
+        """Approve version `version` and publish it; returns the draft in its new state.
+
+        Raises PolicyError, DraftExpired, StaleApproval (someone decided first, or it was edited)."""
+        draft = await self.store.get(draft_id)
+        self.policy.check_can_approve(actor, draft)
+        if draft.state == S.FAILED:
+            draft = await self._resubmit(draft, version=version, actor=actor)
+            version = draft.version
+        if draft.state != S.PENDING or draft.version != version:
+            raise StaleApproval(draft_id, version, draft.state, draft.version)
+        now = self.clock()
+        reason = expiry_reason(draft, now)
+        if reason is not None:
+            await self.store.transition(
+                draft_id, to=S.EXPIRED, actor=SYSTEM, expected_state=S.PENDING, expected_version=version,
+                changes={"error": reason}, note=reason,
+            )
+            raise DraftExpired(draft_id, reason)
+        won = await self.store.transition(
+            draft_id, to=S.PUBLISHING, actor=actor, expected_state=S.PENDING, expected_version=version,
+            changes={"publish_started_at": now, "error": None}, note=f"approved by {actor.label}",
+        )
+        if won is None:
+            current = await self.store.get(draft_id)
+            raise StaleApproval(draft_id, version, current.state, current.version)
+        return await self._send(won)
+
+    async def _resubmit(self, draft: Draft, *, version: int, actor: Principal) -> Draft:
+        if draft.kind == "create" and draft.post_id:
+            raise InvalidTransition(S.FAILED, S.PUBLISHING, draft.id) from None
+        try:
+            return await self.store.edit(
+                draft.id, expected_version=version, changes={}, actor=actor,
+                note=f"resubmitted by {actor.label} after: {draft.error or 'failure'}",
+            )
+        except StaleVersion as exc:
+            current = await self.store.get(draft.id)
+            raise StaleApproval(draft.id, version, current.state, current.version) from exc
+
+    async def _send(self, draft: Draft) -> Draft:
+        """The one request for this approval. Only the CAS winner gets here."""
+        try:
+            if draft.kind == "update":
+                assert draft.post_id is not None
+                post = await self.client.posts.update(draft.post_id, draft.to_post_update())
+            else:
+                post = await self.client.posts.create(draft.to_post_create())
+        except TransportError as exc:
+            if not exc.request_sent:
+                return await self._finish(draft, S.FAILED, {"error": f"{NOT_SENT} ({exc.message})"})
+            return await self._ambiguous(draft, f"the connection broke after sending: {exc.message}")
+        except RateLimitError as exc:
+            when = f" after {exc.retry_after:%H:%M:%S} UTC" if exc.retry_after else " in a minute"
+            return await self._finish(
+                draft, S.FAILED,
+                {"error": f"SocialDock's rate limit is reached; nothing was posted; approve again{when}"},
+            )
+        except ServerError as exc:
+            return await self._ambiguous(draft, f"SocialDock answered {exc.status_code}: {exc.message}")
+        except APIStatusError as exc:
+            return await self._finish(
+                draft, S.FAILED, {"error": f"SocialDock refused it: {exc}; edit the draft and submit again"}
+            )
+        except Exception as exc:  # an unreadable answer: the request may well have been processed
+            log.exception("unexpected error publishing draft %s", draft.id)
+            return await self._ambiguous(draft, f"unexpected error after sending: {exc!r}")
+        state, changes = _outcome(post)
+        return await self._finish(draft, state, changes, note=f"SocialDock post {post.id} is {post.status}")
+
+    async def _finish(
+        self, draft: Draft, to: DraftState, changes: dict[str, Any], *, note: str | None = None
+    ) -> Draft:
+        won = await self.store.transition(
+            draft.id, to=to, actor=SYSTEM, expected_state=IN_FLIGHT, changes=changes,
+            note=note or changes.get("error"),
+        )
+        return won if won is not None else await self.store.get(draft.id)
+
+    async def _ambiguous(self, draft: Draft, why: str) -> Draft:
+        await self.store.transition(
+            draft.id, to=S.UNKNOWN, actor=SYSTEM, expected_state=S.PUBLISHING,
+            changes={"error": f"outcome unknown ({why}); checking SocialDock before anything is resent"},
+            note=why,
+        )
+        return await self.reconcile(draft.id)
+
+    async def reject(
+        self, draft_id: str, *, version: int | None, actor: Principal, reason: str | None = None
+    ) -> Draft:
+        draft = await self.store.get(draft_id)
+        self.policy.check_can_reject(actor, draft)
+        if draft.state != S.PENDING:
+            raise StaleApproval(draft_id, version, draft.state, draft.version)
+        note = f"rejected by {actor.label}" + (f": {reason}" if reason else "")
+        won = await self.store.transition(
+            draft_id, to=S.REJECTED, actor=actor, expected_state=S.PENDING, expected_version=version,
+            changes={"error": note}, note=note,
+        )
+        if won is None:
+            current = await self.store.get(draft_id)
+            raise StaleApproval(draft_id, version, current.state, current.version)
+        return won
+
+    async def cancel(self, draft_id: str, *, actor: Principal) -> Draft:
+        """Pending or failed → cancelled; scheduled → the SocialDock post is deleted, then cancelled."""
+        draft = await self.store.get(draft_id)
+        self.policy.check_can_reject(actor, draft)
+        note = f"cancelled by {actor.label}"
+        if draft.state in (S.PENDING, S.FAILED):
+            won = await self.store.transition(
+                draft_id, to=S.CANCELLED, actor=actor, expected_state=draft.state,
+                expected_version=draft.version, note=note,
+            )
+            if won is None:
+                current = await self.store.get(draft_id)
+                raise StaleApproval(draft_id, draft.version, current.state, current.version)
+            return won
+        if draft.state != S.SCHEDULED:
+            raise InvalidTransition(draft.state, S.CANCELLED, draft_id)
+        assert draft.post_id is not None
+        try:
+            post = await self.client.posts.get(draft.post_id)
+            if post.status != "scheduled":
+                state, changes = _outcome(post)
+                await self._finish_from(draft, state, changes)
+                raise InvalidTransition(state, S.CANCELLED, draft_id)
+            await self.client.posts.delete(draft.post_id)
+        except NotFoundError:
+            note += f" (SocialDock post {draft.post_id} was already gone)"
+        won = await self.store.transition(
+            draft_id, to=S.CANCELLED, actor=actor, expected_state=S.SCHEDULED,
+            changes={"post_status": "deleted"}, note=note,
+        )
+        return won if won is not None else await self.store.get(draft_id)
+
+    async def _finish_from(self, draft: Draft, to: DraftState, changes: dict[str, Any]) -> None:
+        if to != draft.state:
+            await self.store.transition(
+                draft.id, to=to, actor=SYSTEM, expected_state=draft.state, changes=changes,
+                note=f"SocialDock reports post {draft.post_id} as {changes.get('post_status')}",
+            )
+
+    # --- reconciliation --------------------------------------------------------------------------
+
+    async def reconcile(self, draft_id: str) -> Draft:
+        """Find out what happened to a draft in `publishing` or `unknown`. Never sends it again."""
+        draft = await self.store.get(draft_id)
+        if draft.state not in IN_FLIGHT:
+            return draft
+        try:
+            post = await self._find_post(draft)
+        except SocialDockError as exc:
+            why = f"could not check SocialDock ({exc}); still unknown, nothing will be resent"
+            if draft.state == S.PUBLISHING:
+                won = await self.store.transition(
+                    draft_id, to=S.UNKNOWN, actor=SYSTEM, expected_state=S.PUBLISHING,
+                    changes={"error": why}, note=why,
+                )
+            else:
+                won = await self.store.annotate(draft_id, expected_state=S.UNKNOWN, changes={"error": why})
+            return won or await self.store.get(draft_id)
+        if post is not None:
+            state, changes = _outcome(post)
+            if draft.kind == "update":
+                state, changes = S.SCHEDULED, {**changes, "post_id": draft.post_id}
+            return await self._finish(draft, state, changes, note=f"reconciled: found SocialDock post {post.id}")
+        started = draft.publish_started_at or draft.updated_at
+        if self.clock() - started < self.reconcile_grace:
+            return draft  # too early to call it lost: the request may still be on its way
+        reason = NO_RECORD if draft.kind == "create" else (
+            f"SocialDock post {draft.post_id} does not show the change: nothing was changed; approve again"
+        )
+        return await self._finish(draft, S.FAILED, {"error": reason}, note=f"reconciled: {reason}")
+
+    async def _find_post(self, draft: Draft) -> Post | None:
+        if draft.kind == "update":
+            assert draft.post_id is not None
+            try:
+                post = await self.client.posts.get(draft.post_id)
+            except NotFoundError:
+                return None
+            return post if (post.text or "") == draft.text else None
+        started = draft.publish_started_at or draft.updated_at
+        since = started - self.clock_skew
+        wanted = sorted(draft.platforms)
+        previous: datetime | None = None
+        newest_first = True
+        scanned = 0
+        async for post in self.client.posts.iter_all():
+            scanned += 1
+            if scanned > self.max_scan:
+                break
+            created = post.created_at
+            if created is not None and previous is not None and created > previous:
+                newest_first = False  # not ordered as assumed: scan everything (bounded)
+            previous = created or previous
+            if created is not None and created < since:
+                if newest_first:
+                    break
+                continue
+            if (post.text or "") != draft.text or sorted(t.platform for t in post.targets) != wanted:
+                continue
+            owner = await self.store.find_by_post_id(post.id)
+            if owner is not None and owner.id != draft.id:
+                continue  # the same text approved twice: that post belongs to the other draft
+            return post
+        return None
+
+    async def reconcile_all(self) -> list[Draft]:
+        """On start: settle drafts a crash or a broken connection left in publishing or unknown."""
+        settled = []
+        for draft in await self.store.list(states=IN_FLIGHT, limit=1000):
+            settled.append(await self.reconcile(draft.id))
+        return settled
+
+    # --- webhooks --------------------------------------------------------------------------------
+
+    async def apply_webhook(self, event: WebhookEvent) -> Draft | None:
+        """Record a per-platform outcome. None for a duplicate event or a post sdassist did not make."""
+        draft = await self.store.find_by_post_id(event.data.post_id)
+        if draft is None:
+            return None
+        if not await self.store.mark_event_seen(event.dedup_key):
+            return None
+        data = event.data
+        status = data.status or ("published" if event.event == "post_published" else "failed")
+        for _ in range(20):
+            draft = await self.store.get(draft.id)
+            results = [dict(r) for r in draft.target_results]
+            matches = [
+                r for r in results
+                if r.get("platform") == data.platform
+                and (data.account_id is None or r.get("account_id") in (None, data.account_id))
+            ]
+            entry = {
+                "platform": data.platform, "account_id": data.account_id, "status": status,
+                "platform_post_id": data.platform_post_id, "error": data.error,
+            }
+            if matches:
+                matches[0].update({k: v for k, v in entry.items() if v is not None or k == "error"})
+            else:
+                results.append(entry)
+            changes: dict[str, Any] = {"target_results": results}
+            failure = _failures(results)
+            by_platform = {r.get("platform"): r.get("status") for r in results}
+            all_published = bool(draft.targets) and all(
+                by_platform.get(t.platform) == "published" for t in draft.targets
+            )
+            to = draft.state
+            if draft.state == S.SCHEDULED and failure:
+                to = S.FAILED
+                changes.update(error=failure, post_status="failed")
+            elif draft.state == S.SCHEDULED and all_published:
+                to = S.PUBLISHED
+                changes.update(post_status="published")
+            elif failure and draft.state != S.FAILED:
+                changes["warnings"] = [*draft.warnings, failure] if failure not in draft.warnings \
+                    else draft.warnings
+            note = f"SocialDock: {data.platform} {status}" + (f" ({data.error})" if data.error else "")
+            if to != draft.state:
+                won = await self.store.transition(
+                    draft.id, to=to, actor=SYSTEM, expected_state=draft.state,
+                    expected_revision=draft.revision, changes=changes, note=note,
+                )
+            else:
+                won = await self.store.annotate(
+                    draft.id, expected_state=draft.state, expected_revision=draft.revision,
+                    changes=changes, actor=SYSTEM, note=note,
+                )
+            if won is not None:
+                return won
+        log.warning("could not record webhook %s on draft %s: it kept changing", event.dedup_key, draft.id)
+        return await self.store.get(draft.id)
