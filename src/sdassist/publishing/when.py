@@ -284,7 +284,7 @@ def _parser_class() -> Any:
     return DateDataParser
 
 
-def _dateparser_date(text: str, base: datetime) -> tuple[date, bool, Any]:
+def _dateparser_date(text: str, base: datetime, shown: str) -> tuple[date, bool, Any]:
     """The date dateparser reads in a zone-free phrase: (date, had a time of day, DateData).
 
     A parser is built per call because RELATIVE_BASE changes per call; building one costs ~15 µs once
@@ -301,10 +301,10 @@ def _dateparser_date(text: str, base: datetime) -> tuple[date, bool, Any]:
     )
     data = parser.get_date_data(text)
     if data is None or data.date_obj is None:
-        raise TimeError(f"cannot read {text.replace(_PLACEHOLDER, '<time>')!r} as a date and time",
+        raise TimeError(f"cannot read {shown!r} as a date and time",
                         "next monday at 10am")
     if data.period in ("week", "month", "year"):
-        raise TimeError(f"{text.replace(_PLACEHOLDER, '').strip()!r} names a {data.period}, not a day: "
+        raise TimeError(f"{shown!r} names a {data.period}, not a day: "
                         "name the day and add a time of day", "next monday at 10am")
     return data.date_obj.date(), "time" in (getattr(data, "parts", None) or ()), data
 
@@ -435,7 +435,7 @@ def resolve_time(
     if at is None:
         # No time we recognise: let dateparser try the whole phrase, then insist on a time of day.
         base = now_local.replace(tzinfo=None)
-        parsed_date, has_time, data = _dateparser_date(rest, base)
+        parsed_date, has_time, data = _dateparser_date(rest, base, text)
         if not has_time:
             shown = text if len(text) <= 40 else text[:37] + "..."
             if "tonight" in text.lower():
@@ -454,7 +454,7 @@ def resolve_time(
             parsed_date = _weekday_date(day_part, at, now_local)
             if parsed_date is None:
                 parsed_date, has_time, _ = _dateparser_date(
-                    rest.replace(_PLACEHOLDER, hhmm), now_local.replace(tzinfo=None)
+                    rest.replace(_PLACEHOLDER, hhmm), now_local.replace(tzinfo=None), day_part or text
                 )
                 if not has_time:
                     raise TimeError(f"cannot read the time of day in {text!r}", _EXAMPLE)
