@@ -1,9 +1,12 @@
 """Who may approve, reject or cancel a draft.
 
 The rules, in order:
-- An AI assistant never approves, rejects or cancels (kind "assistant", or anyone calling through MCP):
-  a human stays in the loop whatever a prompt says.
-- sdassist itself (face "system") never approves: it only expires, reconciles and records outcomes.
+- An AI assistant (kind "assistant") never approves or rejects: a human stays in the loop whatever a
+  prompt says. It may cancel a draft that an assistant requested (withdrawing its own request).
+- The person at an MCP host (kind "human", face "mcp") approves only by confirming a preview the host
+  showed them (elicitation or a confirmation token); with an approver list, "mcp-host-user" must be in it.
+- sdassist itself (face "system") approves only when the operator switched approval off
+  (SDASSIST_APPROVAL=none); otherwise it only expires, reconciles and records outcomes.
 - With an approver list (SDASSIST_APPROVERS), only those ids approve. Empty list: any human or operator.
 - Self-approval (approving a draft you requested) needs SDASSIST_ALLOW_SELF_APPROVAL, except for the
   operator at the local terminal: they hold the installation's API key and could post directly, so
@@ -19,7 +22,10 @@ from typing import Any
 
 from sdassist.publishing.drafts import Draft, Principal
 
-__all__ = ["OPERATOR", "ApprovalPolicy", "PolicyError"]
+__all__ = ["MCP_HOST_USER", "OPERATOR", "ApprovalPolicy", "PolicyError"]
+
+MCP_HOST_USER = "mcp-host-user"
+"""The person at an MCP host who confirmed a preview: the only MCP-side principal that may approve."""
 
 OPERATOR = "operator"
 """Put this in SDASSIST_APPROVERS to let the local terminal user approve alongside named approvers."""
@@ -33,12 +39,14 @@ class PolicyError(PermissionError):
 class ApprovalPolicy:
     approvers: frozenset[str] = frozenset()
     allow_self_approval: bool = False
+    approval_required: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> ApprovalPolicy:
         return cls(
             approvers=frozenset(settings.approver_ids),
             allow_self_approval=bool(settings.allow_self_approval),
+            approval_required=getattr(settings, "approval", "confirm") != "none",
         )
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -49,12 +57,15 @@ class ApprovalPolicy:
         return ", ".join(sorted(self.approvers))
 
     def _refuse_machines(self, actor: Principal, action: str, draft: Draft) -> None:
-        if actor.kind == "assistant" or actor.face == "mcp":
+        speaks_for_assistant = actor.kind == "assistant" or (actor.face == "mcp" and actor.id != MCP_HOST_USER)
+        if speaks_for_assistant:
+            if action == "cancel" and draft.requester_kind == "assistant":
+                return
             raise PolicyError(
                 f"an AI assistant can never {action} a post: draft {draft.id} waits for a person — "
                 f"{self._who_may()} — to {action} it in Slack or with `sdassist {action} {draft.id}`"
             )
-        if actor.face == "system":
+        if actor.face == "system" and (action != "approve" or self.approval_required):
             raise PolicyError(f"sdassist itself cannot {action} draft {draft.id}; a person has to")
 
     def _is_listed(self, actor: Principal) -> bool:
@@ -69,6 +80,8 @@ class ApprovalPolicy:
     def check_can_approve(self, actor: Principal, draft: Draft) -> None:
         """Raise PolicyError unless `actor` may approve `draft`."""
         self._refuse_machines(actor, "approve", draft)
+        if actor.face == "system":
+            return
         if not self._is_listed(actor):
             raise PolicyError(
                 f"{actor.label} is not an approver; only {self._who_may()} may approve draft {draft.id}. "
@@ -82,11 +95,19 @@ class ApprovalPolicy:
             )
 
     def check_can_reject(self, actor: Principal, draft: Draft) -> None:
-        """Raise PolicyError unless `actor` may reject or cancel `draft` (approvers, or the requester)."""
-        self._refuse_machines(actor, "reject" if draft.state == "pending" else "cancel", draft)
-        if actor.id == draft.requester_id or self._is_listed(actor):
+        """Raise PolicyError unless `actor` may reject `draft` (approvers, or the requester)."""
+        self._check_withdraw(actor, draft, "reject")
+
+    def check_can_cancel(self, actor: Principal, draft: Draft) -> None:
+        """Raise PolicyError unless `actor` may cancel `draft` (approvers, the requester, or an assistant
+        withdrawing an assistant's draft)."""
+        self._check_withdraw(actor, draft, "cancel")
+
+    def _check_withdraw(self, actor: Principal, draft: Draft, action: str) -> None:
+        self._refuse_machines(actor, action, draft)
+        if actor.id == draft.requester_id or actor.kind == "assistant" or self._is_listed(actor):
             return
         raise PolicyError(
             f"only the requester ({draft.requester_name or draft.requester_id}) or an approver "
-            f"({self._who_may()}) may reject or cancel draft {draft.id}"
+            f"({self._who_may()}) may {action} draft {draft.id}"
         )

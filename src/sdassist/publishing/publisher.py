@@ -221,7 +221,7 @@ class Publisher:
     async def cancel(self, draft_id: str, *, actor: Principal) -> Draft:
         """Pending or failed → cancelled; scheduled → the SocialDock post is deleted, then cancelled."""
         draft = await self.store.get(draft_id)
-        self.policy.check_can_reject(actor, draft)
+        self.policy.check_can_cancel(actor, draft)
         note = f"cancelled by {actor.label}"
         if draft.state in (S.PENDING, S.FAILED):
             won = await self.store.transition(

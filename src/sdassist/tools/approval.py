@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sdassist.publishing.drafts import Draft, DraftState, Principal
+from sdassist.publishing.policy import MCP_HOST_USER
 from sdassist.tools.base import ToolContext
 from sdassist.tools.views import DraftView, draft_view
 
 # Approval switched off by the operator: the decision is recorded under this name.
 AUTO_APPROVER = Principal(id="auto-approval", kind="operator", face="system", name="approval switched off")
 # The person at an MCP host who confirmed a preview (through elicitation or a confirmation token).
-HOST_USER = Principal(id="mcp-host-user", kind="human", face="mcp", name="the person at the MCP host")
+HOST_USER = Principal(id=MCP_HOST_USER, kind="human", face="mcp", name="the person at the MCP host")
 
 
 def outcome_step(draft: Draft) -> str:

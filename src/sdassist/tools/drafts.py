@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
@@ -50,7 +51,7 @@ async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
         time_phrase=inp.when,
         requester=ctx.principal,
         warnings=composed.warnings,
-        ttl_hours=ctx.settings.draft_ttl_hours,
+        ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
     )
     stored = await ctx.store.add(draft, ctx.principal)
     return await route_for_approval(ctx, stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -83,7 +84,7 @@ async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
         publish_now=False, scheduled_at=when.utc if when else post.scheduled_at,
         timezone=when.zone if when else (inp.zone or ctx.zone), time_phrase=inp.when,
         requester=ctx.principal, warnings=[p.message for p in check.warnings],
-        ttl_hours=ctx.settings.draft_ttl_hours,
+        ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
     )
     stored = await ctx.store.add(draft, ctx.principal)
     return await route_for_approval(ctx, stored)

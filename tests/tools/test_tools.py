@@ -1,0 +1,202 @@
+"""The shared tool layer, end to end on the embedded sandbox: what every face relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sdassist.config import Settings
+from sdassist.publishing.drafts import DraftState
+from sdassist.runtime import open_runtime
+from sdassist.tools import ALL_TOOLS, TOOLS_BY_NAME, ToolError, ToolKind, select_tools
+from tests.tools.conftest import ASSISTANT, OPERATOR, call, sandbox_control
+
+EXPECTED_NAMES = {
+    "list_accounts", "connect_account", "disconnect_account", "draft_post", "list_drafts", "get_draft",
+    "edit_draft", "cancel_draft", "approve_draft", "reject_draft", "list_posts", "get_post", "update_post",
+    "delete_post", "get_analytics", "upload_media", "list_webhooks", "create_webhook", "delete_webhook",
+    "check_post", "resolve_time",
+}
+
+
+def test_registry_has_exactly_the_documented_tools() -> None:
+    assert set(TOOLS_BY_NAME) == EXPECTED_NAMES
+    assert len(ALL_TOOLS) == len(EXPECTED_NAMES)
+
+
+def test_every_tool_is_fully_described() -> None:
+    for tool in ALL_TOOLS:
+        assert tool.title and len(tool.description) > 40, tool.name
+        assert tool.kind in ToolKind
+        assert tool.input_model.model_json_schema()
+        assert tool.output_model.model_json_schema()
+    assert {t.name for t in ALL_TOOLS if t.human_only} == {"approve_draft", "reject_draft"}
+
+
+def test_assistants_never_get_human_only_tools_and_read_only_has_no_writes() -> None:
+    names = {t.name for t in select_tools(for_assistant=True)}
+    assert "approve_draft" not in names and "reject_draft" not in names
+    assert all(t.kind == ToolKind.READ for t in select_tools(read_only=True))
+
+
+async def test_list_accounts_shows_the_demo_workspace(runtime: Any) -> None:
+    out = await call(runtime, "list_accounts")
+    assert sorted(out.connected_platforms) == sorted(
+        ["facebook", "instagram", "linkedin", "threads", "tiktok", "reddit", "telegram", "youtube"])
+    assert all(a.id.startswith("acc_") for a in out.accounts)
+
+
+async def test_draft_then_approve_schedules_exactly_once(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Launch day!", targets=["instagram", "linkedin"],
+                       when="tomorrow 9am")
+    assert draft.state == DraftState.PENDING
+    assert "approve_draft" in draft.next_step
+    assert draft.scheduled_for.local.endswith("09:00 Europe/Berlin")
+    before = await sandbox_control(runtime, "GET", "/_sandbox/stats")
+    done = await call(runtime, "approve_draft", draft_id=draft.draft_id, version=draft.version)
+    assert done.state == DraftState.SCHEDULED and done.post_id.startswith("post_")
+    after = await sandbox_control(runtime, "GET", "/_sandbox/stats")
+    key = "POST /api/v1/posts"
+    assert after["requests"].get(key, 0) - before["requests"].get(key, 0) == 1
+    seen = await call(runtime, "get_draft", draft_id=draft.draft_id)
+    assert seen.post_id == done.post_id
+    post = await call(runtime, "get_post", post_id=done.post_id)
+    assert post.status == "scheduled" and post.text == "Launch day!"
+
+
+async def test_every_rule_problem_is_reported_at_once_and_nothing_is_stored(runtime: Any) -> None:
+    with pytest.raises(ToolError) as caught:
+        await call(runtime, "draft_post", text="x" * 3412, targets=["linkedin", "youtube"], when="tomorrow 9am")
+    message = str(caught.value)
+    assert "3,412" in message and "3,000" in message
+    assert "youtube" in message and "title" in message
+    assert (await call(runtime, "list_drafts")).drafts == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"targets": ["instagarm"], "when": "tomorrow 9am"}, "Did you mean instagram"),
+        ({"targets": ["instagram"]}, "when='tomorrow 9am'"),
+        ({"targets": ["instagram"], "when": "tomorrow 9am", "publish_now": True}, "not both"),
+        ({"targets": ["instagram"], "when": "next week"}, "time"),
+        ({"targets": ["acc_doesnotexist"], "when": "tomorrow 9am"}, "list_accounts"),
+    ],
+)
+async def test_refusals_say_what_to_do(runtime: Any, arguments: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ToolError) as caught:
+        await call(runtime, "draft_post", text="Hello", **arguments)
+    assert expected in str(caught.value)
+
+
+async def test_unknown_field_is_refused_not_ignored(runtime: Any) -> None:
+    with pytest.raises(ToolError, match="not a known field"):
+        await call(runtime, "list_accounts", platfrom="instagram")
+
+
+async def test_edit_bumps_version_and_old_approval_is_refused(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="v1", targets=["linkedin"], when="tomorrow 10am")
+    edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, text="v2")
+    assert edited.version == 2 and edited.state == DraftState.PENDING
+    with pytest.raises(ToolError):
+        await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)
+    done = await call(runtime, "approve_draft", draft_id=draft.draft_id, version=2)
+    assert done.state == DraftState.SCHEDULED
+    assert (await call(runtime, "get_post", post_id=done.post_id)).text == "v2"
+
+
+async def test_assistant_cannot_approve(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", ASSISTANT, text="From a bot", targets=["threads"], when="in 2 hours")
+    assert draft.confirmation_token
+    with pytest.raises(ToolError, match="assistant"):
+        await call(runtime, "approve_draft", ASSISTANT, draft_id=draft.draft_id, version=1)
+
+
+async def test_confirmation_token_publishes_the_previewed_version_only(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", ASSISTANT, text="Token post", targets=["threads"], when="in 2 hours")
+    done = await call(runtime, "draft_post", ASSISTANT, text="Token post", targets=["threads"], when="in 2 hours",
+                      confirmation_token=draft.confirmation_token)
+    assert done.state == DraftState.SCHEDULED
+    forged = draft.confirmation_token[:-4] + "0000"
+    with pytest.raises(ToolError, match="not valid"):
+        await call(runtime, "draft_post", ASSISTANT, text="Token post", targets=["threads"], when="in 2 hours",
+                   confirmation_token=forged)
+
+
+async def test_approval_off_publishes_straight_away(settings_factory: Any) -> None:
+    settings: Settings = settings_factory(SDASSIST_APPROVAL="none")
+    async with open_runtime(settings, announce=False) as rt:
+        out = await call(rt, "draft_post", text="Now!", targets=["facebook"], publish_now=True)
+        assert out.state == DraftState.PUBLISHED
+        assert "approval is switched off" in out.next_step
+
+
+async def test_update_post_goes_through_approval(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Original", targets=["instagram"], when="tomorrow 9am")
+    scheduled = await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)
+    change = await call(runtime, "update_post", post_id=scheduled.post_id, text="Changed")
+    assert change.state == DraftState.PENDING and change.kind == "update"
+    assert (await call(runtime, "get_post", post_id=scheduled.post_id)).text == "Original"
+    await call(runtime, "approve_draft", draft_id=change.draft_id, version=1)
+    assert (await call(runtime, "get_post", post_id=scheduled.post_id)).text == "Changed"
+
+
+async def test_cancel_scheduled_draft_deletes_the_post(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Cancel me", targets=["facebook"], when="tomorrow 9am")
+    scheduled = await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)
+    cancelled = await call(runtime, "cancel_draft", draft_id=draft.draft_id)
+    assert cancelled.state == DraftState.CANCELLED
+    with pytest.raises(ToolError, match="list_posts"):
+        await call(runtime, "get_post", post_id=scheduled.post_id)
+
+
+async def test_reject_records_the_reason(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", ASSISTANT, text="Meh", targets=["facebook"], when="tomorrow 9am")
+    out = await call(runtime, "reject_draft", draft_id=draft.draft_id, version=1, reason="off brand")
+    assert out.state == DraftState.REJECTED
+    decisions = await runtime.store.decisions(draft.draft_id)
+    assert decisions[-1].to_state == DraftState.REJECTED and decisions[-1].actor_id == OPERATOR.id
+
+
+async def test_dry_runs_store_nothing(runtime: Any) -> None:
+    checked = await call(runtime, "check_post", text="#a #b #c #d #e #f", targets=["instagram"], when="friday 5pm")
+    assert checked.ok and any("hashtag" in w for w in checked.warnings)
+    assert checked.scheduled_for is not None
+    bad = await call(runtime, "check_post", text="No title", targets=["youtube"])
+    assert not bad.ok
+    echo = await call(runtime, "resolve_time", phrase="tomorrow 9am", zone="America/New_York")
+    assert "09:00" in echo.echo and "UTC" in echo.echo
+    assert (await call(runtime, "list_drafts")).drafts == []
+
+
+async def test_posts_analytics_media_and_webhooks(runtime: Any) -> None:
+    out = await call(runtime, "draft_post", text="Live", targets=["instagram", "threads"], publish_now=True)
+    done = await call(runtime, "approve_draft", draft_id=out.draft_id, version=1)
+    assert done.state == DraftState.PUBLISHED
+    listing = await call(runtime, "list_posts", status="published")
+    assert done.post_id in [p.post_id for p in listing.posts]
+    post_stats = await call(runtime, "get_analytics", post_id=done.post_id)
+    assert post_stats.scope == "post"
+    assert {t.platform: t.metrics is None for t in post_stats.post_targets} == {"instagram": False, "threads": True}
+    workspace = await call(runtime, "get_analytics", period="7d")
+    assert workspace.scope == "workspace" and workspace.total_posts >= 1
+    media = await call(runtime, "upload_media", url="https://example.com/clip.mp4")
+    assert media.kind == "video" and media.media_id.startswith("med_")
+    with pytest.raises(ToolError, match="https"):
+        await call(runtime, "create_webhook", url="http://example.com/hook")
+    hook = await call(runtime, "create_webhook", url="https://example.com/hook", secret="s3cret-value")
+    assert hook.signed and "s3cret-value" not in hook.model_dump_json()
+    assert [h.id for h in (await call(runtime, "list_webhooks")).webhooks] == [hook.id]
+    assert (await call(runtime, "delete_webhook", webhook_id=hook.id)).deleted
+
+
+async def test_connect_and_disconnect_account(runtime: Any) -> None:
+    link = await call(runtime, "connect_account", platform="linkedin")
+    assert "/_sandbox/oauth/connect" in link.connect_url
+    accounts = (await call(runtime, "list_accounts", platform="reddit")).accounts
+    gone = await call(runtime, "disconnect_account", account_id=accounts[0].id)
+    assert gone.disconnected
+    with pytest.raises(ToolError, match="connect_account platform=reddit"):
+        await call(runtime, "draft_post", text="Hi", targets=["reddit"], title="T", subreddit="r/x",
+                   when="tomorrow 9am")
