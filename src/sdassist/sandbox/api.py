@@ -12,6 +12,7 @@ from . import analytics, present
 from .bodies import json_body
 from .clock import iso
 from .envelope import ApiError, bad_request, ok
+from .records import WebhookRecord
 from .rules import NO_ANALYTICS, PLATFORMS, is_http_url
 from .state import EVENTS, SandboxState, Workspace
 from .webhooks import check_webhook_url
@@ -166,7 +167,7 @@ async def upload_media(request: Request) -> JSONResponse:
     return ok({"id": media.id, "url": media.url, "mime_type": media.mime_type})
 
 
-def _hook(hook) -> dict:  # type: ignore[no-untyped-def]
+def _hook(hook: WebhookRecord) -> dict[str, object]:
     return {"id": hook.id, "url": hook.url, "events": hook.events, "active": hook.active}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -25,7 +26,7 @@ class Verdict:
 class RateLimiter:
     """Windows aligned on multiples of `window` seconds since the epoch, like a per-minute counter."""
 
-    def __init__(self, window: float, now: callable = time.time) -> None:  # type: ignore[valid-type]
+    def __init__(self, window: float, now: Callable[[], float] = time.time) -> None:
         self.window = window
         self._now = now
         self._counts: dict[str, tuple[float, int]] = {}
