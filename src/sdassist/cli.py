@@ -24,8 +24,7 @@ def _is_list_field(model: type[BaseModel], name: str) -> bool:
     if field is None:
         return False
     annotation = field.annotation
-    args = typing.get_args(annotation) or (annotation,)
-    return any(typing.get_origin(a) is list or a is list for a in args)
+    return any(typing.get_origin(a) is list or a is list for a in (annotation, *typing.get_args(annotation)))
 
 
 def parse_assignments(tool: Tool, pairs: Sequence[str]) -> dict[str, Any]:

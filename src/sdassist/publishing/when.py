@@ -114,6 +114,15 @@ def parse_zone(name: str) -> ZoneInfo:
     return zone
 
 
+_OFFSET_NAME = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
+
+
+def zone_for_name(name: str) -> tzinfo:
+    """The zone a `ResolvedTime.zone` names: an IANA zone, or a fixed offset written `UTC+02:00`."""
+    match = _OFFSET_NAME.match(name)
+    return _offset_zone(*match.groups()) if match else parse_zone(name)
+
+
 def _offset_zone(sign: str, hours: str, minutes: str | None) -> timezone:
     h, m = int(hours), int(minutes or 0)
     if h > 14 or m >= 60:

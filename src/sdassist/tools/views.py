@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from pydantic import Field
 
 from sdassist.client.models import Post
 from sdassist.publishing.drafts import Draft, DraftState
+from sdassist.publishing.when import zone_for_name
 from sdassist.tools.base import ToolOutput
 
 PREVIEW_CHARS = 120
@@ -27,8 +27,8 @@ class TimeView(ToolOutput):
 
 
 def time_view(instant: datetime, zone: str) -> TimeView:
-    local = instant.astimezone(ZoneInfo(zone))
-    utc = instant.astimezone(ZoneInfo("UTC"))
+    local = instant.astimezone(zone_for_name(zone))
+    utc = instant.astimezone(UTC)
     same_day = local.date() == utc.date()
     utc_text = f"{utc:%H:%M} UTC" if same_day else f"{utc:%a %-d %b %H:%M} UTC"
     return TimeView(

@@ -1,0 +1,72 @@
+"""The terminal face, as a person runs it: a real `sdassist` process per command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SDASSIST_", "SOCIALDOCK_", "SLACK_"))}
+    environment.update(SDASSIST_DATA_DIR=str(data_dir), SDASSIST_TIMEZONE="America/New_York", **env)
+    return subprocess.run([sys.executable, "-m", "sdassist", *args], capture_output=True, text=True,
+                          env=environment, timeout=60, check=False)
+
+
+def test_tools_lists_every_tool_with_kind_and_toolset(tmp_path: Path) -> None:
+    out = run(tmp_path, "tools")
+    assert out.returncode == 0
+    assert "draft_post" in out.stdout and "destructive" in out.stdout and "(people only)" in out.stdout
+    listing = json.loads(run(tmp_path, "tools", "--json").stdout)
+    assert {t["name"] for t in listing} >= {"list_accounts", "approve_draft", "resolve_time"}
+
+
+def test_call_runs_on_the_sandbox_and_says_so(tmp_path: Path) -> None:
+    out = run(tmp_path, "call", "list_accounts", "platform=instagram")
+    assert out.returncode == 0, out.stderr
+    assert "built-in SocialDock sandbox" in out.stderr
+    assert json.loads(out.stdout)["accounts"][0]["platform"] == "instagram"
+
+
+def test_draft_survives_the_process_and_is_approved_by_the_next_one(tmp_path: Path) -> None:
+    drafted = run(tmp_path, "call", "draft_post", "text=Launch day!", "targets=instagram,linkedin",
+                  "when=tomorrow 9am")
+    assert drafted.returncode == 0, drafted.stderr
+    draft = json.loads(drafted.stdout)
+    assert draft["state"] == "pending"
+    assert draft["scheduled_for"]["local"].endswith("09:00 America/New_York")
+    approved = run(tmp_path, "call", "approve_draft", "--json",
+                   json.dumps({"draft_id": draft["draft_id"], "version": draft["version"]}))
+    assert approved.returncode == 0, approved.stderr
+    result = json.loads(approved.stdout)
+    assert result["state"] == "scheduled" and result["post_id"].startswith("post_")
+    post = run(tmp_path, "call", "get_post", f"post_id={result['post_id']}", "--pretty")
+    assert "status: scheduled" in post.stdout and "Launch day!" in post.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("call", "draft_post", "text=" + "x" * 3412, "targets=linkedin", "when=tomorrow 9am"),
+         "linkedin: text is 3,412 characters"),
+        (("call", "nope"), "no tool named 'nope'"),
+        (("call", "list_accounts", "platform"), "is not key=value"),
+        (("call", "resolve_time", "phrase=03/04 9am"), 'try "Mar 4'),
+    ],
+)
+def test_refusals_exit_non_zero_with_error_and_hint(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    out = run(tmp_path, *args)
+    assert out.returncode == 1
+    assert message in out.stderr or message in out.stderr.replace("\n", " ")
+    assert out.stderr.startswith("sdassist: no SOCIALDOCK_API_KEY") or "error:" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_json_is_a_usage_error(tmp_path: Path) -> None:
+    out = run(tmp_path, "call", "list_accounts", "--json", "{nope")
+    assert out.returncode == 2 and "not valid JSON" in out.stderr
