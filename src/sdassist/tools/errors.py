@@ -65,7 +65,8 @@ def _from_client_error(exc: client_errors.SocialDockError) -> ToolError:
         return ToolError(text, hint=f"SocialDock's rate limit is used up; try again {_format_retry(exc.retry_after)}.",
                          retry_after=exc.retry_after)
     if isinstance(exc, client_errors.NotFoundError):
-        return ToolError(text, hint="Check the id: list_accounts, list_posts and list_webhooks show the ids that exist.")
+        return ToolError(text, hint="Check the id: list_accounts, list_posts and list_webhooks show the ids "
+                                    "that exist.")
     if isinstance(exc, client_errors.BadRequestError):
         return ToolError(text, hint="Correct the field SocialDock names and try again.")
     if isinstance(exc, client_errors.ServerError):
