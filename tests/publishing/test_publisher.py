@@ -22,6 +22,7 @@ from sdassist.client import SocialDock
 from sdassist.client.models import WebhookEvent
 from sdassist.publishing.drafts import (
     Draft,
+    DraftError,
     DraftExpired,
     DraftState,
     StaleApproval,
@@ -397,3 +398,20 @@ async def test_sandbox_webhook_delivery_settles_the_draft(env: Env) -> None:
     # The same delivery again (a replay) changes nothing.
     assert await env.publisher.apply_webhook(WebhookEvent.model_validate_json(bodies[0])) is None
     assert (await env.store.get(draft.id)).state == S.PUBLISHED
+
+
+async def test_partial_failure_is_failed_and_retry_needs_an_edit(env: Env) -> None:
+    r = await env.sandbox.post("/_sandbox/failures", json={"platform": "facebook", "reason": "Token revoked"})
+    assert r.status_code == 200, r.text
+    draft = await env.add(("linkedin", "facebook"), publish_now=True)
+    failed = await env.publisher.approve(draft.id, version=1, actor=BOB)
+    assert failed.state == S.FAILED and failed.post_id
+    assert failed.error == "facebook failed: Token revoked"
+    with pytest.raises(DraftError, match="would post twice"):
+        await env.publisher.approve(draft.id, version=1, actor=BOB)
+    assert await env.posts_sent() == 1
+    retry = [{"platform": "facebook", "account_id": env.accounts["facebook"]}]
+    edited = await env.store.edit(draft.id, expected_version=1, changes={"targets": retry}, actor=ALICE)
+    done = await env.publisher.approve(draft.id, version=edited.version, actor=BOB)
+    assert done.state == S.PUBLISHED and done.post_id != failed.post_id
+    assert await env.posts_sent() == 2

@@ -27,10 +27,11 @@ from sdassist.client.errors import (
     SocialDockError,
     TransportError,
 )
-from sdassist.client.models import Post, WebhookEvent
+from sdassist.client.models import Post, PostUpdate, WebhookEvent
 from sdassist.publishing.drafts import (
     SYSTEM,
     Draft,
+    DraftError,
     DraftExpired,
     DraftState,
     InvalidTransition,
@@ -117,7 +118,9 @@ class Publisher:
     async def approve(self, draft_id: str, *, version: int, actor: Principal) -> Draft:
         """Approve version `version` and publish it; returns the draft in its new state.
 
-        Raises PolicyError, DraftExpired, StaleApproval (someone decided first, or it was edited)."""
+        Raises PolicyError, DraftExpired, StaleApproval (someone decided first, or it was edited).
+        If the task is cancelled while the request is in flight the draft stays `publishing`;
+        `reconcile_all()` at the next start settles it."""
         draft = await self.store.get(draft_id)
         self.policy.check_can_approve(actor, draft)
         if draft.state == S.FAILED:
@@ -144,7 +147,11 @@ class Publisher:
 
     async def _resubmit(self, draft: Draft, *, version: int, actor: Principal) -> Draft:
         if draft.kind == "create" and draft.post_id:
-            raise InvalidTransition(S.FAILED, S.PUBLISHING, draft.id) from None
+            raise DraftError(
+                f"draft {draft.id} already made SocialDock post {draft.post_id} ({draft.error}); approving "
+                f"it again would post twice where it worked: edit it (keep only the targets to retry) "
+                f"and submit it again"
+            )
         try:
             return await self.store.edit(
                 draft.id, expected_version=version, changes={}, actor=actor,
@@ -157,11 +164,15 @@ class Publisher:
     async def _send(self, draft: Draft) -> Draft:
         """The one request for this approval. Only the CAS winner gets here."""
         try:
-            if draft.kind == "update":
+            body = draft.to_post_update() if draft.kind == "update" else draft.to_post_create()
+        except ValueError as exc:  # nothing was sent: the draft itself cannot be expressed as a request
+            return await self._finish(draft, S.FAILED, {"error": f"the draft cannot be sent: {exc}; edit it"})
+        try:
+            if isinstance(body, PostUpdate):
                 assert draft.post_id is not None
-                post = await self.client.posts.update(draft.post_id, draft.to_post_update())
+                post = await self.client.posts.update(draft.post_id, body)
             else:
-                post = await self.client.posts.create(draft.to_post_create())
+                post = await self.client.posts.create(body)
         except TransportError as exc:
             if not exc.request_sent:
                 return await self._finish(draft, S.FAILED, {"error": f"{NOT_SENT} ({exc.message})"})
