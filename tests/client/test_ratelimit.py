@@ -1,0 +1,91 @@
+"""A bulk job runs at the plan's limit without a 429, and a burst of 429s is waited out by every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from sdassist.client import LocalBudget, RateLimiter
+
+from .conftest import BUILD_KEY, Sandbox
+
+
+async def run_bulk(sandbox: Sandbox, requests: int, workers: int) -> float:
+    client = sandbox.client(BUILD_KEY)
+    queue = list(range(requests))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            await client.posts.list(limit=1)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return time.monotonic() - started
+
+
+async def test_bulk_job_never_sees_a_429(sandbox: Sandbox) -> None:
+    elapsed = await run_bulk(sandbox, 120, workers=6)  # BUILD: 100 per 2 s window
+    stats = await sandbox.stats()
+    assert stats["rate_limited"] == 0
+    assert stats["requests"]["GET /api/v1/posts"] == 120
+    assert elapsed < 6.0  # two windows at most, plus the partial first one
+
+
+async def test_injected_429_burst_pauses_every_worker(asgi_sandbox: Sandbox) -> None:
+    await asgi_sandbox.faults({"path": "/api/v1/posts", "method": "GET", "error_rate": 1.0, "status": 429,
+                               "count": 2, "retry_after_seconds": 0.2})
+    await run_bulk(asgi_sandbox, 30, workers=5)
+    stats = await asgi_sandbox.stats()
+    assert stats["requests"]["GET /api/v1/posts"] == 32  # each 429 retried, and all 30 done
+    assert stats["rate_limited"] == stats["faults_fired"] == 2  # only the injected ones
+
+
+def response(status: int = 200, **headers: str) -> httpx.Response:
+    return httpx.Response(status, headers=headers, json={"data": None})
+
+
+async def test_one_request_in_flight_until_the_limit_is_known() -> None:
+    limiter = RateLimiter()
+    await limiter.acquire()
+    second = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0.02)
+    assert not second.done()
+    await limiter.complete(response(**{"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99",
+                                       "X-RateLimit-Reset": str(int(time.time()) + 60)}))
+    await asyncio.wait_for(second, 1)
+    assert limiter.budget.limit == 100
+
+
+async def test_budget_guard_waits_for_reset_and_reset_may_be_a_delta() -> None:
+    now = [1000.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(clock=lambda: now[0], sleep=sleep, wall=lambda: 1_700_000_000 + now[0], reserve=1)
+    await limiter.acquire()
+    # a server speaking in deltas: 2 s until the reset, 2 left
+    await limiter.complete(response(**{"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "2",
+                                       "X-RateLimit-Reset": "2"}))
+    await limiter.acquire()  # uses the one above the reserve
+    assert sum(slept) < 2
+    await limiter.acquire()  # must wait for the window to reset
+    assert sum(slept) >= 2
+
+
+async def test_429_pauses_until_retry_after() -> None:
+    budget = LocalBudget()
+    limiter = RateLimiter(budget=budget)
+    await limiter.acquire()
+    reset = time.time() + 30
+    await limiter.complete(httpx.Response(
+        429, json={"data": None, "error": {"message": "Too Many Requests", "details": ""},
+                   "meta": {"retry_after": "2001-01-01T00:00:00Z"}},
+        headers={"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}))
+    wait = await budget.reserve(limiter.server_now())
+    assert 29 < wait < 31  # remaining 0 until the reset outweighs an earlier retry_after
