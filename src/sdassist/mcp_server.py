@@ -1,0 +1,41 @@
+"""`sdassist mcp`: serve the MCP face over stdio (default) or streamable HTTP (`--http`).
+
+Only stderr is written to: on stdio, stdout is the protocol stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from sdassist.mcp import build_server
+from sdassist.mcp.http import HttpConfigError, required_token, serve_http
+
+__all__ = ["build_server", "run"]
+
+SANDBOX_NOTICE = ("sdassist mcp: no SOCIALDOCK_API_KEY set, so this runs on the built-in SocialDock sandbox: "
+                  "nothing is really posted.")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    from sdassist.config import Settings
+
+    settings = Settings()
+    try:
+        server = build_server(settings, toolsets=getattr(args, "toolsets", None),
+                              read_only=getattr(args, "read_only", None))
+        if getattr(args, "http", False):
+            required_token(settings, args.host)  # refuse before announcing anything
+    except (ValueError, HttpConfigError) as exc:
+        print(f"sdassist mcp: {exc}", file=sys.stderr)
+        return 2
+    if settings.uses_sandbox:
+        print(SANDBOX_NOTICE, file=sys.stderr)
+    if getattr(args, "http", False):
+        print(f"sdassist mcp: serving streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
+        serve_http(server, settings, args.host, args.port)
+    else:
+        server.run("stdio")
+    return 0
