@@ -6,11 +6,14 @@ across tasks, processes and replicas, which an in-memory check never does. The d
 in the same transaction as the change.
 
 SQLite (one file, the default) and PostgreSQL are supported with portable types only. SQLite keeps
-no time zone, so every datetime is written as UTC and read back as UTC aware.
+no time zone, so every datetime is written as UTC and read back as UTC aware. PostgreSQL enforces
+column lengths and refuses NUL characters in text, so free-form values going into their own columns
+(actor names, notes, webhook event keys) are cleaned first; the draft itself lives in the JSON body.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +32,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -103,6 +107,26 @@ _FIXED_FIELDS = frozenset({"id", "state", "version", "revision", "created_at", "
 _CAS_RETRIES = 20
 
 
+_SEEN_KEY_MAX = 300
+#: Any fixed number: serialises table creation between instances starting at once on PostgreSQL.
+_PG_SCHEMA_LOCK = 0x5DA5_5157
+
+
+def _clean(value: str | None, limit: int | None = None) -> str | None:
+    """A value PostgreSQL accepts in a text column: no NUL characters, at most `limit` characters."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    return value[:limit] if limit is not None else value
+
+
+def _seen_key(key: str) -> str:
+    """The stored form of a webhook event key: itself, or a digest when too long or not storable."""
+    if len(key) <= _SEEN_KEY_MAX and "\x00" not in key:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _utc_column(value: datetime | None) -> datetime | None:
     return as_utc(value)
 
@@ -174,6 +198,9 @@ class DraftStore:
         if is_sqlite:
             _prepare_sqlite(engine)
         async with engine.begin() as conn:
+            if parsed.get_backend_name() == "postgresql":
+                # Two instances creating the tables at once would collide on PostgreSQL's catalog.
+                await conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})"))
             await conn.run_sync(metadata.create_all)
         return cls(engine, draft_ttl=draft_ttl)
 
@@ -258,14 +285,14 @@ class DraftStore:
         return {
             "draft_id": draft.id,
             "at": draft.updated_at,
-            "actor_id": actor.id,
+            "actor_id": _clean(actor.id, 200),
             "actor_kind": actor.kind,
-            "actor_name": actor.name,
+            "actor_name": _clean(actor.name, 200),
             "face": actor.face,
             "from_state": from_state.value if from_state else None,
             "to_state": draft.state.value,
             "version": draft.version,
-            "note": note,
+            "note": _clean(note),
         }
 
     async def add(self, draft: Draft, actor: Principal, *, note: str | None = None) -> Draft:
@@ -464,7 +491,7 @@ class DraftStore:
         """True the first time `key` is seen, in any process sharing this database."""
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(seen_events_table).values(key=key, seen_at=utcnow()))
+                await conn.execute(insert(seen_events_table).values(key=_seen_key(key), seen_at=utcnow()))
         except IntegrityError:
             return False
         return True
