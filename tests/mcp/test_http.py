@@ -1,0 +1,90 @@
+"""Streamable HTTP at /mcp: the token is required, the Host allow-list applies, open binds are refused."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp import Client
+from sdassist.mcp import build_server
+from sdassist.mcp.http import HttpConfigError, http_app, required_token
+from sdassist.mcp_server import run
+from tests.mcp.conftest import data, make_settings
+
+TOKEN = "test-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    settings = make_settings(tmp_path, SDASSIST_MCP_TOKEN=TOKEN)
+    port = free_port()
+    app = http_app(build_server(settings), settings, "127.0.0.1", port)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/mcp"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_refused_without_the_token(http_server: str) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = httpx.post(http_server, json=body, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert TOKEN not in response.text
+
+
+async def test_served_with_the_token(http_server: str) -> None:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        transport = streamable_http_client(http_server, http_client=http)
+        async with Client(transport) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert "list_accounts" in names
+            assert data(await client.call_tool("list_accounts", {}))["accounts"]
+
+
+def test_non_loopback_without_a_token_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings(tmp_path)
+    with pytest.raises(HttpConfigError, match="SDASSIST_MCP_TOKEN"):
+        required_token(settings, "0.0.0.0")
+    assert required_token(settings, "127.0.0.1") is None
+    assert required_token(make_settings(tmp_path, SDASSIST_MCP_TOKEN=TOKEN), "0.0.0.0") == TOKEN
+    args = argparse.Namespace(http=True, host="0.0.0.0", port=free_port(), read_only=None, toolsets=None)
+    assert run(args) == 2
+    captured = capsys.readouterr()
+    assert "SDASSIST_MCP_TOKEN" in captured.err and captured.out == ""
+
+
+def test_unknown_host_header_is_refused_unless_allowed(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    headers: dict[str, Any] = {"Accept": "application/json, text/event-stream", "Host": "mcp.example.com"}
+    for allowed, expected in (("", 421), ("mcp.example.com", 200)):
+        settings = make_settings(tmp_path, SDASSIST_MCP_ALLOWED_HOSTS=allowed)
+        app = http_app(build_server(settings), settings, "127.0.0.1", 8000)
+        with TestClient(app, base_url="http://mcp.example.com") as client:
+            assert client.post("/mcp", json=body, headers=headers).status_code == expected
