@@ -1,0 +1,552 @@
+"""The Bolt listeners: `/socialdock`, the card's buttons, the modals, and the web app that serves them.
+
+Every listener acks first (Slack allows 3 s, SocialDock may take longer or be down) and does the slow work
+after, in the listener task Bolt keeps running. Work goes through the tool registry with the clicking
+person as the principal; failures reach that person privately, with the reason, and the draft is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from sdassist.client.models import Target
+from sdassist.config import Settings
+from sdassist.publishing.drafts import Draft, DraftState, Principal
+from sdassist.publishing.platforms import check_post
+from sdassist.publishing.policy import ApprovalPolicy
+from sdassist.runtime import Runtime
+from sdassist.slack import blocks as ui
+from sdassist.slack.cards import CardKeeper
+from sdassist.slack.grammar import Command, GrammarError, help_text, parse
+from sdassist.slack.webhook import WEBHOOK_PATH, event_text, make_handler
+from sdassist.tools import ToolError, get_tool
+from sdassist.tools.compose import PostFields, compose
+from sdassist.tools.errors import tool_error_from
+from sdassist.tools.targets import normalise_platform
+
+log = logging.getLogger("sdassist.slack")
+S = DraftState
+SLACK_API = "https://slack.com/api/"
+PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; `SDASSIST_SLACK_API_URL` points it elsewhere (a proxy, the tests' fake)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    base = (settings.slack_api_url or SLACK_API).rstrip("/") + "/"
+    return AsyncWebClient(token=token, base_url=base, timeout=10)
+
+
+def explain(exc: BaseException) -> ToolError:
+    """Any failure as a ToolError the user can read; an unexpected one is logged, never shown raw."""
+    if isinstance(exc, ToolError):
+        return exc
+    mapped = tool_error_from(exc)
+    if mapped is not None:
+        return mapped
+    log.exception("unexpected error in the Slack face", exc_info=exc)
+    return ToolError(f"something went wrong on our side ({type(exc).__name__})",
+                     hint="The draft, if any, is kept. Try again, or ask whoever runs sdassist to check its log.")
+
+
+class ZoneCache:
+    """Each user's Slack time zone (`users.info`), cached for an hour; the configured default otherwise."""
+
+    def __init__(self, client: AsyncWebClient, default: str, ttl: float = 3600.0) -> None:
+        self.client, self.default, self.ttl = client, default, ttl
+        self._zones: dict[str, tuple[float, str, str | None]] = {}
+
+    async def get(self, user_id: str) -> tuple[str, str | None]:
+        """(IANA zone, display name)."""
+        hit = self._zones.get(user_id)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1], hit[2]
+        zone, name = self.default, None
+        try:
+            user = (await self.client.users_info(user=user_id))["user"]
+            ZoneInfo(user.get("tz") or self.default)
+            zone = user.get("tz") or self.default
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or user.get("real_name") or user.get("name")
+        except Exception as exc:
+            log.info("users.info for %s failed (%s); using %s", user_id, type(exc).__name__, self.default)
+            return zone, name
+        self._zones[user_id] = (time.monotonic(), zone, name)
+        return zone, name
+
+
+class ApproverDirectory:
+    """Expands user groups (`S…` ids in SDASSIST_APPROVERS) into members, cached for a minute."""
+
+    def __init__(self, client: AsyncWebClient, rt: Runtime, ttl: float = 60.0) -> None:
+        self.client, self.rt, self.ttl = client, rt, ttl
+        self.base = rt.policy
+        self._at = 0.0
+
+    async def refresh(self) -> None:
+        groups = sorted(a for a in self.base.approvers if a.startswith("S"))
+        if not groups or time.monotonic() - self._at < self.ttl:
+            return
+        members: set[str] = set()
+        for group in groups:
+            try:
+                members.update((await self.client.usergroups_users_list(usergroup=group))["users"])
+            except Exception as exc:
+                log.warning("could not read user group %s: %s", group, exc)
+        policy = ApprovalPolicy(approvers=frozenset(self.base.approvers | members),
+                                allow_self_approval=self.base.allow_self_approval)
+        self.rt.policy = policy
+        self.rt.publisher.policy = policy
+        self._at = time.monotonic()
+
+
+class AccountCache:
+    """Connected accounts for the composer and the card's handles; refreshed in the background."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.accounts: list[dict[str, Any]] = []
+        self.at = 0.0
+
+    def handles(self) -> dict[str, str]:
+        return {a["id"]: a["handle"] for a in self.accounts if a.get("handle")}
+
+    async def refresh(self, timeout: float = 5.0) -> None:
+        ctx = self.rt.context(Principal(id="sdassist", kind="operator", face="system"))
+        out = await asyncio.wait_for(get_tool("list_accounts").run(ctx, {}), timeout)
+        self.accounts = [a.model_dump() for a in out.accounts]
+        self.at = time.monotonic()
+
+    def options(self) -> list[dict[str, Any]]:
+        if self.accounts:
+            return [ui.account_option(f"{a['platform']}|{a['id']}",
+                                      f"{ui.platform_name(a['platform'])} {a.get('handle') or a['id']}")
+                    for a in self.accounts]
+        from sdassist.client.models import PLATFORMS
+        return [ui.account_option(p, ui.platform_name(p)) for p in PLATFORMS]
+
+
+def _principal(user: Mapping[str, Any], name: str | None = None) -> Principal:
+    return Principal(id=user["id"], kind="human", face="slack",
+                     name=name or user.get("name") or user.get("username") or user["id"])
+
+
+def _local_phrase(unix: int, zone: str) -> str:
+    return f"{datetime.fromtimestamp(unix, UTC).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+
+
+def _field_for(message: str) -> str:
+    low = message.lower()
+    if low.startswith("when") or "publish_now" in low or "no time" in low or "past" in low:
+        return "when"
+    if "title" in low:
+        return "title"
+    if "media" in low or "video" in low or "image" in low:
+        return "media"
+    if "subreddit" in low or "account" in low or "chat_id" in low:
+        return "accounts"
+    return "text"
+
+
+class SlackFace:
+    """Owns the Bolt app, the cards, and the caches; one per process."""
+
+    def __init__(self, settings: Settings, rt: Runtime, client: AsyncWebClient) -> None:
+        if not settings.approval_channel:
+            raise ValueError("SDASSIST_APPROVAL_CHANNEL is not set: the channel (id, e.g. C0123…) for approval cards")
+        self.settings, self.rt, self.client = settings, rt, client
+        self.app = AsyncApp(
+            token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+            signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret
+            else None,
+            client=client, process_before_response=False,
+        )
+        self.accounts = AccountCache(rt)
+        self.cards = CardKeeper(client, rt.store, settings.approval_channel, self.accounts.handles)
+        rt.notifier = self.cards
+        self.zones = ZoneCache(client, settings.timezone)
+        self.approvers = ApproverDirectory(client, rt)
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._register()
+
+    # --- plumbing ---------------------------------------------------------------------------------------
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def context_for(self, user: Mapping[str, Any]) -> Any:
+        zone, name = await self.zones.get(user["id"])
+        return self.rt.context(_principal(user, name), zone=zone), zone
+
+    async def tell(self, user_id: str, channel: str | None, text: str, *, response_url: str | None = None) -> None:
+        """A private answer: the response_url, else an ephemeral in the channel, else a DM."""
+        if response_url:
+            try:
+                from slack_sdk.webhook.async_client import AsyncWebhookClient
+                answer = await AsyncWebhookClient(response_url).send(
+                    text=text, response_type="ephemeral", replace_original=False)
+                if answer.status_code == 200:
+                    return
+            except Exception as exc:
+                log.info("response_url failed: %s", exc)
+        try:
+            if channel:
+                await self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+                return
+        except Exception as exc:
+            log.info("chat.postEphemeral failed: %s", exc)
+        await self.client.chat_postMessage(channel=user_id, text=text)
+
+    async def fail(self, user_id: str, channel: str | None, exc: BaseException, *, example: str | None = None,
+                   response_url: str | None = None) -> None:
+        err = explain(exc)
+        await self.tell(user_id, channel, ui.problem_text(err.message, hint=err.hint, example=example),
+                        response_url=response_url)
+
+    def web_app(self, *, with_slack: bool = True) -> web.Application:
+        """`/slack/events` (HTTP mode) and the SocialDock webhook receiver on one aiohttp application."""
+        app = self.app.web_app(path="/slack/events") if with_slack else web.Application()
+        handler = make_handler(lambda: self.rt.publisher,
+                               lambda: self.settings.webhook_secret.get_secret_value()
+                               if self.settings.webhook_secret else None,
+                               self.relay, self.tasks)
+        app.router.add_post(WEBHOOK_PATH, handler)
+        return app
+
+    async def relay(self, draft: Draft, event: Any) -> None:
+        try:
+            await self.cards.say(draft, event_text(event))
+            await self.cards.refresh(await self.rt.store.get(draft.id))
+        except Exception as exc:
+            log.warning("could not relay webhook for %s: %s", draft.id, exc)
+
+    async def start(self, *, poll_interval: float = 1.0) -> None:
+        """Background work: the card poller, the accounts cache, and registering the webhook."""
+        self.spawn(self.cards.watch(poll_interval))
+        self.spawn(self._keep_accounts())
+        if self.settings.public_url and self.settings.webhook_secret:
+            self.spawn(self.register_webhook())
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _keep_accounts(self) -> None:
+        while True:
+            try:
+                await self.accounts.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("could not list accounts yet: %s", type(exc).__name__)
+            await asyncio.sleep(60)
+
+    async def register_webhook(self) -> str:
+        """Register `SDASSIST_PUBLIC_URL/socialdock/webhook` with SocialDock unless it already is."""
+        url = self.settings.public_url.rstrip("/") + WEBHOOK_PATH  # type: ignore[union-attr]
+        ctx = self.rt.context(Principal(id="sdassist", kind="operator", face="system", name="sdassist"))
+        try:
+            existing = await get_tool("list_webhooks").run(ctx, {})
+            if any(h.url == url for h in existing.webhooks):
+                return "already registered"
+            hook = await get_tool("create_webhook").run(ctx, {"url": url})
+            log.info("registered webhook %s for %s", hook.id, url)
+            return hook.id
+        except Exception as exc:
+            log.warning("could not register the webhook %s: %s", url, explain(exc))
+            return "failed"
+
+    # --- listeners --------------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.command("/socialdock")(self.on_command)
+        app.action(ui.APPROVE)(self.on_approve)
+        app.action(ui.EDIT)(self.on_edit)
+        app.action(ui.REJECT)(self.on_reject)
+        app.view(ui.COMPOSER_VIEW)(self.on_composer_submit)
+        app.view(ui.EDIT_VIEW)(self.on_edit_submit)
+        app.view(ui.REJECT_VIEW)(self.on_reject_submit)
+
+    async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
+        try:
+            parsed = parse(command.get("text") or "")
+        except GrammarError as exc:
+            await ack(response_type="ephemeral", text=ui.problem_text(exc.problem, example=exc.example))
+            return
+        if parsed.action == "help":
+            await ack(response_type="ephemeral", text=help_text())
+            return
+        if parsed.action == "buttons_only":
+            await ack(response_type="ephemeral", text=ui.problem_text(
+                f"{parsed.tool} is a button, not a command: approve or reject on the card in "
+                f"<#{self.settings.approval_channel}>", example=parsed.example))
+            return
+        if parsed.action == "compose":
+            await ack()
+            await self.open_composer(command)
+            return
+        await ack(response_type="ephemeral", text=":hourglass_flowing_sand: On it…") if parsed.action == "draft" \
+            else await ack()
+        await self.run_command(parsed, command)
+
+    async def run_command(self, parsed: Command, command: dict[str, Any]) -> None:
+        user = {"id": command["user_id"], "name": command.get("user_name")}
+        channel, response_url = command.get("channel_id"), command.get("response_url")
+        try:
+            ctx, zone = await self.context_for(user)
+            if parsed.action == "draft":
+                view = await get_tool("draft_post").run(ctx, {**parsed.arguments, "zone": zone})
+                text = self._sent_text(view)
+            elif parsed.action == "cancel":
+                text = await self._cancel(ctx, parsed.arguments["id"])
+            else:
+                assert parsed.tool is not None
+                text = ui.result_text(parsed.tool, await get_tool(parsed.tool).run(ctx, parsed.arguments))
+        except Exception as exc:
+            await self.fail(user["id"], channel, exc, example=parsed.example, response_url=response_url)
+            return
+        await self.tell(user["id"], channel, text, response_url=response_url)
+
+    def _sent_text(self, view: Any) -> str:
+        when = view.scheduled_for.echo if view.scheduled_for else "as soon as it is approved"
+        platforms = ", ".join(ui.platform_name(t.platform) for t in view.targets)
+        lines = [f":inbox_tray: Sent for approval in <#{self.settings.approval_channel}>: `{view.draft_id}` "
+                 f"(version {view.version}) to {platforms}, {when}. Nothing is published until someone approves it."]
+        lines += [f":warning: {ui.escape(w)}" for w in view.warnings]
+        return "\n".join(lines)
+
+    async def _cancel(self, ctx: Any, ident: str) -> str:
+        draft_id = ident
+        if ident.startswith("post_"):
+            owner = await self.rt.store.find_by_post_id(ident)
+            if owner is None or owner.state != S.SCHEDULED:
+                await get_tool("delete_post").run(ctx, {"post_id": ident})
+                return f":wastebasket: Deleted post `{ident}` from SocialDock."
+            draft_id = owner.id
+        view = await get_tool("cancel_draft").run(ctx, {"draft_id": draft_id})
+        await self.cards.settle(await self.rt.store.get(view.draft_id))
+        return f":no_entry_sign: Cancelled `{view.draft_id}`." + (f" Post `{view.post_id}` was deleted from "
+                                                                  "SocialDock." if view.post_id else "")
+
+    # --- composer ---------------------------------------------------------------------------------------
+
+    async def open_composer(self, command: dict[str, Any]) -> None:
+        metadata = {"channel": command.get("channel_id"), "response_url": command.get("response_url")}
+        try:
+            await self.client.views_open(trigger_id=command["trigger_id"],
+                                         view=ui.composer_view(self.accounts.options(), metadata))
+        except Exception as exc:
+            await self.fail(command["user_id"], command.get("channel_id"), exc,
+                            response_url=command.get("response_url"))
+            return
+        await self.zones.get(command["user_id"])  # warm: the submission reads the zone without waiting
+
+    async def on_composer_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = ui.view_values(view)
+        user = body["user"]
+        zone = (self.zones._zones.get(user["id"]) or (0, self.settings.timezone))[1]
+        errors: dict[str, str] = {}
+        arguments: dict[str, Any] = {"text": (values.get("text") or "").strip(), "zone": zone}
+        picked = values.get("accounts") or []
+        arguments["targets"] = [v.split("|", 1)[-1] for v in picked]
+        if values.get("when") and values.get("now"):
+            errors["when"] = "Choose a time, or 'publish once approved', not both."
+        elif values.get("when"):
+            arguments["when"] = _local_phrase(int(values["when"]), zone)
+        elif values.get("now"):
+            arguments["publish_now"] = True
+        else:
+            errors["when"] = "Choose when to publish, or tick 'Publish once approved'."
+        media = [u.strip() for u in (values.get("media") or "").split() if u.strip()]
+        if any(not u.lower().startswith(("http://", "https://")) for u in media):
+            errors["media"] = "Media must be public http(s) URLs, one per line."
+        arguments["media_urls"] = media
+        if values.get("title"):
+            arguments["title"] = values["title"].strip()
+        if not errors:
+            errors = await self._dry_run(user, zone, arguments, picked)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        try:
+            ctx, _ = await self.context_for(user)
+            result = await get_tool("draft_post").run(ctx, arguments)
+        except Exception as exc:
+            await self.fail(user["id"], metadata.get("channel"), exc, response_url=metadata.get("response_url"))
+            return
+        await self.tell(user["id"], metadata.get("channel"), self._sent_text(result),
+                        response_url=metadata.get("response_url"))
+
+    async def _dry_run(self, user: Mapping[str, Any], zone: str, arguments: dict[str, Any],
+                       picked: list[str]) -> dict[str, str]:
+        """The tool layer's own checks (time, every platform rule), without SocialDock, before the ack."""
+        targets = []
+        for value in picked:
+            platform, _, account = value.partition("|")
+            if account and normalise_platform(platform):
+                targets.append(Target(platform=platform, account_id=account))  # type: ignore[arg-type]
+        ctx = self.rt.context(_principal(user), zone=zone)
+        try:
+            fields = PostFields(**arguments)
+            if targets:
+                await compose(ctx, fields, targets=targets)
+        except Exception as exc:
+            err = explain(exc)
+            by_field: dict[str, list[str]] = {}
+            for part in err.message.split("; "):
+                by_field.setdefault(_field_for(part), []).append(part)
+            return {k: "; ".join(v)[:1900] for k, v in by_field.items()}
+        return {}
+
+    # --- the card's buttons ------------------------------------------------------------------------------
+
+    async def _clicked(self, body: dict[str, Any]) -> tuple[Draft | None, int, str | None]:
+        """The draft a button names, its clicked version, and why the click cannot count (or None)."""
+        draft_id, version = ui.parse_button_value(body["actions"][0]["value"])
+        draft = await self.rt.store.get(draft_id)
+        if draft.version != version:
+            return draft, version, (f"These buttons are for version {version}; the draft was edited and is now "
+                                    f"version {draft.version}. Look at the updated card and decide on that.")
+        if draft.state not in (S.PENDING, S.FAILED):
+            decision = ui.deciding(await self.rt.store.decisions(draft.id))
+            by = f" by {ui.who(decision.actor_id, decision.face, decision.actor_name)} at {ui.stamp(decision.at)}" \
+                if decision else ""
+            return draft, version, f"Nothing happened: the draft is already {draft.state}{by}."
+        return draft, version, None
+
+    async def on_approve(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = body["user"], (body.get("channel") or {}).get("id")
+        try:
+            draft, version, why = await self._clicked(body)
+            if why or draft is None:
+                await self.tell(user["id"], channel, f":information_source: {why}")
+                return
+            await self.approvers.refresh()
+            ctx, _ = await self.context_for(user)
+            work = asyncio.ensure_future(get_tool("approve_draft").run(
+                ctx, {"draft_id": draft.id, "version": version}))
+            done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
+            if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
+                current = await self.rt.store.get(draft.id)
+                if current.state == S.PUBLISHING:
+                    await self.cards.settle(current)
+            result = await work
+        except Exception as exc:
+            await self.fail(user["id"], channel, exc)
+            return
+        settled = await self.rt.store.get(result.draft_id)
+        await self.cards.settle(settled)
+        if settled.state in (S.FAILED, S.UNKNOWN):
+            await self.tell(user["id"], channel, ui.outcome_text(settled))
+
+    async def on_edit(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = body["user"], (body.get("channel") or {}).get("id")
+        try:
+            draft, version, why = await self._clicked(body)
+            if why or draft is None:
+                await self.tell(user["id"], channel, f":information_source: {why}")
+                return
+            self.rt.policy.check_can_reject(_principal(user), draft)
+            metadata = {"draft_id": draft.id, "version": version, "channel": channel}
+            await self.client.views_open(trigger_id=body["trigger_id"], view=ui.edit_view(draft, metadata))
+        except Exception as exc:
+            await self.fail(user["id"], channel, exc)
+
+    def _edit_arguments(self, draft: Draft, values: dict[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"draft_id": draft.id, "version": draft.version,
+                                     "text": (values.get("text") or "").strip(),
+                                     "media_urls": [u for u in (values.get("media") or "").split() if u]}
+        if values.get("title") is not None or draft.title:
+            arguments["title"] = (values.get("title") or "").strip() or None
+        if values.get("when"):
+            arguments["when"] = _local_phrase(int(values["when"]), draft.timezone)
+            arguments["zone"] = draft.timezone
+        else:
+            arguments["publish_now"] = True
+        return arguments
+
+    async def on_edit_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        user = body["user"]
+        draft = await self.rt.store.get(metadata["draft_id"])
+        if draft.version != metadata["version"] or draft.state not in (S.PENDING, S.FAILED):
+            await ack(response_action="errors", errors={"text": f"The draft changed meanwhile (now version "
+                                                                 f"{draft.version}, {draft.state}); close and "
+                                                                 "look at the card again."})
+            return
+        arguments = self._edit_arguments(draft, ui.view_values(view))
+        errors = self._check_edit(draft, arguments)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        try:
+            ctx, _ = await self.context_for(user)
+            await get_tool("edit_draft").run(ctx, arguments)
+        except Exception as exc:
+            await self.fail(user["id"], metadata.get("channel"), exc)
+
+    def _check_edit(self, draft: Draft, arguments: dict[str, Any]) -> dict[str, str]:
+        from sdassist.publishing.when import TimeError, resolve_time
+        errors: dict[str, str] = {}
+        if any(not u.lower().startswith(("http://", "https://")) for u in arguments["media_urls"]):
+            errors["media"] = "Media must be public http(s) URLs, one per line."
+        if arguments.get("when"):
+            try:
+                resolve_time(arguments["when"], zone=draft.timezone, default_zone=self.settings.timezone)
+            except TimeError as exc:
+                errors["when"] = str(exc)[:1900]
+        check = check_post(text=arguments["text"], title=arguments.get("title"), targets=draft.targets,
+                           media_urls=arguments["media_urls"], tags=draft.tags)
+        for problem in check.errors:
+            key = _field_for(problem.message)
+            errors[key] = (errors.get(key, "") + " " + problem.message).strip()[:1900]
+        return errors
+
+    async def on_reject(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = body["user"], (body.get("channel") or {}).get("id")
+        try:
+            draft, version, why = await self._clicked(body)
+            if why or draft is None:
+                await self.tell(user["id"], channel, f":information_source: {why}")
+                return
+            await self.approvers.refresh()
+            self.rt.policy.check_can_reject(_principal(user), draft)
+            metadata = {"draft_id": draft.id, "version": version, "channel": channel}
+            await self.client.views_open(trigger_id=body["trigger_id"], view=ui.reject_view(draft, metadata))
+        except Exception as exc:
+            await self.fail(user["id"], channel, exc)
+
+    async def on_reject_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        user = body["user"]
+        reason = (ui.view_values(view).get("reason") or "").strip() or None
+        try:
+            ctx, _ = await self.context_for(user)
+            result = await get_tool("reject_draft").run(
+                ctx, {"draft_id": metadata["draft_id"], "version": metadata["version"], "reason": reason})
+            await self.cards.settle(await self.rt.store.get(result.draft_id))
+        except Exception as exc:
+            await self.fail(user["id"], metadata.get("channel"), exc)

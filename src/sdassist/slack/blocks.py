@@ -1,0 +1,359 @@
+"""Block Kit rendering: the approval card, the modals, and tool results as Slack text.
+
+Pure functions of their inputs (a draft and its decisions, a tool's output model), so every instance of
+the app renders the same card for the same draft, and tests can read the blocks without Slack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from sdassist.publishing.drafts import Decision, Draft, DraftState
+from sdassist.tools.views import preview, requester_label, time_view
+
+APPROVE, EDIT, REJECT = "sd_approve", "sd_edit", "sd_reject"
+COMPOSER_VIEW, EDIT_VIEW, REJECT_VIEW = "sd_composer", "sd_edit_view", "sd_reject_view"
+MAX_TEXT = 2900  # a section's text holds 3,000 characters
+S = DraftState
+
+PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
+                  "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube"}
+
+
+def platform_name(slug: str | None) -> str:
+    return PLATFORM_NAMES.get(slug or "", slug or "?")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, so user text never becomes a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text)}}
+
+
+def context(*texts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(t, 1900)} for t in texts[:10]]}
+
+
+def button_value(draft_id: str, version: int) -> str:
+    """Ids, never content: the click names the exact version the approver saw."""
+    return f"{draft_id}:{version}"
+
+
+def parse_button_value(value: str) -> tuple[str, int]:
+    draft_id, _, version = (value or "").partition(":")
+    if not draft_id.startswith("drf_") or not version.isdigit():
+        raise ValueError(f"not a draft button value: {value!r}")
+    return draft_id, int(version)
+
+
+# --- times and people --------------------------------------------------------------------------------
+
+def when_text(draft: Draft) -> str:
+    if draft.publish_now or draft.scheduled_at is None:
+        return "as soon as it is approved"
+    return time_view(draft.scheduled_at, draft.timezone).echo
+
+
+def stamp(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def who(actor_id: str, face: str, name: str | None = None) -> str:
+    if face == "slack" and actor_id.startswith(("U", "W")):
+        return f"<@{actor_id}>"
+    return escape(name or actor_id)
+
+
+def requester_text(draft: Draft) -> str:
+    if draft.requester_kind == "assistant":
+        return ":robot_face: an assistant (from an assistant, via MCP)"
+    if draft.requester_face == "slack":
+        return who(draft.requester_id, "slack")
+    return escape(requester_label(draft)) + f" (via {draft.requester_face})"
+
+
+def deciding(decisions: Sequence[Decision]) -> Decision | None:
+    """The decision that ended the pending state most recently (approve, reject, cancel, expire)."""
+    for decision in reversed(decisions):
+        if decision.from_state == S.PENDING and decision.to_state != S.PENDING:
+            return decision
+    return None
+
+
+# --- the card ----------------------------------------------------------------------------------------
+
+def _target_blocks(draft: Draft, handles: Mapping[str, str]) -> list[dict[str, Any]]:
+    blocks = []
+    for target in draft.targets[:8]:
+        handle = handles.get(target.account_id)
+        label = f"*{platform_name(target.platform)}*" + (f" {escape(handle)}" if handle else "") + \
+            f" · `{target.account_id}`"
+        meta = " · ".join(f"{k}: {escape(str(v))}" for k, v in (target.metadata or {}).items())
+        title = f"\n*{escape(draft.title)}*" if draft.title else ""
+        body = "\n".join("> " + escape(line) for line in preview(draft.text, 700).splitlines() or [""])
+        blocks.append(section(label + (f" ({meta})" if meta else "") + title + "\n" + body))
+    return blocks
+
+
+def status_line(draft: Draft) -> str:
+    parts = [f"Status: *{draft.state}*", f"version {draft.version}", f"`{draft.id}`"]
+    if draft.post_id:
+        parts.append(f"post `{draft.post_id}`")
+    results = [
+        f"{platform_name(r.get('platform'))}: {r.get('status')}" + (f" ({escape(str(r['error']))})"
+                                                                      if r.get("error") else "")
+        for r in draft.target_results if r.get("status")
+    ]
+    if results:
+        parts.append("; ".join(results))
+    return " · ".join(parts)
+
+
+def outcome_text(draft: Draft) -> str:
+    """What happened after the decision, in one line (also the thread message)."""
+    state = draft.state
+    if state == S.SCHEDULED:
+        return f":calendar: Scheduled for {when_text(draft)} as `{draft.post_id}`."
+    if state == S.PUBLISHED:
+        return f":white_check_mark: Published as `{draft.post_id}`."
+    if state == S.PUBLISHING:
+        return ":hourglass_flowing_sand: Sending to SocialDock…"
+    if state == S.FAILED:
+        return f":warning: Failed: {escape(draft.error or 'SocialDock refused it')}. The draft is kept: edit it or " \
+               "approve again."
+    if state == S.UNKNOWN:
+        return f":grey_question: {escape(draft.error or 'outcome unknown')}"
+    if state == S.EXPIRED:
+        return f":hourglass: Expired: {escape(draft.error or 'nobody approved it in time')}."
+    return f"The draft is {state}."
+
+
+def _decision_block(draft: Draft, decision: Decision | None) -> dict[str, Any]:
+    by = who(decision.actor_id, decision.face, decision.actor_name) if decision else "someone"
+    at = stamp(decision.at) if decision else ""
+    if draft.state == S.REJECTED:
+        reason = (decision.note or "") if decision else ""
+        _, _, why = reason.partition(": ")
+        return section(f":x: Rejected by {by} at {at}" + (f": {escape(why)}" if why else "."))
+    if draft.state == S.CANCELLED:
+        return section(f":no_entry_sign: Cancelled by {by} at {at}.")
+    if draft.state == S.EXPIRED:
+        return section(outcome_text(draft))
+    return section(f":white_check_mark: Approved by {by} at {at}. {outcome_text(draft)}")
+
+
+def _buttons(draft: Draft, *, again: bool = False) -> dict[str, Any]:
+    value = button_value(draft.id, draft.version)
+    approve: dict[str, Any] = {
+        "type": "button", "action_id": APPROVE, "style": "primary", "value": value,
+        "text": {"type": "plain_text", "text": "Approve again" if again else "Approve"},
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Publish this post?"},
+            "text": {"type": "mrkdwn", "text": f"Version {draft.version} goes to "
+                     f"{', '.join(platform_name(p) for p in draft.platforms)}, {when_text(draft)}."},
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Not yet"},
+        },
+    }
+    edit = {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}}
+    elements = [approve, edit]
+    if not again:
+        elements.append({"type": "button", "action_id": REJECT, "style": "danger", "value": value,
+                         "text": {"type": "plain_text", "text": "Reject"}})
+    return {"type": "actions", "block_id": f"decide:{draft.id}:{draft.version}", "elements": elements}
+
+
+def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[str, str] | None = None,
+         ) -> tuple[str, list[dict[str, Any]]]:
+    """The approval card: (fallback text, blocks). Buttons only while a decision is possible."""
+    platforms = ", ".join(platform_name(p) for p in draft.platforms)
+    kind = "Change to a scheduled post" if draft.kind == "update" else "Post"
+    fallback = f"Approval needed: {kind.lower()} to {platforms} requested by {requester_label(draft)}"
+    blocks: list[dict[str, Any]] = [
+        section(f":incoming_envelope: *Approval needed* · {kind} to {platforms}"),
+        context(f"Requested by {requester_text(draft)} · {stamp(draft.created_at)}"),
+        *_target_blocks(draft, handles or {}),
+        section(f"*When:* {when_text(draft)}"),
+    ]
+    if draft.media_urls:
+        blocks.append(section("*Media:* " + " ".join(f"<{u}|{escape(u.rsplit('/', 1)[-1] or u)}>"
+                                                     for u in draft.media_urls[:10])))
+    if draft.tags:
+        blocks.append(section("*Tags:* " + " ".join("#" + escape(t) for t in draft.tags)))
+    if draft.warnings:
+        blocks.append(context(*(f":warning: {escape(w)}" for w in draft.warnings)))
+    blocks.append(context(status_line(draft)))
+    if draft.state == S.PENDING:
+        blocks.append(_buttons(draft))
+    elif draft.state == S.FAILED:
+        blocks.append(section(outcome_text(draft)))
+        blocks.append(_buttons(draft, again=True))
+    else:
+        blocks.append(_decision_block(draft, deciding(decisions)))
+    return fallback, blocks
+
+
+# --- modals -----------------------------------------------------------------------------------------
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text[:150]}
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+           hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": _plain(label),
+                             "element": {**element, "action_id": "value"}, "optional": optional}
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _text_input(multiline: bool = False, initial: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
+    if initial:
+        element["initial_value"] = initial
+    return element
+
+
+def account_option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _plain(label), "value": value}
+
+
+def composer_view(options: Sequence[dict[str, Any]], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The `/socialdock new` modal. Account option values are `platform|acc_…` (or a platform name)."""
+    return {
+        "type": "modal", "callback_id": COMPOSER_VIEW, "private_metadata": json.dumps(dict(metadata)),
+        "title": _plain("New post"), "submit": _plain("Send for approval"), "close": _plain("Cancel"),
+        "blocks": [
+            _input("text", "Text", _text_input(multiline=True)),
+            _input("accounts", "Accounts", {"type": "multi_static_select", "placeholder": _plain("Choose"),
+                                            "options": list(options)[:100]}),
+            _input("when", "When", {"type": "datetimepicker"}, optional=True,
+                   hint="Leave empty and tick 'Publish once approved' to post right after approval."),
+            _input("now", "Publish once approved", {"type": "checkboxes", "options": [
+                account_option("now", "Publish as soon as it is approved")]}, optional=True),
+            _input("media", "Media URLs", _text_input(multiline=True), optional=True,
+                   hint="Public http(s) URLs, one per line."),
+            _input("title", "Title", _text_input(), optional=True, hint="Needed for YouTube and Reddit."),
+        ],
+    }
+
+
+def edit_view(draft: Draft, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Edit text, title, time and media of a pending draft; saving makes a new version."""
+    when: dict[str, Any] = {"type": "datetimepicker"}
+    if draft.scheduled_at is not None and not draft.publish_now:
+        when["initial_date_time"] = int(draft.scheduled_at.timestamp())
+    return {
+        "type": "modal", "callback_id": EDIT_VIEW, "private_metadata": json.dumps(dict(metadata)),
+        "title": _plain(f"Edit draft (v{draft.version})"), "submit": _plain("Save as new version"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _input("text", "Text", _text_input(multiline=True, initial=draft.text)),
+            _input("when", "When", when, optional=True, hint="Empty: publish once approved."),
+            _input("media", "Media URLs", _text_input(multiline=True, initial="\n".join(draft.media_urls)),
+                   optional=True),
+            _input("title", "Title", _text_input(initial=draft.title), optional=True),
+        ],
+    }
+
+
+def reject_view(draft: Draft, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "modal", "callback_id": REJECT_VIEW, "private_metadata": json.dumps(dict(metadata)),
+        "title": _plain("Reject draft"), "submit": _plain("Reject"), "close": _plain("Cancel"),
+        "blocks": [
+            section(f"Reject version {draft.version} of `{draft.id}`: {escape(preview(draft.text, 200))}"),
+            _input("reason", "Reason (optional)", _text_input(multiline=True), optional=True),
+        ],
+    }
+
+
+def view_values(view: Mapping[str, Any]) -> dict[str, Any]:
+    """A submitted modal's values by block id: text, selected option values, or a unix time."""
+    out: dict[str, Any] = {}
+    for block_id, actions in (view.get("state", {}).get("values", {}) or {}).items():
+        element = actions.get("value", {})
+        kind = element.get("type")
+        if kind in ("multi_static_select", "checkboxes"):
+            out[block_id] = [o["value"] for o in element.get("selected_options") or []]
+        elif kind == "datetimepicker":
+            out[block_id] = element.get("selected_date_time")
+        else:
+            out[block_id] = element.get("value")
+    return out
+
+
+# --- answers to the user -------------------------------------------------------------------------------
+
+def problem_text(problem: str, *, hint: str | None = None, example: str | None = None) -> str:
+    lines = [f":warning: {escape(problem)}"]
+    if hint:
+        lines.append(escape(hint))
+    if example:
+        lines.append(f"Try: `{example}`")
+    return "\n".join(lines)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_value_text(v)}" for k, v in value.items() if v not in (None, [], {}))
+    return escape(str(value))
+
+
+def _lines(data: Any, indent: str = "") -> list[str]:
+    lines: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if value in (None, [], {}):
+                continue
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                lines.append(f"{indent}*{key}*:")
+                for item in value:
+                    lines.append(f"{indent}• " + _value_text(item))
+            else:
+                lines.append(f"{indent}*{key}*: {_value_text(value)}")
+    else:
+        lines.append(_value_text(data))
+    return lines
+
+
+def result_text(tool: str, output: BaseModel) -> str:
+    """A tool's output as Slack text: dedicated layouts for the everyday commands, generic for the rest."""
+    data = output.model_dump(mode="json", exclude_none=True)
+    if tool == "list_drafts":
+        rows = [f"• `{d['draft_id']}` v{d['version']} *{d['state']}* · "
+                f"{', '.join(platform_name(p) for p in d['platforms'])} · {d.get('scheduled_for') or 'now'}"
+                f"\n    {escape(d['preview'])}" for d in data["drafts"]]
+        return "*Drafts*\n" + ("\n".join(rows) if rows else "No drafts yet.")
+    if tool == "list_posts":
+        rows = [f"• `{p['post_id']}` *{p['status']}* · "
+                f"{', '.join(platform_name(t['platform']) for t in p.get('targets', []))} · "
+                f"{(p.get('scheduled_for') or {}).get('echo', '')}\n    {escape(p['text'])}" for p in data["posts"]]
+        more = f"\n…and {data['total'] - len(rows)} more" if data["total"] > len(rows) else ""
+        return "*Posts*\n" + ("\n".join(rows) if rows else "No posts.") + more
+    if tool == "list_accounts":
+        rows = [f"• {platform_name(a['platform'])} {escape(a.get('handle') or '')} · `{a['id']}`"
+                for a in data["accounts"]]
+        return "*Connected accounts*\n" + ("\n".join(rows) if rows else "None yet: `/socialdock connect instagram`.")
+    if tool == "connect_account":
+        return (f"Connect {platform_name(data['platform'])}: <{data['connect_url']}|open this link> "
+                f"(valid until {data['expires_at']}, for you only).")
+    title = tool.replace("_", " ").capitalize()
+    return f"*{title}*\n" + "\n".join(_lines(data))

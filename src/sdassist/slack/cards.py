@@ -1,0 +1,125 @@
+"""Approval cards in the approval channel: posting, re-rendering, and the outcomes in their threads.
+
+Every post or update of a card is claimed first in the shared database (`store.mark_event_seen`), so several
+app instances, or a click handler and the background poller, never post the same card or outcome twice.
+The poller also shows cards for drafts made elsewhere (an assistant through MCP, possibly another process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from sdassist.publishing.drafts import Draft, DraftState
+from sdassist.publishing.store import DraftStore
+from sdassist.slack.blocks import card, outcome_text
+
+log = logging.getLogger("sdassist.slack")
+S = DraftState
+QUIET_STATES = {S.PENDING, S.PUBLISHING}  # shown on the card, not announced in the thread
+
+
+class CardKeeper:
+    """The `DraftNotifier` of the Slack face: one card per draft, kept in step with the draft."""
+
+    def __init__(self, client: AsyncWebClient, store: DraftStore, channel: str,
+                 handles: Callable[[], Mapping[str, str]] | None = None) -> None:
+        self.client = client
+        self.store = store
+        self.channel = channel
+        self.handles = handles or (lambda: {})
+
+    # DraftNotifier
+    async def draft_pending(self, draft: Draft) -> None:
+        await self.show(draft)
+
+    async def _render(self, draft: Draft) -> tuple[str, list[dict]]:
+        return card(draft, await self.store.decisions(draft.id), handles=self.handles())
+
+    async def show(self, draft: Draft) -> bool:
+        """Post the card of a pending draft, or re-render it as the new version after an edit."""
+        if not await self.store.mark_event_seen(f"card:{draft.id}:v{draft.version}"):
+            return False
+        draft = await self.store.get(draft.id)
+        text, blocks = await self._render(draft)
+        refs = draft.face_refs
+        if refs.get("slack_ts"):
+            channel, ts = refs["slack_channel"], refs["slack_ts"]
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            if draft.version > int(refs.get("slack_version") or 0):
+                await self.client.chat_postMessage(
+                    channel=channel, thread_ts=ts,
+                    text=f":pencil2: Edited: the card now shows version {draft.version}. "
+                         "Decisions on earlier versions no longer count.")
+        else:
+            answer = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+            channel, ts = answer["channel"], answer["ts"]
+        await self.store.set_face_refs(draft.id, slack_channel=channel, slack_ts=ts,
+                                       slack_version=str(draft.version), slack_state=str(draft.state))
+        return True
+
+    async def settle(self, draft: Draft, *, announce: bool = True) -> bool:
+        """After a decision or outcome: re-render the card (buttons replaced) and say it in the thread, once."""
+        draft = await self.store.get(draft.id)
+        refs = draft.face_refs
+        if not refs.get("slack_ts"):
+            return False
+        if not await self.store.mark_event_seen(f"slack:{draft.id}:v{draft.version}:{draft.state}"):
+            return False
+        await self.refresh(draft)
+        if announce and draft.state not in QUIET_STATES:
+            await self.say(draft, outcome_text(draft) if draft.state not in (S.REJECTED, S.CANCELLED)
+                           else await self._decision_sentence(draft))
+        return True
+
+    async def _decision_sentence(self, draft: Draft) -> str:
+        _, blocks = await self._render(draft)
+        return blocks[-1]["text"]["text"]
+
+    async def refresh(self, draft: Draft) -> None:
+        """Re-render an existing card as the draft stands now (status line, per-platform results)."""
+        refs = draft.face_refs
+        if not refs.get("slack_ts"):
+            return
+        text, blocks = await self._render(draft)
+        await self.client.chat_update(channel=refs["slack_channel"], ts=refs["slack_ts"], text=text, blocks=blocks)
+        await self.store.set_face_refs(draft.id, slack_state=str(draft.state))
+
+    async def say(self, draft: Draft, text: str) -> None:
+        """A message in the card's thread."""
+        refs = draft.face_refs
+        if refs.get("slack_ts"):
+            await self.client.chat_postMessage(channel=refs["slack_channel"], thread_ts=refs["slack_ts"], text=text)
+
+    # --- the poller ------------------------------------------------------------------------------------
+
+    async def sync_once(self) -> None:
+        """Cards for drafts nobody showed yet (assistants, other processes), and cards whose draft moved on."""
+        await self.store.expire_due()
+        for draft in await self.store.list(states=[S.PENDING], limit=100):
+            if draft.face_refs.get("slack_version") != str(draft.version):
+                await self._guard(self.show(draft), draft)
+        for draft in await self.store.list(limit=50):
+            refs = draft.face_refs
+            if refs.get("slack_ts") and draft.state != S.PENDING and refs.get("slack_state") != str(draft.state):
+                # a scheduled post's later outcome is announced by the webhook receiver, not here
+                await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)
+
+    async def _guard(self, work: object, draft: Draft) -> None:
+        try:
+            await work  # type: ignore[misc]
+        except Exception as exc:  # one failing card must not stop the others
+            log.warning("could not update the card of %s: %s", draft.id, exc)
+
+    async def watch(self, interval: float = 1.0) -> None:
+        while True:
+            try:
+                await self.sync_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("card poller: %s", exc)
+            await asyncio.sleep(interval)

@@ -1,0 +1,85 @@
+"""`sdassist slack`: run the Slack app, over HTTP (`/slack/events`) or Socket Mode, plus the webhook receiver.
+
+HTTP mode serves Slack and SocialDock's webhooks on one port. With SLACK_APP_TOKEN set the app connects to
+Slack over Socket Mode (no public URL needed for Slack) and the port serves only the webhook receiver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from sdassist.config import Settings
+
+EXIT_CONFIG = 2
+log = logging.getLogger("sdassist.slack")
+
+
+def missing_settings(settings: Settings) -> list[str]:
+    """Names (never values) of the settings this mode cannot run without."""
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SDASSIST_APPROVAL_CHANNEL": settings.approval_channel}
+    if settings.slack_app_token is None:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    return [name for name, value in needed.items() if not value]
+
+
+async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
+    """Open the runtime, start the web server (and Socket Mode), run until `stop` is set or a signal comes."""
+    from sdassist.runtime import open_runtime
+    from sdassist.slack.app import SlackFace, web_client
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as rt:
+        face = SlackFace(settings, rt, web_client(settings))
+        socket_mode = settings.slack_app_token is not None
+        runner = web.AppRunner(face.web_app(with_slack=not socket_mode))
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        handler = None
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(face.app, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+            await handler.connect_async()
+            print(f"sdassist slack: Socket Mode connected; webhook receiver on http://{host}:{port}"
+                  "/socialdock/webhook", file=sys.stderr)
+        else:
+            print(f"sdassist slack: listening on http://{host}:{port} (/slack/events, /socialdock/webhook)",
+                  file=sys.stderr)
+        await face.start()
+        try:
+            await stop.wait()
+        finally:
+            await face.stop()
+            if handler is not None:
+                await handler.close_async()
+            await runner.cleanup()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `sdassist slack`; exit code 2 when a required setting is missing."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    missing = missing_settings(settings)
+    if missing:
+        print(f"sdassist slack: {', '.join(missing)} not set. Set them in the environment or .env; "
+              "docs/slack.md says where each value comes from.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(serve(settings, getattr(args, "host", "0.0.0.0"), getattr(args, "port", 3000)))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"sdassist slack: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
