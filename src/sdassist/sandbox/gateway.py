@@ -67,7 +67,7 @@ async def _answer(scope: Scope, receive: Receive, send: Send, status: int, messa
 
 
 def _too_many(state: SandboxState, verdict: Verdict, retry_at: float) -> tuple[str, dict[str, Any]]:
-    when = iso(datetime.fromtimestamp(math.ceil(retry_at), UTC))
+    when = iso(datetime.fromtimestamp(math.ceil(retry_at * 1000) / 1000, UTC))
     window = state.config.window_seconds
     per = "min" if window == 60 else f"{window:g} s window"
     return (f"Rate limit of {verdict.limit} requests/{per} exceeded. Retry after {when}.",
@@ -115,7 +115,7 @@ async def handle_api(state: SandboxState, routes: list[BaseRoute], scope: Scope,
             retry_at = verdict.reset
             if fault.retry_after_seconds is not None:
                 retry_at = datetime.now(UTC).timestamp() + fault.retry_after_seconds
-            shown = Verdict(False, verdict.limit, 0, verdict.reset)
+            shown = Verdict(False, verdict.limit, 0, retry_at)
             details, meta = _too_many(state, shown, retry_at)
             await _answer(scope, receive, send, 429, "Too Many Requests", details, shown, meta)
         else:
