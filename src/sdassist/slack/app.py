@@ -166,8 +166,7 @@ class SlackFace:
         if not settings.approval_channel:
             raise ValueError("SDASSIST_APPROVAL_CHANNEL is not set: the channel (id, e.g. C0123…) for approval cards")
         self.settings, self.rt, self.client = settings, rt, client
-        self.app = AsyncApp(
-            token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        self.app = AsyncApp(  # the bot token travels in `client`, whose base_url may point at a proxy or fake
             signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret
             else None,
             client=client, process_before_response=False,

@@ -1,0 +1,192 @@
+"""The Slack harness: the fake Slack Web API, an in-process sandbox, and the app on a real loopback port.
+
+Requests to the app are signed like Slack signs them and go over HTTP, so Bolt's own verification runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import httpx
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_sdk.signature import SignatureVerifier
+
+from sdassist.client import SocialDock
+from sdassist.config import Settings
+from sdassist.runtime import open_runtime
+from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
+from sdassist.slack.app import SlackFace, web_client
+from tests.slack.fake_slack import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+WEBHOOK_SECRET = "test-webhook-secret"
+CHANNEL = "C0APPROVE"
+REQUESTER, APPROVER, OTHER_APPROVER, STRANGER = "U0ASKER", "U0BOSS", "U0BOSS2", "U0NOBODY"
+
+
+@dataclass
+class Harness:
+    fake: FakeSlack
+    face: SlackFace
+    url: str
+    sandbox: httpx.AsyncClient
+    http: aiohttp.ClientSession
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rt(self) -> Any:
+        return self.face.rt
+
+    async def signed(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+                     path: str = "/slack/events") -> aiohttp.ClientResponse:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                   "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)}
+        started = time.perf_counter()
+        response = await self.http.post(self.url + path, data=body.encode(), headers=headers)
+        await response.read()
+        self.latencies.append(time.perf_counter() - started)
+        return response
+
+    async def command(self, text: str, *, user: str = REQUESTER, **kwargs: Any) -> aiohttp.ClientResponse:
+        body = urlencode({
+            "token": "legacy", "team_id": "T0FAKE", "team_domain": "fake", "channel_id": "C0GENERAL",
+            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/socialdock",
+            "text": text, "api_app_id": "A0APP", "response_url": self.fake.response_url(user),
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        })
+        return await self.signed(body, **kwargs)
+
+    async def interact(self, payload: dict[str, Any], **kwargs: Any) -> aiohttp.ClientResponse:
+        return await self.signed(urlencode({"payload": json.dumps(payload)}), **kwargs)
+
+    async def click(self, action_id: str, draft_id: str, version: int, *, user: str = APPROVER,
+                    **kwargs: Any) -> aiohttp.ClientResponse:
+        draft = await self.rt.store.get(draft_id)
+        refs = draft.face_refs
+        payload = {
+            "type": "block_actions", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+            "channel": {"id": refs.get("slack_channel", CHANNEL)}, "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "container": {"type": "message", "message_ts": refs.get("slack_ts"), "channel_id": CHANNEL},
+            "response_url": self.fake.response_url(f"click-{user}"),
+            "actions": [{"action_id": action_id, "block_id": f"decide:{draft_id}:{version}",
+                         "type": "button", "value": f"{draft_id}:{version}", "action_ts": str(time.time())}],
+        }
+        return await self.interact(payload, **kwargs)
+
+    async def submit(self, callback_id: str, values: dict[str, dict[str, Any]], *, user: str = REQUESTER,
+                     metadata: dict[str, Any] | None = None) -> aiohttp.ClientResponse:
+        payload = {
+            "type": "view_submission", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+            "view": {"id": "V0VIEW", "type": "modal", "callback_id": callback_id,
+                     "private_metadata": json.dumps(metadata or {}),
+                     "state": {"values": {k: {"value": v} for k, v in values.items()}}},
+        }
+        return await self.interact(payload)
+
+    async def webhook(self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
+                      content_type: str = "application/json") -> aiohttp.ClientResponse:
+        raw = json.dumps(event).encode()
+        signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        response = await self.http.post(self.url + "/socialdock/webhook", data=raw, headers={
+            "Content-Type": content_type, "X-SocialDock-Signature": signature})
+        await response.read()
+        return response
+
+    async def posts_on_sandbox(self) -> int:
+        stats = (await self.sandbox.get("/_sandbox/stats")).json()["data"]
+        return sum(stats["posts"].values())
+
+    async def faults(self, *rules: dict[str, Any]) -> None:
+        answer = await self.sandbox.post("/_sandbox/faults", json={"rules": list(rules), "seed": 1})
+        assert answer.status_code == 200, answer.text
+
+    async def wait_state(self, draft_id: str, *states: str, timeout: float = 8.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            draft = await self.rt.store.get(draft_id)
+            if draft.state in states:
+                return draft
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{draft_id} is {draft.state}, wanted {states}")
+            await asyncio.sleep(0.02)
+
+    async def card_of(self, draft_id: str, timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            draft = await self.rt.store.get(draft_id)
+            if draft.face_refs.get("slack_ts"):
+                return draft
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no card for {draft_id}")
+            await asyncio.sleep(0.02)
+
+    async def latest_draft(self, timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            drafts = await self.rt.store.list(limit=1)
+            if drafts:
+                return drafts[0]
+            if time.monotonic() > deadline:
+                raise AssertionError("no draft was stored")
+            await asyncio.sleep(0.02)
+
+
+def slack_settings(tmp_path: Any, fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SDASSIST_SLACK_API_URL": fake.api_url, "SDASSIST_APPROVAL": "slack", "SDASSIST_APPROVAL_CHANNEL": CHANNEL,
+        "SDASSIST_APPROVERS": f"{APPROVER},{OTHER_APPROVER}", "SDASSIST_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sd.db'}",
+        "SDASSIST_TIMEZONE": "UTC", "SOCIALDOCK_BASE_URL": "http://sandbox.test",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = await FakeSlack().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def harness(tmp_path: Any, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    overrides = getattr(request, "param", {}) or {}
+    sandbox_app = create_app(SandboxConfig(webhook_backoff_seconds=0.02, tick_seconds=0.05))
+    transport = httpx.ASGITransport(app=sandbox_app)
+    sandbox = httpx.AsyncClient(transport=transport, base_url="http://sandbox.test")
+    client = SocialDock(DEFAULT_KEY, base_url="http://sandbox.test", transport=transport)
+    settings = slack_settings(tmp_path, fake, **overrides)
+    async with open_runtime(settings, client=client, announce=False) as rt, aiohttp.ClientSession() as http:
+        face = SlackFace(settings, rt, web_client(settings))
+        server = TestServer(face.web_app(), host="127.0.0.1", port=0)
+        await server.start_server()
+        await face.start(poll_interval=0.1)
+        try:
+            yield Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http)
+        finally:
+            await asyncio.sleep(0.2)  # let listener tasks Bolt left running after their ack finish
+            await face.stop()
+            await server.close()
+    await sandbox.aclose()
+    await sandbox_app.state.sandbox.aclose()
+
+
+@pytest.fixture
+async def h(harness: Harness) -> Harness:
+    """Short name for the harness."""
+    return harness

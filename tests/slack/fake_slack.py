@@ -1,0 +1,151 @@
+"""A fake of the Slack Web API: a real aiohttp server on loopback that records every call.
+
+It answers the methods the app uses with realistic shapes (`ts` values that increase, `users.info` with a
+`tz`, user groups), serves `response_url` endpoints, and lets tests wait for calls, since listeners
+finish after the ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+Call = tuple[str, dict[str, Any]]
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, list[str]] = {}
+        self.default_tz = "Europe/Berlin"
+        self.fail_methods: dict[str, str] = {}
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Event()
+        self.server: TestServer | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response)
+        self.server = TestServer(app, host="127.0.0.1", port=0)
+        await self.server.start_server()
+        return self
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    @property
+    def root(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.root + "/api/"
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"{self.root}/response/{key}"
+
+    # --- reading what happened -------------------------------------------------------------------------
+
+    def of(self, method: str, where: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        return [p for m, p in self.calls if m == method and (where is None or where(p))]
+
+    async def wait_for(self, method: str, count: int = 1, *, where: Callable[[dict[str, Any]], bool] | None = None,
+                       timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.of(method, where)
+            if len(found) >= count:
+                return found
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen = [m for m, _ in self.calls]
+                raise AssertionError(f"waited {timeout}s for {count}× {method}; got {len(found)}; calls: {seen}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(left, 0.05))
+
+    def private_texts(self, user: str | None = None) -> list[str]:
+        """Everything said privately: ephemeral messages and response_url posts."""
+        texts = [p.get("text", "") for p in self.of("chat.postEphemeral") if user in (None, p.get("user"))]
+        texts += [p.get("text", "") for p in self.of("response_url")]
+        return texts
+
+    # --- handlers --------------------------------------------------------------------------------------
+
+    def _record(self, method: str, params: dict[str, Any]) -> None:
+        self.calls.append((method, params))
+        self._changed.set()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        for key in ("blocks", "view"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    def _ts_now(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        self._record(method, params)
+        if method in self.fail_methods:
+            return web.json_response({"ok": False, "error": self.fail_methods[method]})
+        answer: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            answer.update(url="https://fake.slack.com/", team="Fake", user="sdassist", team_id="T0FAKE",
+                          user_id="U0BOT", bot_id="B0BOT", is_enterprise_install=False)
+        elif method == "chat.postMessage":
+            ts = self._ts_now()
+            answer.update(channel=params.get("channel"), ts=ts,
+                          message={"ts": ts, "text": params.get("text"), "blocks": params.get("blocks")})
+        elif method == "chat.update":
+            answer.update(channel=params.get("channel"), ts=params.get("ts"), text=params.get("text"))
+        elif method == "chat.postEphemeral":
+            answer.update(message_ts=self._ts_now())
+        elif method in ("views.open", "views.update"):
+            view = dict(params.get("view") or {})
+            answer.update(view={**view, "id": f"V{next(self._ts):06d}"})
+        elif method == "users.info":
+            user_id = params.get("user", "")
+            user = {"id": user_id, "name": user_id.lower(), "real_name": f"User {user_id}",
+                    "tz": self.default_tz, "profile": {"display_name": f"user-{user_id.lower()}"}}
+            user.update(self.users.get(user_id, {}))
+            answer.update(user=user)
+        elif method == "usergroups.users.list":
+            group = params.get("usergroup", "")
+            if group not in self.groups:
+                return web.json_response({"ok": False, "error": "no_such_subteam"})
+            answer.update(users=self.groups[group])
+        else:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(answer)
+
+    async def _response(self, request: web.Request) -> web.Response:
+        params = await request.json()
+        params["key"] = request.match_info["key"]
+        self._record("response_url", params)
+        return web.Response(text="ok")
