@@ -39,8 +39,7 @@ def annotations_for(tool: Tool) -> ToolAnnotations:
     either (a second delete answers "not found"), so `idempotent_hint` is False for it too.
     """
     read = tool.kind == ToolKind.READ
-    return ToolAnnotations(
-        title=tool.title,
+    return ToolAnnotations(  # no title here: the tool's own title is listed once, beside its name
         read_only_hint=read,
         destructive_hint=tool.kind == ToolKind.DESTRUCTIVE,
         idempotent_hint=read,

@@ -32,10 +32,8 @@ from sdassist.tools.views import DraftView, draft_view
 # The tools whose result is a draft waiting for approval.
 CONFIRMED_TOOLS = frozenset({"draft_post", "edit_draft", "update_post"})
 
-CONFIRM_NOTE = (
-    " The user is asked to confirm at the host when it can; if the answer carries a confirmation_token instead, "
-    "show the preview to the user and call again with the token only after they say yes."
-)
+CONFIRM_NOTE = (" If the answer has a confirmation_token: show the preview, and only after the user says yes call "
+                "again with it.")
 
 
 class Confirm(BaseModel):

@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context
 
 from sdassist.config import Settings
 from sdassist.mcp.adapter import annotations_for, build_plain_function, progress_to
+from sdassist.mcp.compact import compact_schema, shallow_output
 from sdassist.mcp.confirm import CONFIRM_NOTE, CONFIRMED_TOOLS, build_confirmed_function
 from sdassist.publishing.drafts import Principal
 from sdassist.tools.base import Tool, ToolContext, ToolKind, Toolset
@@ -102,6 +103,11 @@ def register_tool(server: MCPServer, tool: Tool, state: ServerState) -> None:
         fn = build_plain_function(tool, state.context)
     server.add_tool(fn, name=tool.name, title=tool.title, description=description,
                     annotations=annotations_for(tool), structured_output=True)
+    registered = server._tool_manager.get_tool(tool.name)
+    assert registered is not None
+    registered.parameters = compact_schema(registered.parameters, output=False)
+    meta = registered.fn_metadata
+    meta.output_schema = shallow_output(compact_schema(meta.output_schema, output=True))
 
 
 def build_server(

@@ -15,8 +15,8 @@ from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
 WHEN_DESCRIPTION = (
-    "When to publish, as a person says it: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', 'Dec 3 at noon', "
-    "'2026-12-01 09:00', '3pm Europe/Berlin'. Read in `zone` (or the user's zone). Omit with publish_now=true."
+    "When to publish, as said: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', '2026-12-01 09:00'. Read in `zone` "
+    "(default: the user's)."
 )
 
 
@@ -26,8 +26,7 @@ class PostFields(TargetOptions):
     text: str = Field(description="The post text, exactly as it will be published.")
     targets: list[str] = Field(
         min_length=1,
-        description="Where to publish: platform names (instagram, linkedin, …), account handles (@brand) or "
-        "account ids (acc_…). list_accounts shows what is connected.",
+        description="Platforms (instagram, …), handles (@brand) or account ids (acc_…) from list_accounts.",
     )
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
     publish_now: bool = Field(default=False, description="Publish as soon as it is approved instead of at `when`.")

@@ -17,7 +17,7 @@ from sdassist.tools.targets import TargetOptions, resolve_targets
 from sdassist.tools.views import DraftSummary, DraftView, draft_summary, draft_view
 
 TOKEN_DESCRIPTION = (
-    "Only when confirming a preview: the confirmation_token it returned, after the user said yes."
+    "Only to confirm a preview the user said yes to: its confirmation_token."
 )
 
 

@@ -25,8 +25,8 @@ class TargetOptions(ToolInput):
     subreddit: str | None = Field(default=None, description="Reddit only: the subreddit, as r/name.")
     privacy: str | None = Field(
         default=None,
-        description="YouTube: public | unlisted | private. TikTok: PUBLIC_TO_EVERYONE | MUTUAL_FOLLOW_FRIENDS "
-        "| FOLLOWER_OF_CREATOR | SELF_ONLY.",
+        description="YouTube: public|unlisted|private. TikTok: PUBLIC_TO_EVERYONE|MUTUAL_FOLLOW_FRIENDS"
+        "|FOLLOWER_OF_CREATOR|SELF_ONLY.",
     )
     chat_id: str | None = Field(default=None, description="Telegram only: the channel or group to post to.")
     location: str | None = Field(default=None, description="Instagram/Facebook only: a location name.")

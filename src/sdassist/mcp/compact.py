@@ -1,0 +1,95 @@
+"""Smaller published schemas: an assistant's context is precious.
+
+pydantic's JSON schemas carry noise a model does not need: a generated `title` on every property, a
+`{"type": "null"}` branch for every optional field, `additionalProperties` and defaults on outputs. This
+rewrites the *published* schemas only; validation still uses the full pydantic models on both sides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SIMPLE = frozenset({"string", "integer", "number", "boolean", "array", "object"})
+
+
+def _nullable(branches: list[Any]) -> dict[str, Any] | None:
+    """`anyOf: [{type: T, ...}, {type: null}]` → `{type: [T, null], ...}` when T is one plain type."""
+    if len(branches) != 2 or {"type": "null"} not in branches:
+        return None
+    other = next(b for b in branches if b != {"type": "null"})
+    if not isinstance(other, dict) or other.get("type") not in _SIMPLE:
+        return None
+    return {**other, "type": [other["type"], "null"]}
+
+
+def compact_schema(schema: Any, *, output: bool, optional_null: bool = True, _props: bool = False) -> Any:
+    """A smaller schema that accepts and describes the same values (inputs drop the null of optionals)."""
+    if isinstance(schema, list):
+        return [compact_schema(s, output=output) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if _props:  # a `properties` mapping: keys are field names, not keywords
+        return {name: compact_schema(sub, output=output) for name, sub in schema.items()}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if output and key in ("additionalProperties", "default"):
+            continue
+        if key == "default" and value in (None, False, []):
+            continue  # an optional input's empty default is what leaving it out means anyway
+        if key in ("properties", "$defs"):
+            out[key] = compact_schema(value, output=output, _props=True)
+        else:
+            out[key] = compact_schema(value, output=output)
+    branches = out.get("anyOf")
+    if isinstance(branches, list):
+        if not output and {"type": "null"} in branches and len(branches) == 2:
+            # An optional input: omitting it is how a caller says "none"; the model need not see null.
+            other = next(b for b in branches if b != {"type": "null"})
+            out.pop("anyOf")
+            out = {**other, **out}
+        else:
+            merged = _nullable(branches)
+            if merged is not None:
+                out.pop("anyOf")
+                out = {**merged, **out}
+    return out
+
+
+def _shallow(prop: Any, defs: dict[str, Any]) -> Any:
+    """One output property, its nested shapes reduced to their JSON type (enums kept: they are the vocabulary)."""
+    if not isinstance(prop, dict):
+        return prop
+    ref = prop.get("$ref")
+    if isinstance(ref, str):
+        target = defs.get(ref.rsplit("/", 1)[-1], {})
+        return _shallow({k: v for k, v in prop.items() if k != "$ref"} | target, defs)
+    if "anyOf" in prop:
+        kinds = [_shallow(b, defs) for b in prop["anyOf"]]
+        types = [k.get("type") for k in kinds if isinstance(k, dict)]
+        if all(isinstance(t, str) for t in types):
+            out = {k: v for k, v in prop.items() if k != "anyOf"}
+            return out | {"type": list(dict.fromkeys(types))}
+        return prop
+    out = {}
+    for key in ("type", "enum", "format", "description"):
+        if key in prop:
+            out[key] = prop[key]
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        item = _shallow(prop["items"], defs)
+        out["items"] = {k: v for k, v in item.items() if k in ("type", "enum")}
+    return out
+
+
+def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An output schema one level deep: every property with its type, nested objects as plain `object`.
+
+    Still true of every result (no `additionalProperties: false`), and a third of the size: the nested
+    shapes are plain to see in the results themselves.
+    """
+    if schema is None:
+        return None
+    defs = schema.get("$defs", {})
+    props = {name: _shallow(p, defs) for name, p in schema.get("properties", {}).items()}
+    return {"type": "object", "properties": props}
