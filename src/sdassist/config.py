@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     allow_self_approval: bool = Field(default=False, validation_alias="SDASSIST_ALLOW_SELF_APPROVAL")
     draft_ttl_hours: float = Field(default=72.0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
     rate_share: float = Field(default=1.0, gt=0, le=1, validation_alias="SDASSIST_RATE_SHARE")
+    #: Coordinate the workspace's rate budget through the database, across every instance using it.
+    shared_rate_budget: bool = Field(default=False, validation_alias="SDASSIST_SHARED_RATE_BUDGET")
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")

@@ -32,13 +32,26 @@ SANDBOX_NOTICE = (
 )
 
 
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    """Each process paces itself to its share; with SDASSIST_SHARED_RATE_BUDGET the instances instead
+    share one budget kept in the database (`sdassist.ratebudget`)."""
+    if not settings.shared_rate_budget:
+        return RateLimiter(share=settings.rate_share)
+    from sdassist.ratebudget import SharedBudget
+
+    key = settings.socialdock_api_key.get_secret_value() if settings.socialdock_api_key else SANDBOX_KEY
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return RateLimiter(budget=SharedBudget(settings.effective_database_url, key))
+
+
 def build_client(settings: Settings, *, rate_limiter: RateLimiter | None = None) -> tuple[SocialDock, Any]:
     """The SocialDock client the settings ask for, and the in-process sandbox app when there is one.
 
     No key and no base URL: an embedded sandbox in this process, its state kept in the data directory.
     No key but a base URL: a sandbox served elsewhere (`sdassist sandbox`), with the sandbox key.
     """
-    limiter = rate_limiter or RateLimiter(share=settings.rate_share)
+    limiter = rate_limiter or _rate_limiter(settings)
     if settings.socialdock_api_key is not None:
         client = SocialDock(settings.socialdock_api_key, base_url=settings.socialdock_base_url, rate_limiter=limiter)
         return client, None
@@ -118,5 +131,8 @@ async def open_runtime(
     finally:
         await store.close()
         await client.aclose()
+        close_budget = getattr(client.rate_limiter.budget, "aclose", None)
+        if close_budget is not None:
+            await close_budget()
         if sandbox_app is not None:
             await sandbox_app.state.sandbox.aclose()

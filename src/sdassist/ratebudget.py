@@ -1,0 +1,191 @@
+"""A SocialDock rate budget shared by every sdassist instance through the database.
+
+The plan's limit belongs to the workspace, not to a process. `SharedBudget` keeps the window's counter
+in one row per workspace (keyed by a hash of the API key, never the key itself) and changes it only
+inside a transaction that holds the row (`SELECT … FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on
+SQLite), so instances together never take more than the window allows. It plugs into the client's
+`RateLimiter` through the `Budget` interface; the client itself knows nothing about databases.
+
+State per workspace, all in server time (unix seconds as SocialDock counts them):
+`used` requests taken in the window ending at `window_end`, `in_flight` requests sent and not yet
+answered (they may land in the next window), `paused_until` after a 429, and the plan's `limit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from sdassist.client.ratelimit import DEFAULT_WINDOW, LocalBudget
+
+__all__ = ["SharedBudget", "workspace_key_hash"]
+
+metadata = MetaData()
+
+budget_table = Table(
+    "sdassist_rate_budget",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("plan_limit", Integer, nullable=True),
+    Column("window_end", Float, nullable=True),
+    Column("used", Integer, nullable=False, default=0),
+    Column("in_flight", Integer, nullable=False, default=0),
+    Column("paused_until", Float, nullable=False, default=0.0),
+    Column("touched", Float, nullable=False, default=0.0),
+)
+
+_POLL = 0.02
+_PG_SCHEMA_LOCK = 0x5DA5_B0D6
+#: Without any activity for this long, nobody can still be in flight (a crashed instance's count).
+_STALE_IN_FLIGHT = 30.0
+
+
+def workspace_key_hash(api_key: str) -> str:
+    """What identifies a workspace's budget in the database: a SHA-256 of its API key."""
+    return hashlib.sha256(b"sdassist-rate-budget\n" + api_key.encode()).hexdigest()
+
+
+class SharedBudget(LocalBudget):
+    """A `Budget` kept in a SQL database and shared by every process using the same workspace key.
+
+    Open lazily on first use; close with `await budget.aclose()`.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        api_key: str,
+        *,
+        reserve: int = 1,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(share=1.0, reserve=reserve, rng=rng)
+        self.key_hash = workspace_key_hash(api_key)
+        self._url = database_url
+        self._backend = make_url(database_url).get_backend_name()
+        self._engine: AsyncEngine | None = None
+
+    # --- database --------------------------------------------------------------------------------
+
+    async def _open(self) -> AsyncEngine:
+        if self._engine is not None:
+            return self._engine
+        parsed = make_url(self._url)
+        kwargs: dict[str, Any] = {}
+        if self._backend == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs.update(pool_size=1, max_overflow=0)
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=3, max_overflow=5)
+        engine = create_async_engine(self._url, **kwargs)
+        if self._backend == "sqlite":
+            from sdassist.publishing.store import _prepare_sqlite
+
+            _prepare_sqlite(engine)
+        async with engine.begin() as conn:
+            if self._backend == "postgresql":
+                await conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})"))
+            await conn.run_sync(metadata.create_all)
+        try:
+            async with engine.begin() as conn:
+                exists = (await conn.execute(
+                    select(budget_table.c.key_hash).where(budget_table.c.key_hash == self.key_hash))).first()
+                if exists is None:
+                    await conn.execute(insert(budget_table).values(
+                        key_hash=self.key_hash, used=0, in_flight=0, paused_until=0.0, touched=0.0))
+        except IntegrityError:
+            pass  # another instance created the row first
+        self._engine = engine
+        return engine
+
+    @asynccontextmanager
+    async def _row(self) -> AsyncIterator[tuple[AsyncConnection, dict[str, Any]]]:
+        """The workspace's row, locked until the block ends; changes to the dict are written back."""
+        engine = await self._open()
+        async with engine.begin() as conn:
+            query = select(budget_table).where(budget_table.c.key_hash == self.key_hash)
+            if self._backend == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).mappings().one()
+            state = dict(row)
+            before = dict(state)
+            yield conn, state
+            if state != before:
+                await conn.execute(
+                    update(budget_table).where(budget_table.c.key_hash == self.key_hash).values(
+                        **{k: v for k, v in state.items() if k != "key_hash"}))
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    # --- Budget ----------------------------------------------------------------------------------
+
+    async def reserve(self, now: float) -> float:
+        if now < self._paused_until:  # known locally: no need to ask the database
+            return self._paused_until - now + self._margin()
+        async with self._row() as (_conn, st):
+            if st["in_flight"] and now - st["touched"] > _STALE_IN_FLIGHT:
+                st["in_flight"] = 0
+            if st["paused_until"] > now:
+                self._paused_until = st["paused_until"]
+                return st["paused_until"] - now + self._margin()
+            limit = st["plan_limit"]
+            if limit is None:  # nothing known yet: one request at a time, in all instances together
+                if st["in_flight"]:
+                    return _POLL
+                st.update(in_flight=1, used=st["used"] + 1, touched=now)
+                return 0.0
+            self.limit = limit
+            end = st["window_end"]
+            if end is not None and now >= end:
+                # The window has ended: a fresh one, in which requests still in flight may be counted.
+                # Fixed windows of a known length: the next end is predictable; else wait for an answer.
+                window = self.window or DEFAULT_WINDOW
+                end = end + (math.floor((now - end) / window) + 1) * window if self.window_exact else None
+                st.update(window_end=end, used=min(limit, st["in_flight"]))
+            if st["used"] >= limit - self.reserve_floor:
+                if end is None:  # spent before any answer from this window
+                    return _POLL
+                return end - now + self._margin()
+            st.update(used=st["used"] + 1, in_flight=st["in_flight"] + 1, touched=now)
+            return 0.0
+
+    async def release(self) -> None:
+        async with self._row() as (_conn, st):
+            st["in_flight"] = max(0, st["in_flight"] - 1)
+
+    async def observe(self, limit: int, remaining: int, reset: float, now: float) -> None:
+        self.limit = limit
+        self._learn_window(reset, now)
+        async with self._row() as (_conn, st):
+            st["plan_limit"] = limit
+            if reset <= now:  # describes a window that is over
+                return
+            server_used = max(0, limit - remaining)
+            end = st["window_end"]
+            if end is None or reset > end + 1e-6:
+                # First answer from this window: what the server counted, plus whatever may still land.
+                st.update(window_end=reset, used=min(limit, max(st["used"] if end is None else 0,
+                                                                server_used + st["in_flight"])))
+            elif reset >= end - 1e-6:
+                st["used"] = max(st["used"], server_used)
+            # an older window's answer arriving late tells nothing new
+
+    async def pause_until(self, until: float) -> None:
+        self._paused_until = max(self._paused_until, until)
+        async with self._row() as (_conn, st):
+            st["paused_until"] = max(st["paused_until"], until)

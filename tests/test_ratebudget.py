@@ -1,0 +1,96 @@
+"""The workspace's rate budget, shared through the database by several processes (bench/ratebudget.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sdassist.client.ratelimit import RateLimiter
+from sdassist.config import Settings
+from sdassist.ratebudget import SharedBudget, workspace_key_hash
+from sdassist.runtime import build_client
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_ratebudget", ROOT / "bench" / "ratebudget.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return os.environ.get("SDASSIST_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'budget.db'}"
+
+
+def test_the_setting_wires_a_database_budget_into_the_client(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, SDASSIST_DATA_DIR=str(tmp_path), SDASSIST_SHARED_RATE_BUDGET="1",
+                        SOCIALDOCK_BASE_URL="http://127.0.0.1:9")
+    client, _ = build_client(settings)
+    assert isinstance(client.rate_limiter.budget, SharedBudget)
+    plain, _ = build_client(Settings(_env_file=None, SDASSIST_DATA_DIR=str(tmp_path), SDASSIST_RATE_SHARE="0.5",
+                                     SOCIALDOCK_BASE_URL="http://127.0.0.1:9"))
+    assert not isinstance(plain.rate_limiter.budget, SharedBudget) and plain.rate_limiter.share == 0.5
+
+
+async def test_two_budgets_on_one_database_never_take_more_than_the_window_allows(database_url: str) -> None:
+    key = "sd_live_budget_test_key_1234"
+    first, second = SharedBudget(database_url, key, reserve=0), SharedBudget(database_url, key, reserve=0)
+    try:
+        assert await first.reserve(1000.0) == 0  # nothing known yet: one probe at a time, everywhere
+        assert await second.reserve(1000.0) > 0
+        await first.release()
+        await first.observe(10, 9, 1002.0, 1000.1)
+        taken = 0
+        for budget in [first, second] * 10:
+            if await budget.reserve(1000.2) == 0:
+                taken += 1
+        assert taken == 9  # the probe took one of the window's ten
+        wait = await second.reserve(1000.3)
+        assert 1.7 < wait < 3.0  # until the reset, plus a small random margin
+        for _ in range(9):
+            await (first if _ % 2 else second).release()
+        assert await second.reserve(1002.5) == 0  # a new window
+        await first.pause_until(1010.0)
+        assert await second.reserve(1003.0) > 6.9  # a 429 seen by one instance pauses the other
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_the_api_key_is_stored_only_as_a_hash(database_url: str) -> None:
+    key = "sd_live_never_store_me_5678"
+    budget = SharedBudget(database_url, key)
+    limiter = RateLimiter(budget=budget)
+    try:
+        await limiter.budget.reserve(1.0)
+        engine = await budget._open()
+        async with engine.connect() as conn:
+            from sqlalchemy import select
+
+            from sdassist.ratebudget import budget_table
+
+            rows = (await conn.execute(select(budget_table))).all()
+        assert rows and key not in repr(rows) and workspace_key_hash(key) in repr(rows)
+    finally:
+        await budget.aclose()
+
+
+def test_two_processes_share_one_budget_with_zero_429s(database_url: str) -> None:
+    bench = _bench()
+    with bench.ServedSandbox(window_seconds=bench.WINDOW) as sandbox:
+        row = bench.run_mode("shared", seconds=4.0, database_url=database_url, sandbox=sandbox)
+    bench.print_table([row])
+    assert row["rate_limited"] == 0 and row["failed"] == 0
+    assert row["max_window"] <= bench.LIMIT
+    assert all(n > 0 for n in row["per_process"])  # both processes did work
+    assert row["rate"] >= 0.8 * row["limit_rate"]  # and together they ran near the plan's limit
