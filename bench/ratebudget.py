@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                     for m in args.modes.split(",")]
     print(f"two processes, BUILD plan {LIMIT} requests / {WINDOW:g} s, database {url.split('://')[0]}")
     print_table(rows)
-    print("req/s over the full windows only; max/window: answers in the busiest server window (limit "
-          f"{LIMIT})")
+    print("req/s over the full windows only; max/window: answers in the busiest window by "
+          f"answer time (the server counts arrivals; limit {LIMIT})")
     bad = [r for r in rows if r["mode"] in ("shared", "share") and (r["rate_limited"] or r["failed"])]
     return 1 if bad else 0
 
