@@ -8,10 +8,11 @@ person as the principal; failures reach that person privately, with the reason, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ from sdassist.tools.targets import normalise_platform
 log = logging.getLogger("sdassist.slack")
 S = DraftState
 SLACK_API = "https://slack.com/api/"
+SLOW_WORK_LIMIT = 32  # SocialDock-bound jobs at once; more queue (a deep httpx pool costs the loop more than a queue)
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
 
 
@@ -177,6 +179,8 @@ class SlackFace:
         self.zones = ZoneCache(client, settings.timezone)
         self.approvers = ApproverDirectory(client, rt)
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._gate = asyncio.Semaphore(SLOW_WORK_LIMIT)
+        self.backlog = 0
         self._register()
 
     # --- plumbing ---------------------------------------------------------------------------------------
@@ -186,6 +190,17 @@ class SlackFace:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
+
+    @contextlib.asynccontextmanager
+    async def slow_work(self) -> AsyncIterator[None]:
+        """Work after an ack that may wait on SocialDock: bounded, so a burst of clicks queues up here
+        instead of piling hundreds of requests into one connection pool on the event loop acks need."""
+        self.backlog += 1
+        try:
+            async with self._gate:
+                yield
+        finally:
+            self.backlog -= 1
 
     async def context_for(self, user: Mapping[str, Any]) -> Any:
         zone, name = await self.zones.get(user["id"])
@@ -235,10 +250,21 @@ class SlackFace:
 
     async def start(self, *, poll_interval: float = 1.0) -> None:
         """Background work: the card poller, the accounts cache, and registering the webhook."""
+        await asyncio.to_thread(self._warm_time_parser)
         self.spawn(self.cards.watch(poll_interval))
         self.spawn(self._keep_accounts())
         if self.settings.public_url and self.settings.webhook_secret:
             self.spawn(self.register_webhook())
+
+    def _warm_time_parser(self) -> None:
+        """dateparser loads its language data on first use (~0.5 s of CPU); pay that now, off the event loop,
+        rather than inside some listener while acks wait behind it."""
+        from sdassist.publishing.when import resolve_time
+
+        try:
+            resolve_time("next friday at noon", zone="UTC", default_zone="UTC")
+        except Exception as exc:
+            log.debug("time parser warm-up: %s", exc)
 
     async def stop(self) -> None:
         for task in list(self.tasks):
@@ -307,6 +333,11 @@ class SlackFace:
     async def run_command(self, parsed: Command, command: dict[str, Any]) -> None:
         user = {"id": command["user_id"], "name": command.get("user_name")}
         channel, response_url = command.get("channel_id"), command.get("response_url")
+        async with self.slow_work():
+            await self._run_command(parsed, user, channel, response_url)
+
+    async def _run_command(self, parsed: Command, user: dict[str, Any], channel: str | None,
+                           response_url: str | None) -> None:
         try:
             ctx, zone = await self.context_for(user)
             if parsed.action == "draft":
@@ -386,8 +417,9 @@ class SlackFace:
         await ack()
         metadata = json.loads(view.get("private_metadata") or "{}")
         try:
-            ctx, _ = await self.context_for(user)
-            result = await get_tool("draft_post").run(ctx, arguments)
+            async with self.slow_work():
+                ctx, _ = await self.context_for(user)
+                result = await get_tool("draft_post").run(ctx, arguments)
         except Exception as exc:
             await self.fail(user["id"], metadata.get("channel"), exc, response_url=metadata.get("response_url"))
             return
@@ -439,16 +471,17 @@ class SlackFace:
             if why or draft is None:
                 await self.tell(user["id"], channel, f":information_source: {why}")
                 return
-            await self.approvers.refresh()
-            ctx, _ = await self.context_for(user)
-            work = asyncio.ensure_future(get_tool("approve_draft").run(
-                ctx, {"draft_id": draft.id, "version": version}))
-            done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
-            if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
-                current = await self.rt.store.get(draft.id)
-                if current.state == S.PUBLISHING:
-                    await self.cards.settle(current)
-            result = await work
+            async with self.slow_work():
+                await self.approvers.refresh()
+                ctx, _ = await self.context_for(user)
+                work = asyncio.ensure_future(get_tool("approve_draft").run(
+                    ctx, {"draft_id": draft.id, "version": version}))
+                done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
+                if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
+                    current = await self.rt.store.get(draft.id)
+                    if current.state == S.PUBLISHING:
+                        await self.cards.settle(current)
+                result = await work
         except Exception as exc:
             await self.fail(user["id"], channel, exc)
             return
@@ -544,8 +577,9 @@ class SlackFace:
         reason = (ui.view_values(view).get("reason") or "").strip() or None
         try:
             ctx, _ = await self.context_for(user)
-            result = await get_tool("reject_draft").run(
-                ctx, {"draft_id": metadata["draft_id"], "version": metadata["version"], "reason": reason})
+            async with self.slow_work():
+                result = await get_tool("reject_draft").run(
+                    ctx, {"draft_id": metadata["draft_id"], "version": metadata["version"], "reason": reason})
             await self.cards.settle(await self.rt.store.get(result.draft_id))
         except Exception as exc:
             await self.fail(user["id"], metadata.get("channel"), exc)

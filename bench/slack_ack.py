@@ -1,0 +1,179 @@
+"""Ack latency of the Slack app while SocialDock is slow.
+
+Starts a fake Slack Web API, the sandbox under uvicorn on loopback with 2 s of latency on every API call,
+and the Slack app on a loopback port; then sends signed `/socialdock schedule …` commands and Approve
+clicks and prints p50 / p99 of the time until the HTTP 200 (the ack). Slack allows 3,000 ms; the target
+is p99 < 100 ms.
+
+    python bench/slack_ack.py [--requests 300] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from tests.slack.fake_slack import FakeSlack  # noqa: E402
+
+from sdassist.config import Settings  # noqa: E402
+from sdassist.publishing.drafts import Principal, new_draft  # noqa: E402
+from sdassist.runtime import open_runtime  # noqa: E402
+from sdassist.slack.app import SlackFace, web_client  # noqa: E402
+from sdassist.tools import get_tool  # noqa: E402
+
+SECRET = "bench-signing-secret"
+LATENCY_MS = 2000
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] * 1000
+
+
+SANDBOX_SCRIPT = """
+import sys
+from sdassist.sandbox import SandboxConfig, serve
+serve("127.0.0.1", int(sys.argv[1]), SandboxConfig(rate_limits={"ACCELERATE": 1_000_000}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def start_sandbox() -> tuple[str, asyncio.subprocess.Process]:
+    """The sandbox in its own process, like the real SocialDock: its work does not share our event loop."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", SANDBOX_SCRIPT, str(port),
+                                                stdout=asyncio.subprocess.DEVNULL, env={**os.environ,
+                                                "PYTHONPATH": str(ROOT / "src")})
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as probe:
+        for _ in range(300):
+            try:
+                await probe.get(url + "/_sandbox/stats")
+                return url, proc
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError("the sandbox did not start")
+
+
+class Sender:
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http, self.url, self.signer = http, url, SignatureVerifier(SECRET)
+
+    async def post(self, body: str) -> float:
+        ts = str(int(time.time()))
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                   "X-Slack-Signature": self.signer.generate_signature(timestamp=ts, body=body)}
+        started = time.perf_counter()
+        async with self.http.post(self.url, data=body.encode(), headers=headers) as response:
+            await response.read()
+            assert response.status == 200, response.status
+        return time.perf_counter() - started
+
+
+def command(i: int, response_url: str) -> str:
+    return urlencode({"command": "/socialdock", "text": f'schedule "Bench post {i}" tomorrow 9am on instagram',
+                      "user_id": f"U{i % 7:03d}", "user_name": "bench", "channel_id": "C0GEN", "team_id": "T0",
+                      "trigger_id": f"t{i}", "response_url": response_url})
+
+
+def click(draft_id: str, user: str, response_url: str) -> str:
+    payload = {"type": "block_actions", "user": {"id": user, "name": "boss"}, "team": {"id": "T0"},
+               "channel": {"id": "C0APPROVE"}, "trigger_id": "t", "response_url": response_url,
+               "container": {"type": "message", "message_ts": "1.1"},
+               "actions": [{"action_id": "sd_approve", "value": f"{draft_id}:1", "type": "button"}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def measure(bodies: list[str], sender: Sender, concurrency: int) -> list[float]:
+    gate = asyncio.Semaphore(concurrency)
+    async def one(body: str) -> float:
+        async with gate:
+            return await sender.post(body)
+    return list(await asyncio.gather(*(one(b) for b in bodies)))
+
+
+def report(name: str, values: list[float]) -> float:
+    p99 = pct(values, 99)
+    print(f"{name:<22} n={len(values):<4} p50={pct(values, 50):6.1f} ms  p99={p99:6.1f} ms  "
+          f"max={max(values) * 1000:6.1f} ms  mean={statistics.mean(values) * 1000:6.1f} ms")
+    return p99
+
+
+async def main(requests: int, concurrency: int) -> int:
+    fake = await FakeSlack().start()
+    sandbox_url, sandbox_proc = await start_sandbox()
+    tmp = tempfile.mkdtemp(prefix="sdassist-bench-")
+    settings = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+                        SDASSIST_SLACK_API_URL=fake.api_url, SDASSIST_APPROVAL="slack",
+                        SDASSIST_APPROVAL_CHANNEL="C0APPROVE", SDASSIST_APPROVERS="U0BOSS",
+                        SOCIALDOCK_BASE_URL=sandbox_url, SDASSIST_DATA_DIR=tmp, SDASSIST_TIMEZONE="UTC")
+    async with open_runtime(settings, announce=False) as rt, aiohttp.ClientSession() as http:
+        face = SlackFace(settings, rt, web_client(settings))
+        runner = aiohttp.web.AppRunner(face.web_app())
+        await runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        await aiohttp.web.SockSite(runner, sock).start()
+        await face.start()
+        sender = Sender(http, f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events")
+        # drafts to approve, made before SocialDock turns slow
+        ctx = rt.context(Principal(id="U0ASKER", kind="human", face="slack", name="asker"))
+        account = (await get_tool("list_accounts").run(ctx, {"platform": "instagram"})).accounts[0]
+        drafts = []
+        for i in range(requests):
+            draft = new_draft(text=f"Approve me {i}", targets=[{"platform": "instagram", "account_id": account.id}],
+                              requester=ctx.principal, publish_now=True)
+            drafts.append(await rt.store.add(draft, ctx.principal))
+        async with httpx.AsyncClient(base_url=sandbox_url) as control:
+            answer = await control.post("/_sandbox/faults", json={"rules": [
+                {"path": "/api/v1/*", "latency_rate": 1.0, "latency_ms": LATENCY_MS}]})
+            answer.raise_for_status()
+        await measure([command(i, fake.response_url("warm")) for i in range(10)], sender, concurrency)  # warm-up
+        print(f"SocialDock latency {LATENCY_MS} ms on every call; {requests} requests each, "
+              f"{concurrency} in flight")
+        schedule = await measure([command(i, fake.response_url("bench")) for i in range(requests)], sender,
+                                 concurrency)
+        approve = await measure([click(d.id, "U0BOSS", fake.response_url("click")) for d in drafts], sender,
+                                concurrency)
+        worst = max(report("schedule command ack", schedule), report("approve click ack", approve))
+        print(f"target p99 < 100 ms: {'met' if worst < 100 else 'MISSED'}")
+        deadline = time.monotonic() + 120  # let the slow work after the acks finish before closing
+        while time.monotonic() < deadline and (face.backlog or await rt.store.list(states=["publishing"], limit=1)):
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(LATENCY_MS / 1000 + 1)
+        await face.stop()
+        await runner.cleanup()
+    sandbox_proc.terminate()
+    await sandbox_proc.wait()
+    await fake.stop()
+    return 0 if worst < 100 else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=8)
+    ns = parser.parse_args()
+    sys.exit(asyncio.run(main(ns.requests, ns.concurrency)))
