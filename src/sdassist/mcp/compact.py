@@ -58,7 +58,8 @@ def compact_schema(schema: Any, *, output: bool, optional_null: bool = True, _pr
 
 
 def _shallow(prop: Any, defs: dict[str, Any]) -> Any:
-    """One output property, its nested shapes reduced to their JSON type (enums kept: they are the vocabulary)."""
+    """One output property reduced to its JSON type: the values themselves show the rest, and every byte of a
+    tools/list answer is read by the model on every turn."""
     if not isinstance(prop, dict):
         return prop
     ref = prop.get("$ref")
@@ -72,14 +73,7 @@ def _shallow(prop: Any, defs: dict[str, Any]) -> Any:
             out = {k: v for k, v in prop.items() if k != "anyOf"}
             return out | {"type": list(dict.fromkeys(types))}
         return prop
-    out = {}
-    for key in ("type", "enum", "format", "description"):
-        if key in prop:
-            out[key] = prop[key]
-    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
-        item = _shallow(prop["items"], defs)
-        out["items"] = {k: v for k, v in item.items() if k in ("type", "enum")}
-    return out
+    return {key: prop[key] for key in ("type", "format") if key in prop}
 
 
 def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -37,8 +37,8 @@ async def list_accounts(ctx: ToolContext, inp: ListAccountsInput) -> AccountList
 
 
 class ConnectInput(ToolInput):
-    platform: Platform = Field(description="The platform to connect.")
-    redirect_url: str | None = Field(default=None, description="Where the browser goes after authorising.")
+    platform: Platform = Field()
+    redirect_url: str | None = Field(default=None, description="Where the browser lands afterwards.")
 
 
 class ConnectView(ToolOutput):
@@ -61,7 +61,7 @@ async def connect_account(ctx: ToolContext, inp: ConnectInput) -> ConnectView:
 
 
 class AccountRef(ToolInput):
-    account_id: str = Field(description="The account id (acc_…), from list_accounts.")
+    account_id: str = Field(description="acc_…")
 
 
 class Disconnected(ToolOutput):
@@ -84,15 +84,13 @@ TOOLS = [
     ),
     Tool(
         name="connect_account", title="Connect an account",
-        description="Start connecting a social account: returns a short-lived link the user opens to authorise "
-                    "SocialDock. Nothing is connected until they do.",
+        description="A short-lived link the user opens to connect a social account to SocialDock.",
         input_model=ConnectInput, output_model=ConnectView, kind=ToolKind.WRITE, toolset=Toolset.ACCOUNTS,
         handler=connect_account,
     ),
     Tool(
         name="disconnect_account", title="Disconnect an account",
-        description="Disconnect a social account from the workspace; its scheduled posts can no longer be "
-                    "published. Cannot be undone without connecting again.",
+        description="Disconnect an account; its scheduled posts can no longer be published.",
         input_model=AccountRef, output_model=Disconnected, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.ACCOUNTS,
         handler=disconnect_account,
     ),

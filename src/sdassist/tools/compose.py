@@ -14,26 +14,23 @@ from sdassist.tools.base import ToolContext
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
-WHEN_DESCRIPTION = (
-    "When to publish, as said: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', '2026-12-01 09:00'. Read in `zone` "
-    "(default: the user's)."
-)
+WHEN_DESCRIPTION = "As said: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', '3pm Europe/Berlin'."
 
 
 class PostFields(TargetOptions):
     """The fields of a post, flat, as every face fills them in."""
 
-    text: str = Field(description="The post text, exactly as it will be published.")
+    text: str = Field(description="Exactly as it will be published.")
     targets: list[str] = Field(
         min_length=1,
         description="Platforms (instagram, …), handles (@brand) or account ids (acc_…) from list_accounts.",
     )
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
-    publish_now: bool = Field(default=False, description="Publish as soon as it is approved instead of at `when`.")
-    title: str | None = Field(default=None, description="Title: required for YouTube (≤100) and Reddit (≤300).")
-    media_urls: list[str] = Field(default_factory=list, description="Public URLs of images or videos to attach.")
-    tags: list[str] = Field(default_factory=list, description="Hashtags or labels, without '#'.")
-    zone: str | None = Field(default=None, description="IANA time zone to read `when` in, e.g. Europe/Berlin.")
+    publish_now: bool = Field(default=False, description="Publish once approved, instead of at `when`.")
+    title: str | None = Field(default=None, description="Required for YouTube and Reddit.")
+    media_urls: list[str] = Field(default_factory=list, description="Public image/video URLs.")
+    tags: list[str] = Field(default_factory=list, description="Hashtags, without #.")
+    zone: str | None = Field(default=None, description="IANA zone for `when` (default: the user's).")
 
 
 @dataclass(frozen=True)

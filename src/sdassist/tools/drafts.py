@@ -14,11 +14,9 @@ from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutp
 from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose, read_time, refuse_on_errors
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
-from sdassist.tools.views import DraftSummary, DraftView, draft_summary, draft_view
+from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
 
-TOKEN_DESCRIPTION = (
-    "Only to confirm a preview the user said yes to: its confirmation_token."
-)
+TOKEN_DESCRIPTION = "From a preview the user said yes to."
 
 
 class DraftPostInput(PostFields):
@@ -58,8 +56,8 @@ async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
 
 
 class ListDraftsInput(ToolInput):
-    states: list[DraftState] = Field(default_factory=list, description="Only drafts in these states (all if empty).")
-    mine_only: bool = Field(default=False, description="Only drafts the caller asked for.")
+    states: list[DraftState] = Field(default_factory=list, description="Only these states (default all).")
+    mine_only: bool = Field(default=False, description="Only drafts you asked for.")
     limit: int = Field(default=20, ge=1, le=100)
 
 
@@ -77,7 +75,7 @@ async def list_drafts(ctx: ToolContext, inp: ListDraftsInput) -> DraftList:
 
 
 class DraftRef(ToolInput):
-    draft_id: str = Field(description="The draft's id (drf_…).")
+    draft_id: str = Field(description="drf_…")
 
 
 async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
@@ -85,11 +83,11 @@ async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
 
 
 class EditDraftInput(TargetOptions):
-    draft_id: str = Field(description="The draft's id (drf_…).")
-    version: int = Field(ge=1, description="The version you are editing (from get_draft): protects a newer edit.")
+    draft_id: str = Field(description="drf_…")
+    version: int = Field(ge=1, description="The version you saw (get_draft).")
     text: str | None = None
     title: str | None = None
-    targets: list[str] | None = Field(default=None, description="Replace the platforms/accounts.")
+    targets: list[str] | None = Field(default=None, description="Replaces the targets.")
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
     publish_now: bool | None = None
     media_urls: list[str] | None = None
@@ -128,15 +126,15 @@ async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
     return await route_for_approval(ctx, edited)
 
 
-async def cancel_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
+async def cancel_draft(ctx: ToolContext, inp: DraftRef) -> DraftStatus:
     draft = await ctx.publisher.cancel(inp.draft_id, actor=ctx.principal)
-    return draft_view(draft, next_step="Cancelled: it will not be published." + (
+    return draft_status(draft, "Cancelled: it will not be published." + (
         f" The scheduled post {draft.post_id} was deleted from SocialDock." if draft.post_id else ""))
 
 
 class DecisionInput(ToolInput):
-    draft_id: str = Field(description="The draft's id (drf_…).")
-    version: int = Field(ge=1, description="The version you reviewed: an edited draft needs a new decision.")
+    draft_id: str = Field(description="drf_…")
+    version: int = Field(ge=1, description="The version you reviewed.")
 
 
 async def approve_draft(ctx: ToolContext, inp: DecisionInput) -> DraftView:
@@ -148,38 +146,32 @@ class RejectInput(DecisionInput):
     reason: str | None = Field(default=None, description="Why, for the person who asked.")
 
 
-async def reject_draft(ctx: ToolContext, inp: RejectInput) -> DraftView:
+async def reject_draft(ctx: ToolContext, inp: RejectInput) -> DraftStatus:
     draft = await ctx.publisher.reject(inp.draft_id, version=inp.version, actor=ctx.principal, reason=inp.reason)
-    return draft_view(draft, next_step="Rejected: it will not be published.")
-
-
-def _posting_prefix() -> str:
-    return "Nothing is published until a person approves it (or the operator switched approval off). "
+    return draft_status(draft, "Rejected: it will not be published.")
 
 
 TOOLS = [
     Tool(
         name="draft_post", title="Draft a post",
         description=(
-            "Compose a post for one or more connected accounts, to publish now or at a time, and send it for "
-            "approval. " + _posting_prefix() + "Checks every platform rule and the time first and refuses with "
-            "all problems at once. Returns the draft (id, version, state, preview, time in UTC and local) and "
-            "next_step, which says what happens next: follow it."
+            "Compose a post for connected accounts, now or at a time, and send it for approval: nothing is "
+            "published until a person approves. Platform rules and the time are checked first; all problems come "
+            "back at once. Returns the draft and next_step: follow it."
         ),
         input_model=DraftPostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
         handler=draft_post,
     ),
     Tool(
         name="list_drafts", title="List drafts",
-        description="List drafts, newest first, optionally by state (pending, scheduled, failed, …). Returns "
-                    "id, version, state, platforms, a text preview and the time.",
+        description="Drafts, newest first, optionally by state.",
         input_model=ListDraftsInput, output_model=DraftList, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
         handler=list_drafts,
     ),
     Tool(
         name="get_draft", title="Get a draft",
-        description="One draft in full: text, targets with per-platform results, time, state, error, and the "
-                    "SocialDock post id once published or scheduled. Use it to check an outcome after approval.",
+        description="One draft in full, with per-platform results, error and SocialDock post id: check an "
+                    "outcome after approval.",
         input_model=DraftRef, output_model=DraftView, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
         handler=get_draft,
     ),
@@ -194,7 +186,7 @@ TOOLS = [
         name="cancel_draft", title="Cancel a draft",
         description="Cancel a draft so it is never published. A draft already scheduled on SocialDock is "
                     "deleted there too.",
-        input_model=DraftRef, output_model=DraftView, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
+        input_model=DraftRef, output_model=DraftStatus, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
         handler=cancel_draft,
     ),
     Tool(
@@ -207,7 +199,7 @@ TOOLS = [
     Tool(
         name="reject_draft", title="Reject a draft",
         description="Reject a pending draft, with an optional reason. For people only.",
-        input_model=RejectInput, output_model=DraftView, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
+        input_model=RejectInput, output_model=DraftStatus, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
         handler=reject_draft, human_only=True,
     ),
 ]

@@ -10,8 +10,8 @@ from sdassist.tools.errors import ToolError
 
 
 class UploadInput(ToolInput):
-    url: str = Field(description="A public http(s) URL of an image or video.")
-    file_name: str | None = Field(default=None, description="Optional name to store it under.")
+    url: str = Field(description="Public http(s) URL of an image or video.")
+    file_name: str | None = Field(default=None)
 
 
 class MediaView(ToolOutput):
@@ -35,8 +35,8 @@ async def upload_media(ctx: ToolContext, inp: UploadInput) -> MediaView:
 TOOLS = [
     Tool(
         name="upload_media", title="Upload media",
-        description="Have SocialDock fetch and store an image or video from a public URL. Returns the stored URL "
-                    "to pass in media_urls, and whether it is an image or a video.",
+        description="Have SocialDock fetch an image or video from a public URL; returns the URL to use in "
+                    "media_urls.",
         input_model=UploadInput, output_model=MediaView, kind=ToolKind.WRITE, toolset=Toolset.MEDIA,
         handler=upload_media,
     ),

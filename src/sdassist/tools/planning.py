@@ -51,8 +51,8 @@ async def resolve_time(ctx: ToolContext, inp: ResolveTimeInput) -> TimeView:
 TOOLS = [
     Tool(
         name="check_post", title="Check a post",
-        description="Dry run: check a post against every target platform's rules (length, title, media, required "
-                    "settings) and read its time, without storing or sending anything. Returns errors and warnings.",
+        description="Dry run: a post checked against every target platform's rules, and its time read. Nothing "
+                    "is stored or sent.",
         input_model=CheckPostInput, output_model=CheckResult, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
         handler=check_post,
     ),

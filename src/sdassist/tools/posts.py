@@ -19,10 +19,10 @@ from sdassist.tools.views import DraftView, PostView, post_view
 
 
 class ListPostsInput(ToolInput):
-    status: Literal["published", "scheduled", "failed"] | None = Field(default=None, description="Filter by status.")
-    platform: Platform | None = Field(default=None, description="Filter by platform.")
+    status: Literal["published", "scheduled", "failed"] | None = Field(default=None)
+    platform: Platform | None = Field(default=None)
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, description="Skip this many (for the next page use next_offset).")
+    offset: int = Field(default=0, ge=0, description="next_offset of the previous page.")
 
 
 class PostList(ToolOutput):
@@ -42,7 +42,7 @@ async def list_posts(ctx: ToolContext, inp: ListPostsInput) -> PostList:
 
 
 class PostRef(ToolInput):
-    post_id: str = Field(description="The SocialDock post id (post_…).")
+    post_id: str = Field(description="post_…")
 
 
 async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
@@ -50,7 +50,7 @@ async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
 
 
 class UpdatePostInput(ToolInput):
-    post_id: str = Field(description="The scheduled SocialDock post to change (post_…).")
+    post_id: str = Field(description="A scheduled post, post_…")
     text: str | None = None
     title: str | None = None
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
@@ -103,8 +103,7 @@ async def delete_post(ctx: ToolContext, inp: PostRef) -> Deleted:
 TOOLS = [
     Tool(
         name="list_posts", title="List posts",
-        description="List posts on SocialDock (published, scheduled or failed), newest first, a page at a time. "
-                    "Returns ids, status, a text preview, per-platform results and next_offset.",
+        description="Posts on SocialDock (published, scheduled or failed), newest first, a page at a time.",
         input_model=ListPostsInput, output_model=PostList, kind=ToolKind.READ, toolset=Toolset.POSTS,
         handler=list_posts,
     ),

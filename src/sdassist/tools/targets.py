@@ -22,14 +22,12 @@ PLATFORM_ALIASES = {
 class TargetOptions(ToolInput):
     """Per-platform settings, flat so every face can fill them in."""
 
-    subreddit: str | None = Field(default=None, description="Reddit only: the subreddit, as r/name.")
+    subreddit: str | None = Field(default=None, description="Reddit: r/name.")
     privacy: str | None = Field(
         default=None,
-        description="YouTube: public|unlisted|private. TikTok: PUBLIC_TO_EVERYONE|MUTUAL_FOLLOW_FRIENDS"
-        "|FOLLOWER_OF_CREATOR|SELF_ONLY.",
+        description="YouTube: public|unlisted|private. TikTok: PUBLIC_TO_EVERYONE|SELF_ONLY|….",
     )
-    chat_id: str | None = Field(default=None, description="Telegram only: the channel or group to post to.")
-    location: str | None = Field(default=None, description="Instagram/Facebook only: a location name.")
+    chat_id: str | None = Field(default=None, description="Telegram: channel or group id.")
 
 
 def normalise_platform(word: str) -> str | None:
@@ -49,8 +47,6 @@ def _metadata_for(platform: str, options: TargetOptions) -> dict[str, Any] | Non
         meta["privacy_level"] = options.privacy.upper()
     if platform == "telegram" and options.chat_id:
         meta["chat_id"] = options.chat_id
-    if platform in ("instagram", "facebook") and options.location:
-        meta["location"] = options.location
     return meta or None
 
 

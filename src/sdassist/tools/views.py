@@ -113,6 +113,21 @@ def draft_view(draft: Draft, *, next_step: str | None = None, token: str | None 
     )
 
 
+class DraftStatus(ToolOutput):
+    """Where a draft stands after a decision: enough to confirm it, without repeating the whole post."""
+
+    draft_id: str
+    version: int
+    state: DraftState
+    post_id: str | None = None
+    next_step: str
+
+
+def draft_status(draft: Draft, next_step: str) -> DraftStatus:
+    return DraftStatus(draft_id=draft.id, version=draft.version, state=draft.state, post_id=draft.post_id,
+                       next_step=next_step)
+
+
 class DraftSummary(ToolOutput):
     draft_id: str
     version: int

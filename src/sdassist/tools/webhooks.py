@@ -72,7 +72,7 @@ async def create_webhook(ctx: ToolContext, inp: CreateWebhookInput) -> WebhookVi
 
 
 class WebhookRef(ToolInput):
-    webhook_id: str = Field(description="The webhook id (wh_…), from list_webhooks.")
+    webhook_id: str = Field(description="wh_…")
 
 
 class WebhookDeleted(ToolOutput):
