@@ -69,6 +69,7 @@ async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event
 def run(args: argparse.Namespace) -> int:
     """Entry point of `sdassist slack`; exit code 2 when a required setting is missing."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SocialDock request is noise here
     settings = Settings()
     missing = missing_settings(settings)
     if missing:

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-
 from mcp import Client
+
 from sdassist.tools.confirmation import ConfirmationTokens
 from tests.mcp.conftest import MODES, POST, Host, data, error_text
 

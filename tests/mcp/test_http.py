@@ -14,9 +14,9 @@ import httpx
 import httpx2
 import pytest
 import uvicorn
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp import Client
 from sdassist.mcp import build_server
 from sdassist.mcp.http import HttpConfigError, http_app, required_token
 from sdassist.mcp_server import run

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client
+
 from sdassist.tools import ALL_TOOLS
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "tool_schemas.json"

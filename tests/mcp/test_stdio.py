@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from mcp import Client, StdioServerParameters
+
 from tests.mcp.conftest import POST, data
 
 

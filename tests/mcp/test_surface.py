@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from mcp import Client
+
 from sdassist.mcp.adapter import LOCAL_TOOLS
 from sdassist.tools import ALL_TOOLS, DEFAULT_TOOLSETS, ToolKind
 from tests.mcp.conftest import MODES, data
