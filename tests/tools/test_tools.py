@@ -200,3 +200,12 @@ async def test_connect_and_disconnect_account(runtime: Any) -> None:
     with pytest.raises(ToolError, match="connect_account platform=reddit"):
         await call(runtime, "draft_post", text="Hi", targets=["reddit"], title="T", subreddit="r/x",
                    when="tomorrow 9am")
+
+
+async def test_a_pending_draft_whose_slot_passed_shows_expired(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Soon", targets=["facebook"], when="in 1 minute")
+    await runtime.store.expire_due(now=draft.scheduled_for.utc)
+    seen = await call(runtime, "get_draft", draft_id=draft.draft_id)
+    assert seen.state == DraftState.EXPIRED
+    with pytest.raises(ToolError):
+        await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)

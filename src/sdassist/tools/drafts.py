@@ -66,6 +66,7 @@ class DraftList(ToolOutput):
 
 
 async def list_drafts(ctx: ToolContext, inp: ListDraftsInput) -> DraftList:
+    await ctx.store.expire_due()  # a pending draft whose slot has passed must not look approvable
     drafts = await ctx.store.list(
         states=inp.states or None,
         requester_id=ctx.principal.id if inp.mine_only else None,
@@ -79,6 +80,7 @@ class DraftRef(ToolInput):
 
 
 async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
+    await ctx.store.expire_due()
     return draft_view(await ctx.store.get(inp.draft_id))
 
 
