@@ -164,3 +164,24 @@ async def test_composer_with_and_without_validation_errors(h: Harness) -> None:
     draft = await h.card_of((await h.latest_draft()).id)
     assert draft.text == "Composed" and draft.media_urls == ["https://example.com/a.png"]
     assert draft.timezone == "Europe/Berlin"
+
+
+async def test_the_sandbox_delivers_its_own_signed_webhooks_into_the_thread(h: Harness) -> None:
+    """End to end: SocialDock (the sandbox) publishes a scheduled post and POSTs the signed event itself."""
+    hook = await h.sandbox.post("/api/v1/webhooks", headers={"Authorization": "Bearer sd_test_sandbox"}, json={
+        "url": h.url + "/socialdock/webhook", "events": ["post_published", "post_failed"],
+        "secret": "test-webhook-secret"})
+    assert hook.status_code in (200, 201), hook.text
+    failing = await h.sandbox.post("/_sandbox/failures", json={"platform": "linkedin", "reason": "token revoked"})
+    assert failing.status_code == 200, failing.text
+    draft = await scheduled_draft(h)
+    await h.sandbox.post("/_sandbox/clock", json={"advance_seconds": 2 * 24 * 3600})
+    await h.fake.wait_for("chat.postMessage", where=lambda p: "Published on Instagram" in (p.get("text") or ""),
+                          timeout=8)
+    await h.fake.wait_for("chat.postMessage", where=lambda p: "Failed on LinkedIn: token revoked" in
+                          (p.get("text") or ""), timeout=8)
+    final = await h.wait_state(draft.id, "failed", "published")
+    assert {r["platform"]: r["status"] for r in final.target_results} == {"instagram": "published",
+                                                                           "linkedin": "failed"}
+    deliveries = (await h.sandbox.get("/_sandbox/deliveries")).json()["data"]["deliveries"]
+    assert deliveries and all(d["delivered"] for d in deliveries)
