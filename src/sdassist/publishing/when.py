@@ -276,7 +276,10 @@ def _duration(text: str) -> timedelta | None:
         if body[pos:part.start()].strip():
             return None
         count = _WORD_NUMBERS.get(part.group(1)) or float(part.group(1))
-        total += timedelta(**{_UNITS[part.group(2)]: count})
+        try:
+            total += timedelta(**{_UNITS[part.group(2)]: count})
+        except OverflowError:  # "in 9999999999999 hours": beyond any calendar, so beyond max_ahead
+            return timedelta.max
         pos = part.end()
     if pos == 0 or body[pos:].strip():
         return None
@@ -417,6 +420,8 @@ def resolve_time(
     if delta is not None:
         if delta <= timedelta(0):
             raise TimeError("a duration must be more than zero", "in 2 hours")
+        if delta > max_ahead:
+            raise TimeError(f"{text} is more than {max_ahead.days:,} days ahead", "in 2 hours")
         return _checked(now_utc + delta, tz, zone_name, phrase, now_utc, max_ahead, None)
 
     if _ISO.match(lower):

@@ -27,10 +27,14 @@ def is_loopback_host(host: str | None) -> bool:
 
 def check_webhook_url(url: str) -> str:
     """HTTPS, or plain HTTP to a loopback address (a local sandbox or receiver)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:  # "https://[" and other unparseable netlocs
+        parts, host = None, None
+    if parts is not None and parts.scheme == "https" and host:
         return url.strip()
-    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+    if parts is not None and parts.scheme == "http" and is_loopback_host(host):
         return url.strip()
     raise ToolError(f"webhook url must be https (http only for loopback addresses), not {url[:80]!r}",
                     hint="Use the public https address of your receiver, e.g. https://example.com/socialdock/webhook.")
