@@ -185,3 +185,21 @@ async def test_the_sandbox_delivers_its_own_signed_webhooks_into_the_thread(h: H
                                                                            "linkedin": "failed"}
     deliveries = (await h.sandbox.get("/_sandbox/deliveries")).json()["data"]["deliveries"]
     assert deliveries and all(d["delivered"] for d in deliveries)
+
+
+async def test_a_card_that_slack_refused_is_posted_on_a_later_round(h: Harness) -> None:
+    h.fake.fail_methods["chat.postMessage"] = "ratelimited"
+    ctx = h.rt.context(Principal(id="mcp-session-2", kind="assistant", face="mcp"), zone="UTC")
+    ctx.notifier = None
+    view = await get_tool("draft_post").run(ctx, {"text": "Retry my card", "targets": ["linkedin"],
+                                                  "when": "tomorrow 10am"})
+    await asyncio.sleep(0.4)  # the poller tried and Slack said no
+    assert not (await h.rt.store.get(view.draft_id)).face_refs.get("slack_ts")
+    refused = len(h.fake.of("chat.postMessage", where=lambda p: "Retry my card" in str(p.get("blocks"))))
+    assert refused >= 1
+    del h.fake.fail_methods["chat.postMessage"]
+    shown = await h.card_of(view.draft_id)
+    assert shown.face_refs["slack_version"] == "1"
+    await asyncio.sleep(0.3)
+    tries = len(h.fake.of("chat.postMessage", where=lambda p: "Retry my card" in str(p.get("blocks"))))
+    assert tries == refused + 1  # refused ones, then exactly one card

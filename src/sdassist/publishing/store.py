@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     event,
     insert,
     or_,
@@ -495,6 +496,11 @@ class DraftStore:
         except IntegrityError:
             return False
         return True
+
+    async def forget_event(self, key: str) -> None:
+        """Release a claim taken with `mark_event_seen` whose work failed, so that it can be tried again."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(seen_events_table).where(seen_events_table.c.key == _seen_key(key)))
 
     async def expire_due(self, now: datetime | None = None) -> list[Draft]:
         """Expire pending drafts whose slot has passed or whose approval window closed."""

@@ -41,9 +41,16 @@ class CardKeeper:
 
     async def show(self, draft: Draft) -> bool:
         """Post the card of a pending draft, or re-render it as the new version after an edit."""
-        if not await self.store.mark_event_seen(f"card:{draft.id}:v{draft.version}"):
+        claim = f"card:{draft.id}:v{draft.version}"
+        if not await self.store.mark_event_seen(claim):
             return False
-        draft = await self.store.get(draft.id)
+        try:
+            return await self._show_claimed(await self.store.get(draft.id))
+        except Exception:
+            await self.store.forget_event(claim)  # Slack failed: let the poller try this card again
+            raise
+
+    async def _show_claimed(self, draft: Draft) -> bool:
         text, blocks = await self._render(draft)
         refs = draft.face_refs
         if refs.get("slack_ts"):
