@@ -16,6 +16,11 @@ LOGGER_NAME = "sdassist.client"
 REDACTED = "[redacted]"
 _KEY_RE = re.compile(r"sd_(?:live|test)_\w+")
 _BEARER_RE = re.compile(r"(?i)(bearer\s+)\S+")
+#: JSON fields that carry a credential (a webhook's signing secret in a request body, a token…).
+_SECRET_FIELD_RE = re.compile(
+    r'(?i)("(?:secret|signing_secret|webhook_secret|client_secret|password|api_key|'
+    r'(?:access_|refresh_|bot_|app_)?token)"\s*:\s*")((?:[^"\\]|\\.)*)(")'
+)
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -24,6 +29,7 @@ logger = logging.getLogger(LOGGER_NAME)
 def redact(text: object) -> str:
     """The text with every key-shaped token and bearer credential replaced."""
     value = _KEY_RE.sub(REDACTED, str(text))
+    value = _SECRET_FIELD_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), value)
     return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, value)
 
 
