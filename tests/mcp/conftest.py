@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,26 +12,6 @@ from sdassist.config import Settings
 from sdassist.mcp import build_server
 
 MODES = ["auto", "legacy"]
-ENV_KEYS = ("SOCIALDOCK_API_KEY", "SOCIALDOCK_BASE_URL", "SDASSIST_APPROVAL", "SDASSIST_TOOLSETS",
-            "SDASSIST_READ_ONLY", "SDASSIST_MCP_TOKEN", "SDASSIST_DATABASE_URL", "SDASSIST_APPROVERS")
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No key from the developer's shell: every test runs on the sandbox unless it says otherwise."""
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values = {"SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_TIMEZONE": "Europe/Berlin"}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
-@pytest.fixture
-def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
-    return lambda **overrides: make_settings(tmp_path, **overrides)
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 from sdassist.mcp import build_server
 from sdassist.mcp.http import HttpConfigError, http_app, required_token
 from sdassist.mcp_server import run
-from tests.mcp.conftest import data, make_settings
+from tests.conftest import make_settings
+from tests.mcp.conftest import data
 
 TOKEN = "test-token-0123456789"
 

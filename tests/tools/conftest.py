@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sdassist.config import Settings
 from sdassist.publishing.drafts import Principal
 from sdassist.runtime import Runtime, open_runtime
 from sdassist.tools import ToolContext, get_tool
+from tests.conftest import make_settings
 
 OPERATOR = Principal(id="cli:tester", kind="operator", face="cli", name="tester")
 ASSISTANT = Principal(id="mcp-assistant", kind="assistant", face="mcp", name="an assistant")
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values = {"SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_TIMEZONE": "Europe/Berlin"}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
 
 
-@pytest.fixture
-def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
-    return lambda **overrides: make_settings(tmp_path, **overrides)
 
 
 @pytest.fixture
