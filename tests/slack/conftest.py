@@ -26,6 +26,7 @@ from sdassist.config import Settings
 from sdassist.runtime import open_runtime
 from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
 from sdassist.slack.app import SlackFace, web_client
+from tests.conftest import TEST_DATABASE_URL
 from tests.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -149,7 +150,7 @@ def slack_settings(tmp_path: Any, fake: FakeSlack, **overrides: Any) -> Settings
         "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SDASSIST_SLACK_API_URL": fake.api_url, "SDASSIST_APPROVAL": "slack", "SDASSIST_APPROVAL_CHANNEL": CHANNEL,
         "SDASSIST_APPROVERS": f"{APPROVER},{OTHER_APPROVER}", "SDASSIST_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sd.db'}",
+        "SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_DATABASE_URL": TEST_DATABASE_URL or f"sqlite+aiosqlite:///{tmp_path / 'sd.db'}",
         "SDASSIST_TIMEZONE": "UTC", "SOCIALDOCK_BASE_URL": "http://sandbox.test",
     }
     values.update(overrides)
