@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
 from sdassist.config import Settings
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
 
 
 class HttpConfigError(ValueError):
@@ -77,12 +79,77 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
+async def _refuse(send: Any, status: int, code: int, message: str) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _unknown_members(message: Any) -> list[str]:
+    messages = message if isinstance(message, list) else [message]
+    return sorted({k for m in messages if isinstance(m, dict) for k in m if k not in JSONRPC_FIELDS})
+
+
+class InputGuard:
+    """ASGI wrapper for POSTs: bodies over the SDK's limit are a 413, and a JSON-RPC message with members
+    JSON-RPC does not define is a 400 naming them (the SDK would ignore them). The SDK answers the rest
+    (wrong content type, malformed JSON, invalid messages) with its own 4xx."""
+
+    def __init__(self, app: Any, max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"Request body too large: the limit is {self.max_body} bytes"
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _refuse(send, 413, -32600, too_large)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await _refuse(send, 413, -32600, too_large)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        try:
+            unknown = _unknown_members(json.loads(raw))
+        except (ValueError, RecursionError):
+            unknown = []  # the SDK answers malformed JSON with its own parse error
+        if unknown:
+            await _refuse(send, 400, -32600, f"Invalid Request: unknown JSON-RPC member(s) {', '.join(unknown)}; "
+                                             f"a message has only {', '.join(JSONRPC_FIELDS)}")
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def http_app(server: MCPServer, settings: Settings, host: str, port: int) -> Any:
     """The ASGI app: the SDK's streamable HTTP app at /mcp, behind the token when one is required."""
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host,
                                      transport_security=transport_security(settings, host, port))
     token = required_token(settings, host)
-    return BearerAuth(app, token) if token else app
+    guarded = InputGuard(app)
+    return BearerAuth(guarded, token) if token else guarded
 
 
 def serve_http(server: MCPServer, settings: Settings, host: str, port: int) -> None:

@@ -18,6 +18,7 @@ from .state import EVENTS, SandboxState, Workspace
 from .webhooks import check_webhook_url
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+POST_FIELDS = ("text", "title", "targets", "media_urls", "tags", "publish_now", "scheduled_at")
 
 
 def _ctx(request: Request) -> tuple[SandboxState, Workspace]:
@@ -33,7 +34,7 @@ def _base_url(request: Request) -> str:
 
 async def connect(request: Request) -> JSONResponse:
     state, ws = _ctx(request)
-    body = await json_body(request)
+    body = await json_body(request, fields=("platform", "redirect_url"))
     return ok(state.start_connect(ws, body.get("platform"), body.get("redirect_url"), _base_url(request)))
 
 
@@ -76,7 +77,7 @@ async def account_analytics(request: Request) -> JSONResponse:
 
 async def create_post(request: Request) -> JSONResponse:
     state, ws = _ctx(request)
-    post = state.create_post(ws, await json_body(request))
+    post = state.create_post(ws, await json_body(request, fields=POST_FIELDS))
     return ok(present.created(post))
 
 
@@ -157,7 +158,7 @@ async def overview(request: Request) -> JSONResponse:
 
 async def upload_media(request: Request) -> JSONResponse:
     state, ws = _ctx(request)
-    body = await json_body(request)
+    body = await json_body(request, fields=("url", "file_name"))
     url, file_name = body.get("url"), body.get("file_name")
     if not is_http_url(url):
         raise bad_request(f"url is required and must be a public http(s) URL (got {url!r})")
@@ -173,7 +174,7 @@ def _hook(hook: WebhookRecord) -> dict[str, object]:
 
 async def create_webhook(request: Request) -> JSONResponse:
     state, ws = _ctx(request)
-    body = await json_body(request)
+    body = await json_body(request, fields=("url", "events", "secret"))
     problems = []
     url_problem = check_webhook_url(body.get("url"))
     if url_problem:

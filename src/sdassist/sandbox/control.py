@@ -32,7 +32,7 @@ async def get_clock(request: Request) -> JSONResponse:
 async def set_clock(request: Request) -> JSONResponse:
     """`{"advance_seconds": N}` or `{"now": ISO}`; due posts publish at once."""
     state = _state(request)
-    body = await json_body(request)
+    body = await json_body(request, fields=("advance_seconds", "now"))
     if ("advance_seconds" in body) == ("now" in body):
         raise bad_request('give exactly one of "advance_seconds" (number) or "now" (ISO 8601)')
     if "advance_seconds" in body:
@@ -50,11 +50,13 @@ async def set_clock(request: Request) -> JSONResponse:
 
 
 async def tick(request: Request) -> JSONResponse:
+    await json_body(request, required=False, fields=())
     return ok({"published": _state(request).publish_due()})
 
 
 async def add_failure(request: Request) -> JSONResponse:
-    return ok(_state(request).add_failure(await json_body(request)))
+    body = await json_body(request, fields=("account_id", "platform", "count", "reason"))
+    return ok(_state(request).add_failure(body))
 
 
 async def list_failures(request: Request) -> JSONResponse:
@@ -73,7 +75,7 @@ def _faults_view(state: SandboxState) -> dict[str, Any]:
 
 async def set_faults(request: Request) -> JSONResponse:
     state = _state(request)
-    body = await json_body(request)
+    body = await json_body(request, fields=("rules", "seed"))
     rules_raw = body.get("rules")
     if not isinstance(rules_raw, list):
         raise bad_request('"rules" must be an array of fault rules')
@@ -106,6 +108,7 @@ async def stats(request: Request) -> JSONResponse:
 
 
 async def reset(request: Request) -> JSONResponse:
+    await json_body(request, required=False, fields=())
     await _state(request).aclose()
     _state(request).reset()
     return ok({"reset": True})

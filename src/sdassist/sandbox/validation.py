@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .bodies import unknown_fields
 from .clock import iso, parse_iso
 from .envelope import ApiError
 from .records import Account
 from .rules import PLATFORMS, check_target_content, is_http_url, media_kind
 
 MimeLookup = Callable[[str], str | None]
+TARGET_FIELDS = ("platform", "account_id", "metadata")
 
 
 @dataclass
@@ -98,6 +100,10 @@ def _check_targets(raw: Any, accounts: dict[str, Account], problems: list[str],
         where = f"targets[{i}]"
         if not isinstance(target, dict):
             problems.append(f"{where} must be an object")
+            continue
+        extra = unknown_fields(target, TARGET_FIELDS, f"{where}: ")
+        if extra:
+            problems.append(extra)
             continue
         platform, account_id = target.get("platform"), target.get("account_id")
         metadata = target.get("metadata") or {}
