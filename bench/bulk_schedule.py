@@ -92,7 +92,7 @@ async def one_run(base: str, key: str, posts: int, workers: int, window: float) 
     return Run(posts, elapsed, cpu, stats["rate_limited"])
 
 
-async def main() -> None:
+async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--window", type=float, default=5.0)
@@ -126,7 +126,10 @@ async def main() -> None:
     print(f"median ratio achieved/allowed: {ratio:.3f}")
     print(f"429s: {sum(r.rate_limited for r in runs)} over {len(runs)} runs")
     print(f"median client CPU per request: {cpu:.2f} ms")
+    met = ratio >= 0.95 and not any(r.rate_limited for r in runs)
+    print("targets (ratio >= 0.95, zero 429s): " + ("met" if met else "MISSED"))
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -112,7 +112,7 @@ def verdict(ok: bool) -> str:
     return "OK" if ok else "OVER TARGET"
 
 
-async def main() -> None:
+async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="start-up runs per server (median)")
     parser.add_argument("--calls", type=int, default=200, help="calls for the per-call overhead (median)")
@@ -142,7 +142,10 @@ async def main() -> None:
               f"memory {m['mcp_cpu']:.2f} ms, overhead {extra_ms:.2f} ms (target <= 2 ms) {verdict(extra_ms <= 2)}; "
               f"wall: direct {m['direct_wall']:.2f} ms, through MCP {m['mcp_wall']:.2f} ms")
         await server.sdassist_state.aclose()
+    met = ratio <= 1.3 and size <= 16 * 1024 and extra_ms <= 2
+    print("targets: " + ("all met" if met else "MISSED"))
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))
