@@ -67,11 +67,16 @@ def _pretty(data: Any, indent: int = 0) -> str:
                 lines.append(f"{pad}{key}: {value if value not in (None, [], {}) else '-'}")
         return "\n".join(lines)
     if isinstance(data, list):
-        return "\n".join(
-            f"{pad}-\n{_pretty(item, indent + 1)}" if isinstance(item, (dict, list)) else f"{pad}- {item}"
-            for item in data
-        )
+        return "\n".join(_pretty_item(item, pad, indent) for item in data)
     return f"{pad}{data}"
+
+
+def _pretty_item(item: Any, pad: str, indent: int) -> str:
+    """`- first: value` then the rest of a mapping aligned under it, like YAML."""
+    if not isinstance(item, (dict, list)) or not item:
+        return f"{pad}- {item}"
+    body = _pretty(item, indent + 1)
+    return f"{pad}- {body.lstrip()}"
 
 
 def cmd_tools(args: argparse.Namespace) -> int:

@@ -209,3 +209,10 @@ async def test_a_pending_draft_whose_slot_passed_shows_expired(runtime: Any) -> 
     assert seen.state == DraftState.EXPIRED
     with pytest.raises(ToolError):
         await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)
+
+
+async def test_rule_problems_name_the_tool_fields_to_set(runtime: Any) -> None:
+    checked = await call(runtime, "check_post", text="hi", targets=["reddit", "tiktok"], title="T")
+    assert any(e.startswith("reddit: subreddit is required") for e in checked.errors)
+    assert any(e.startswith("tiktok: privacy is required") for e in checked.errors)
+    assert not any("metadata." in e for e in checked.errors)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import Field
 
 from sdassist.client.models import Target
-from sdassist.publishing.platforms import DraftCheck, check_post
+from sdassist.publishing.platforms import DraftCheck, Problem, check_post
 from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
 from sdassist.tools.base import ToolContext
 from sdassist.tools.errors import ToolError
@@ -33,6 +35,17 @@ class PostFields(TargetOptions):
     zone: str | None = Field(default=None, description="IANA zone for `when` (default: the user's).")
 
 
+# The rules speak SocialDock's wire names; a tool's user sets these through the flat fields.
+_FIELD_NAMES = {"metadata.privacy_level": "privacy", "metadata.privacy": "privacy",
+                "metadata.subreddit": "subreddit", "metadata.chat_id": "chat_id"}
+_FIELD_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_FIELD_NAMES, key=len, reverse=True)))
+
+
+def messages(problems: Iterable[Problem]) -> list[str]:
+    """Rule problems as sentences in the tool's own terms (`privacy`, not `metadata.privacy_level`)."""
+    return [_FIELD_PATTERN.sub(lambda m: _FIELD_NAMES[m.group(0)], p.message) for p in problems]
+
+
 @dataclass(frozen=True)
 class Composed:
     targets: list[Target]
@@ -45,7 +58,7 @@ class Composed:
 
     @property
     def warnings(self) -> list[str]:
-        return [p.message for p in self.check.warnings]
+        return messages(self.check.warnings)
 
 
 def read_time(ctx: ToolContext, phrase: str, zone: str | None) -> ResolvedTime:
@@ -68,7 +81,7 @@ def resolve_schedule(ctx: ToolContext, when: str | None, publish_now: bool, zone
 
 def refuse_on_errors(check: DraftCheck) -> None:
     if check.errors:
-        raise ToolError("; ".join(p.message for p in check.errors),
+        raise ToolError("; ".join(messages(check.errors)),
                         hint="Fix these and try again; nothing was stored.")
 
 

@@ -11,7 +11,7 @@ from sdassist.publishing.drafts import DraftState, new_draft
 from sdassist.publishing.platforms import check_post
 from sdassist.tools.approval import confirm_and_publish, outcome_step, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose, read_time, refuse_on_errors
+from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose, messages, read_time, refuse_on_errors
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
@@ -123,7 +123,7 @@ async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
     check = check_post(text=merged.text, title=merged.title, targets=merged.targets,
                        media_urls=merged.media_urls, tags=merged.tags)
     refuse_on_errors(check)
-    changes["warnings"] = [p.message for p in check.warnings]
+    changes["warnings"] = messages(check.warnings)
     edited = await ctx.store.edit(draft.id, expected_version=inp.version, changes=changes, actor=ctx.principal)
     return await route_for_approval(ctx, edited)
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from sdassist.publishing.platforms import check_post as check_rules
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import PostFields, read_time
+from sdassist.tools.compose import PostFields, messages, read_time
 from sdassist.tools.targets import resolve_targets
 from sdassist.tools.views import TimeView, time_view
 
@@ -26,7 +26,7 @@ class CheckResult(ToolOutput):
 async def check_post(ctx: ToolContext, inp: CheckPostInput) -> CheckResult:
     targets = await resolve_targets(ctx.client, inp.targets, inp)
     result = check_rules(text=inp.text, title=inp.title, targets=targets, media_urls=inp.media_urls, tags=inp.tags)
-    errors = [p.message for p in result.errors]
+    errors = messages(result.errors)
     when = None
     if inp.when:
         try:
@@ -34,7 +34,7 @@ async def check_post(ctx: ToolContext, inp: CheckPostInput) -> CheckResult:
             when = time_view(resolved.utc, resolved.zone)
         except Exception as exc:  # a bad time is one more problem to report, not a reason to stop
             errors.append(str(exc))
-    return CheckResult(ok=not errors, errors=errors, warnings=[p.message for p in result.warnings],
+    return CheckResult(ok=not errors, errors=errors, warnings=messages(result.warnings),
                        platforms=[t.platform for t in targets], scheduled_for=when)
 
 

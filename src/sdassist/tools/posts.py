@@ -12,7 +12,7 @@ from sdassist.publishing.drafts import new_draft
 from sdassist.publishing.platforms import check_post
 from sdassist.tools.approval import route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import WHEN_DESCRIPTION, read_time, refuse_on_errors
+from sdassist.tools.compose import WHEN_DESCRIPTION, messages, read_time, refuse_on_errors
 from sdassist.tools.drafts import TOKEN_DESCRIPTION, _confirm
 from sdassist.tools.errors import ToolError
 from sdassist.tools.views import DraftView, PostView, post_view
@@ -83,7 +83,7 @@ async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
         text=text, title=title, targets=targets, media_urls=media, tags=tags,
         publish_now=False, scheduled_at=when.utc if when else post.scheduled_at,
         timezone=when.zone if when else (inp.zone or ctx.zone), time_phrase=inp.when,
-        requester=ctx.principal, warnings=[p.message for p in check.warnings],
+        requester=ctx.principal, warnings=messages(check.warnings),
         ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
     )
     stored = await ctx.store.add(draft, ctx.principal)
