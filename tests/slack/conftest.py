@@ -150,7 +150,8 @@ def slack_settings(tmp_path: Any, fake: FakeSlack, **overrides: Any) -> Settings
         "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SDASSIST_SLACK_API_URL": fake.api_url, "SDASSIST_APPROVAL": "slack", "SDASSIST_APPROVAL_CHANNEL": CHANNEL,
         "SDASSIST_APPROVERS": f"{APPROVER},{OTHER_APPROVER}", "SDASSIST_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "SDASSIST_DATA_DIR": str(tmp_path), "SDASSIST_DATABASE_URL": TEST_DATABASE_URL or f"sqlite+aiosqlite:///{tmp_path / 'sd.db'}",
+        "SDASSIST_DATA_DIR": str(tmp_path),
+        "SDASSIST_DATABASE_URL": TEST_DATABASE_URL or f"sqlite+aiosqlite:///{tmp_path / 'sd.db'}",
         "SDASSIST_TIMEZONE": "UTC", "SOCIALDOCK_BASE_URL": "http://sandbox.test",
     }
     values.update(overrides)

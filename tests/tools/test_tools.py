@@ -81,7 +81,7 @@ async def test_every_rule_problem_is_reported_at_once_and_nothing_is_stored(runt
         ({"targets": ["instagram"]}, "when='tomorrow 9am'"),
         ({"targets": ["instagram"], "when": "tomorrow 9am", "publish_now": True}, "not both"),
         ({"targets": ["instagram"], "when": "next week"}, "time"),
-        ({"targets": ["acc_doesnotexist"], "when": "tomorrow 9am"}, "list_accounts"),
+        ({"targets": ["acc_doesnotexist"], "when": "tomorrow 9am"}, "(instagram @demo_instagram)"),
     ],
 )
 async def test_refusals_say_what_to_do(runtime: Any, arguments: dict[str, Any], expected: str) -> None:

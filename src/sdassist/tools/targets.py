@@ -50,6 +50,13 @@ def _metadata_for(platform: str, options: TargetOptions) -> dict[str, Any] | Non
     return meta or None
 
 
+def _roster(accounts: Sequence[Account]) -> str:
+    """The connected accounts in a line: `acc_… (instagram @brand), …`."""
+    if not accounts:
+        return "none yet (connect one with connect_account)"
+    return ", ".join(f"{a.id} ({a.platform} @{_handle(a)})" for a in accounts)
+
+
 def _handle(account: Account) -> str:
     return (account.username or "").lstrip("@").lower()
 
@@ -60,8 +67,7 @@ def _resolve_one(word: str, accounts: Sequence[Account]) -> Account:
         for account in accounts:
             if account.id == raw:
                 return account
-        raise ToolError(f"no connected account has the id {raw}",
-                        hint="list_accounts shows the connected accounts and their ids.")
+        raise ToolError(f"no connected account has the id {raw}", hint="Connected: " + _roster(accounts) + ".")
     if raw.startswith("@"):
         matches = [a for a in accounts if _handle(a) == raw.lstrip("@").lower()]
         if matches:
