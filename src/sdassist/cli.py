@@ -7,52 +7,16 @@ import asyncio
 import getpass
 import json
 import sys
-import typing
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from sdassist.tools import ALL_TOOLS, Tool, ToolError, get_tool
+from sdassist.tools.arguments import AssignmentError, parse_assignments
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
-
-
-def _is_list_field(model: type[BaseModel], name: str) -> bool:
-    field = model.model_fields.get(name)
-    if field is None:
-        return False
-    annotation = field.annotation
-    return any(typing.get_origin(a) is list or a is list for a in (annotation, *typing.get_args(annotation)))
-
-
-def parse_assignments(tool: Tool, pairs: Sequence[str]) -> dict[str, Any]:
-    """`key=value` words → arguments. Values that are JSON are decoded; list fields also take `a,b,c`."""
-    arguments: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ToolError(f"'{pair}' is not key=value", hint=f"For example: sdassist call {tool.name} key=value")
-        value: Any
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not _is_number_field(tool, key):
-            value = raw
-        if _is_list_field(tool.input_model, key) and not isinstance(value, list):
-            value = [v.strip() for v in str(raw).split(",") if v.strip()]
-        arguments[key] = value
-    return arguments
-
-
-def _is_number_field(tool: Tool, name: str) -> bool:
-    field = tool.input_model.model_fields.get(name)
-    if field is None:
-        return True
-    args = typing.get_args(field.annotation) or (field.annotation,)
-    return any(a in (int, float, bool) for a in args)
 
 
 def _pretty(data: Any, indent: int = 0) -> str:
@@ -107,7 +71,10 @@ def cmd_call(args: argparse.Namespace) -> int:
         arguments = json.loads(args.json) if args.json else {}
         if not isinstance(arguments, dict):
             raise ToolError("--json must be a JSON object", hint='For example: --json \'{"platform": "instagram"}\'')
-        arguments.update(parse_assignments(tool, args.assignments))
+        try:
+            arguments.update(parse_assignments(tool.input_model, args.assignments))
+        except AssignmentError as exc:
+            raise ToolError(f"{tool.name}: {exc}", hint=f"For example: sdassist call {tool.name} key=value") from None
         result = asyncio.run(_run_tool(tool, arguments, args.zone))
     except json.JSONDecodeError as exc:
         print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)

@@ -216,3 +216,16 @@ async def test_rule_problems_name_the_tool_fields_to_set(runtime: Any) -> None:
     assert any(e.startswith("reddit: subreddit is required") for e in checked.errors)
     assert any(e.startswith("tiktok: privacy is required") for e in checked.errors)
     assert not any("metadata." in e for e in checked.errors)
+
+
+def test_key_value_words_are_typed_by_the_input_model() -> None:
+    from sdassist.tools.arguments import AssignmentError, parse_assignments
+
+    model = TOOLS_BY_NAME["draft_post"].input_model
+    parsed = parse_assignments(model, ["text=2024", "targets=instagram, linkedin", "publish_now=true"])
+    assert parsed == {"text": "2024", "targets": ["instagram", "linkedin"], "publish_now": True}
+    assert parse_assignments(model, ['targets=["a,b"]'])["targets"] == ["a,b"]
+    with pytest.raises(AssignmentError, match="no field 'txt'"):
+        parse_assignments(model, ["txt=hi"])
+    with pytest.raises(AssignmentError, match="not key=value"):
+        parse_assignments(model, ["hello"])
