@@ -5,18 +5,21 @@ Every face opens one `Runtime` and asks it for a `ToolContext` per caller.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from sdassist.client import RateLimiter, SocialDock
 from sdassist.config import SANDBOX_KEY, Settings
-from sdassist.publishing.drafts import Principal
+from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.policy import ApprovalPolicy
 from sdassist.publishing.publisher import Publisher
 from sdassist.publishing.store import DraftStore
@@ -30,6 +33,11 @@ SANDBOX_NOTICE = (
     "sdassist: no SOCIALDOCK_API_KEY set, so this runs on the built-in SocialDock sandbox: "
     "nothing is really posted."
 )
+
+RECONCILE_EVERY = 30.0
+"""Seconds between looks for drafts another instance left half-published (killed in the middle of a request)."""
+STRANDED_AFTER: float | None = None
+"""Seconds after which a draft still `publishing`/`unknown` counts as stranded; None = the client's deadline."""
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
@@ -94,6 +102,34 @@ class Runtime:
             confirmations=self.confirmations, notifier=self.notifier, progress=progress,
         )
 
+    async def reconcile_stranded(self) -> list[Draft]:
+        """Settle drafts left `publishing`/`unknown` for longer than the client's deadline.
+
+        Whoever sent their request is gone by then (an instance killed mid-request); without this only a
+        restart would settle them. Reconciling never resends, and a reconcile that races a live sender just
+        loses its compare-and-set, so any instance may do it.
+        """
+        after = STRANDED_AFTER
+        if after is None:
+            after = getattr(getattr(self.client, "_loop", None), "deadline", 60.0)
+        cutoff = self.publisher.clock() - timedelta(seconds=after)
+        settled = []
+        for draft in await self.store.list(states=[DraftState.PUBLISHING, DraftState.UNKNOWN], limit=100):
+            if (draft.publish_started_at or draft.updated_at) <= cutoff:
+                settled.append(await self.publisher.reconcile(draft.id))
+        return settled
+
+    async def keep_reconciling(self, every: float | None = None) -> None:
+        """`reconcile_stranded` every `every` seconds (RECONCILE_EVERY), until cancelled."""
+        while True:
+            await asyncio.sleep(every if every is not None else RECONCILE_EVERY)
+            try:
+                await self.reconcile_stranded()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # SocialDock or the database briefly away: try again next round
+                log.warning("could not reconcile stranded drafts: %s", type(exc).__name__)
+
 
 @asynccontextmanager
 async def open_runtime(
@@ -103,7 +139,8 @@ async def open_runtime(
     announce: bool = True,
     reconcile: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Open everything a face needs; reconcile drafts a previous run left half-published."""
+    """Open everything a face needs; reconcile drafts a previous run left half-published, at once and then
+    every RECONCILE_EVERY seconds for drafts another instance stranded (`Runtime.reconcile_stranded`)."""
     settings = settings or Settings()
     sandbox_app = None
     if client is None:
@@ -121,14 +158,20 @@ async def open_runtime(
             settings.confirm_secret.get_secret_value() if settings.confirm_secret else None),
         sandbox_app=sandbox_app,
     )
+    keeper: asyncio.Task[None] | None = None
     try:
         if reconcile:
             try:
                 await publisher.reconcile_all()
             except Exception as exc:  # an unreachable SocialDock must not stop the face from starting
                 log.warning("could not reconcile unfinished drafts yet: %s", type(exc).__name__)
+            keeper = asyncio.create_task(runtime.keep_reconciling())
         yield runtime
     finally:
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         await store.close()
         await client.aclose()
         close_budget = getattr(client.rate_limiter.budget, "aclose", None)
