@@ -30,7 +30,7 @@ from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.cards import CardKeeper
 from sdassist.slack.grammar import Command, GrammarError, help_text, parse
-from sdassist.slack.webhook import WEBHOOK_PATH, event_text, make_handler
+from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.compose import PostFields, compose
 from sdassist.tools.errors import tool_error_from
@@ -234,6 +234,9 @@ class SlackFace:
     def web_app(self, *, with_slack: bool = True) -> web.Application:
         """`/slack/events` (HTTP mode) and the SocialDock webhook receiver on one aiohttp application."""
         app = self.app.web_app(path="/slack/events") if with_slack else web.Application()
+        if with_slack:
+            secret = self.settings.slack_signing_secret
+            app.middlewares.append(events_guard(secret.get_secret_value() if secret else None))
         handler = make_handler(lambda: self.rt.publisher,
                                lambda: self.settings.webhook_secret.get_secret_value()
                                if self.settings.webhook_secret else None,

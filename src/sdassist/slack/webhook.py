@@ -9,13 +9,18 @@ once; the Slack messages follow in a task, so SocialDock never waits on Slack.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 
 from sdassist.client import SIGNATURE_HEADER, verify_signature
 from sdassist.client.models import WebhookEvent
@@ -25,7 +30,9 @@ from sdassist.slack.blocks import escape, platform_name
 
 log = logging.getLogger("sdassist.slack")
 WEBHOOK_PATH = "/socialdock/webhook"
+EVENTS_PATH = "/slack/events"
 MAX_BODY = 64 * 1024
+SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
 
 Relay = Callable[[Draft, WebhookEvent], Awaitable[None]]
 
@@ -76,3 +83,79 @@ def make_handler(publisher: Callable[[], Publisher], secret: Callable[[], str | 
         return web.json_response({"ok": True, "applied": True})
 
     return handle
+
+
+INTERACTIVE = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion")
+
+
+def shape_problem(body: dict[str, Any]) -> str | None:
+    """What makes a parsed Slack body unusable by Bolt or our listeners (Slack never sends such), or None."""
+    kind = body.get("type")
+    if "command" in body and not isinstance(body.get("user_id"), str):
+        return "a slash command without user_id"
+    if kind in INTERACTIVE:
+        user = body.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return f"a {kind} payload without user.id"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not isinstance(view, dict) or not all(isinstance(view.get(k), str) for k in ("type", "callback_id")):
+            return f"a {kind} payload without view.type and view.callback_id"
+        values = (view.get("state") or {}).get("values", {}) if isinstance(view.get("state"), dict) else None
+        if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+            return f"a {kind} payload whose view.state.values is not an object of blocks"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "a block_actions payload without actions[].action_id"
+    return None
+
+
+def _slack_signed(raw: bytes, headers: Any, secret: str, max_age: int = 300) -> bool:
+    """Slack's v0 signature over the raw bytes, with a timestamp at most five minutes off (as Bolt checks)."""
+    timestamp, given = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def events_guard(signing_secret: str | None, path: str = EVENTS_PATH) -> Any:
+    """aiohttp middleware in front of Bolt at `path`: a correctly signed body Bolt cannot read is a 4xx.
+
+    Bolt parses the body before it checks the signature and raises on malformed JSON or a payload that is not
+    an object (a 500). Here: aiohttp's `client_max_size` (1 MiB) answers 413; a bad signature or a stale
+    timestamp is Bolt's 401 (checked here, since Bolt would parse first); a body that is not UTF-8 is a 400;
+    a content type Slack never sends is a 415; a body Bolt could not parse into an object, or one without the
+    fields every such request carries (`shape_problem`), is a 400 with the reason.
+    """
+    @web.middleware
+    async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                    ) -> web.StreamResponse:
+        if not signing_secret or request.method != "POST" or request.path != path:
+            return await handler(request)
+        raw = await request.read()  # cached: Bolt reads the same bytes afterwards
+        if not _slack_signed(raw, request.headers, signing_secret or ""):
+            return web.json_response({"error": "invalid request"}, status=401)  # as Bolt answers
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refuse(400, "body is not UTF-8 text")
+        if request.content_type not in SLACK_CONTENT_TYPES:
+            return _refuse(415, f"Content-Type must be one of {', '.join(SLACK_CONTENT_TYPES)}")
+        try:
+            parsed = parse_body(text, request.content_type)
+            if not isinstance(parsed, dict):
+                raise TypeError(f"the payload is a JSON {type(parsed).__name__}, not an object")
+            problem = shape_problem(parsed)
+            if problem:
+                raise ValueError(problem)
+            AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        except Exception as exc:  # whatever Bolt would have raised, refused with its reason
+            reason = "body is not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            log.info("refused a signed Slack request Bolt cannot read: %s", type(exc).__name__)
+            return _refuse(400, f"not a Slack request body: {reason}")
+        return await handler(request)
+
+    return guard
