@@ -1,0 +1,68 @@
+"""The `/socialdock` grammar over arbitrary text: a Command or a GrammarError with an example, never anything else."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdassist.client.models import PLATFORMS
+from sdassist.slack.grammar import SLASH, Command, GrammarError, parse
+from sdassist.tools.registry import TOOLS_BY_NAME
+
+VERBS = ["schedule", "post", "new", "help", "drafts", "posts", "accounts", "connect", "cancel", "analytics",
+         "tool", *TOOLS_BY_NAME, "shedule", "SCHEDULE"]
+QUOTES = ['"', "'", "“", "”", "„", "«", "»", "‘", "’", "″", "`"]
+WORDS = ["on", "to", "and", ",", "now", "tomorrow", "9am", "next", "friday", "in", "2", "hours", "title", "media",
+         "tags", "#a", "subreddit", "r/x", "privacy", "public", "https://example.com/a.png",
+         "<https://example.com/b.png|b>", "@brand", "acc_1", "post_1", "drf_1", "7d", "key=value", "=", "&amp;",
+         "Europe/Berlin", "😀", "ß", "\u200b", "\t", "\\", *PLATFORMS, "insta", "X", "twitter"]
+
+
+def check(text: str) -> None:
+    try:
+        command = parse(text)
+    except GrammarError as err:
+        assert err.problem.strip(), text
+        assert err.example.startswith(SLASH), (text, err.example)
+        return
+    assert isinstance(command, Command)
+    assert command.action in ("compose", "draft", "help", "tool", "buttons_only", "cancel")
+    assert isinstance(command.arguments, dict)
+    if command.tool is not None:
+        assert command.tool in TOOLS_BY_NAME
+
+
+@settings(max_examples=400)
+@given(st.text(max_size=200))
+def test_any_text_is_a_command_or_a_refusal_with_an_example(text: str) -> None:
+    check(text)
+
+
+token = st.one_of(st.sampled_from(WORDS), st.sampled_from(QUOTES), st.text(min_size=1, max_size=12))
+
+
+@settings(max_examples=600)
+@given(st.sampled_from(VERBS), st.lists(token, max_size=14), st.sampled_from([" ", "  ", ", "]))
+def test_command_shaped_text_is_a_command_or_a_refusal(verb: str, words: list[str], sep: str) -> None:
+    check(f"{verb} {sep.join(words)}")
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(["schedule", "post"]), st.sampled_from(QUOTES), st.text(max_size=40), st.sampled_from(QUOTES),
+       st.lists(st.sampled_from(WORDS), max_size=10))
+def test_quoted_post_text_with_any_quotes_platforms_and_options(verb: str, open_q: str, body: str, close_q: str,
+                                                                 rest: list[str]) -> None:
+    check(f"{verb} {open_q}{body}{close_q} {' '.join(rest)}")
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30).filter(str.strip),
+       st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=3, unique=True))
+def test_a_well_formed_schedule_parses_with_the_text_kept(text: str, platforms: list[str]) -> None:
+    quoted = text.replace('"', "").replace("\\", "").strip()
+    if not quoted or any(q in quoted for q in QUOTES) or quoted.startswith(("&", "<")) or "&" in quoted:
+        return
+    command = parse(f'schedule "{quoted}" tomorrow 9am on {", ".join(platforms)}')
+    assert command.action == "draft" and command.tool == "draft_post"
+    assert command.arguments["text"] == quoted and command.arguments["when"] == "tomorrow 9am"
+    assert len(command.arguments["targets"]) == len(platforms)
