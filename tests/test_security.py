@@ -129,3 +129,94 @@ def test_webhook_urls_must_be_https_except_loopback(url: str) -> None:
                                  "http://[::1]:9/h"])
 def test_https_and_loopback_webhook_urls_are_accepted(url: str) -> None:
     assert check_webhook_url(url) == url
+
+
+# --- the Slack face -------------------------------------------------------------------------------------
+
+BOT_TOKEN = "xoxb-SECRETBOT-4c1d9e7a2b"
+SIGNING = "slacksign_SECRET_93b0f1e6d2"
+SLACK_SECRETS = (KEY, KEY_TAIL, WEBHOOK_SECRET, SECRET_TAIL, BOT_TOKEN, "4c1d9e7a2b", SIGNING, "93b0f1e6d2")
+
+
+async def test_a_slack_run_never_shows_a_token_secret_or_key_and_forged_requests_change_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+    import time
+
+    import aiohttp
+    import httpx
+    from aiohttp.test_utils import TestServer
+
+    from sdassist.client import SocialDock
+    from sdassist.sandbox import create_app
+    from sdassist.slack.app import SlackFace, web_client
+    from tests.slack.conftest import APPROVER, STRANGER, Harness, slack_settings
+    from tests.slack.fake_slack import FakeSlack
+
+    caplog.set_level(logging.DEBUG)
+    fake = await FakeSlack().start()
+    sandbox_app = create_app(SandboxConfig(keys={KEY: "ACCELERATE"}, webhook_backoff_seconds=0.02, tick_seconds=0.05))
+    transport = httpx.ASGITransport(app=sandbox_app)
+    sandbox = httpx.AsyncClient(transport=transport, base_url="http://sandbox.test")
+    settings = slack_settings(tmp_path, fake, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                              SDASSIST_WEBHOOK_SECRET=WEBHOOK_SECRET, SOCIALDOCK_API_KEY=KEY,
+                              SDASSIST_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'sec.db'}")
+    client = SocialDock(KEY, base_url="http://sandbox.test", transport=transport)
+    seen: list[str] = [repr(settings), str(settings.model_dump())]
+    try:
+        async with open_runtime(settings, client=client, announce=False) as rt, aiohttp.ClientSession() as http:
+            face = SlackFace(settings, rt, web_client(settings))
+            server = TestServer(face.web_app(), host="127.0.0.1", port=0)
+            await server.start_server()
+            await face.start(poll_interval=0.1)
+            h = Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http)
+            try:
+                await h.command("help", secret=SIGNING)
+                await h.command('schedule "Security day" tomorrow 9am on linkedin', secret=SIGNING)
+                draft = await h.card_of((await h.latest_draft()).id)
+                await h.click("sd_approve", draft.id, 1, secret=SIGNING)
+                draft = await h.wait_state(draft.id, "scheduled")
+                event = {"id": "evt_sec", "event": "post_published", "created_at": "2026-03-26T10:00:00Z",
+                         "data": {"post_id": draft.post_id, "platform": "linkedin", "status": "published",
+                                  "platform_post_id": "urn:1"}}
+                assert (await h.webhook(event, secret=WEBHOOK_SECRET)).status == 200
+                await fake.wait_for("chat.postMessage", where=lambda p: "Published on" in (p.get("text") or ""))
+                await h.command('schedule "Second post" tomorrow 10am on linkedin', secret=SIGNING)
+                other = await h.card_of((await h.latest_draft()).id)
+                await h.click("sd_approve", other.id, 1, user=STRANGER, secret=SIGNING)  # a refused click
+                await fake.wait_for("chat.postEphemeral", where=lambda p: p["user"] == STRANGER)
+                await h.command("schedule Launch tomorrow on nowhere", secret=SIGNING)  # a grammar error
+                await h.command("get_post post_id=post_missing", secret=SIGNING)  # a SocialDock error
+                await fake.wait_for("response_url", count=3)
+
+                # forged: a bad signature, a stale timestamp, a webhook signed with the wrong secret
+                stats = (await sandbox.get("/_sandbox/stats")).json()["data"]["posts"]
+                drafts = [(d.id, d.state, d.version, d.target_results) for d in await rt.store.list()]
+                calls = len(fake.calls)
+                assert (await h.click("sd_approve", other.id, 1, user=APPROVER, secret="wrong")).status == 401
+                assert (await h.click("sd_approve", other.id, 1, user=APPROVER, secret=SIGNING,
+                                      timestamp=int(time.time()) - 600)).status == 401
+                assert (await h.command('schedule "Forged" now on linkedin', secret=SIGNING[:-1])).status == 401
+                failed = {**event, "id": "evt_forged", "event": "post_failed",
+                          "data": {**event["data"], "status": "failed", "error": "forged"}}
+                assert (await h.webhook(failed, secret="not-the-secret")).status == 401
+                await asyncio.sleep(0.3)
+                assert (await sandbox.get("/_sandbox/stats")).json()["data"]["posts"] == stats
+                assert [(d.id, d.state, d.version, d.target_results) for d in await rt.store.list()] == drafts
+                assert [m for m, _ in fake.calls[calls:] if m not in ("users.info", "auth.test")] == []
+            finally:
+                await asyncio.sleep(0.2)
+                await face.stop()
+                await server.close()
+        seen += [json.dumps(p, default=str) for _, p in fake.calls]  # every message: text and blocks
+        assert any("Security day" in s for s in seen)  # the run really reached Slack
+    finally:
+        await fake.stop()
+        await sandbox.aclose()
+        await sandbox_app.state.sandbox.aclose()
+    seen.append(caplog.text)
+    assert caplog.records
+    for i, text in enumerate(seen):
+        for secret in SLACK_SECRETS:
+            assert secret not in text, f"Slack output #{i}: ...{text[max(0, text.find(secret) - 80):][:200]}"
