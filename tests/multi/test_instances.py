@@ -99,7 +99,7 @@ async def test_an_instance_killed_while_publishing_leaves_a_draft_the_other_reco
     await cluster.ready(a, b)
     assert (await cluster.command(a, 'schedule "Killed mid-flight" tomorrow 9am on linkedin')).status == 200
     draft = await cluster.card_of((await cluster.latest_draft()).id)
-    await cluster.faults({"path": "/api/v1/posts", "method": "POST", "latency_rate": 1.0, "latency_ms": 3000,
+    await cluster.faults({"path": "/api/v1/posts", "method": "POST", "latency_rate": 1.0, "latency_ms": 4000,
                           "count": 1})
 
     assert (await cluster.click(a, "sd_approve", draft.id, 1)).status == 200
