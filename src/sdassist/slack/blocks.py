@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sdassist.publishing.drafts import Decision, Draft, DraftState
+from sdassist.tools.errors import ToolError
 from sdassist.tools.views import preview, requester_label, time_view
 
 APPROVE, EDIT, REJECT = "sd_approve", "sd_edit", "sd_reject"
@@ -54,7 +55,8 @@ def button_value(draft_id: str, version: int) -> str:
 def parse_button_value(value: str) -> tuple[str, int]:
     draft_id, _, version = (value or "").partition(":")
     if not draft_id.startswith("drf_") or not version.isdigit():
-        raise ValueError(f"not a draft button value: {value!r}")
+        raise ToolError("this button does not name a draft sdassist made",
+                        hint="Use the buttons on a current approval card; /socialdock drafts lists the drafts.")
     return draft_id, int(version)
 
 

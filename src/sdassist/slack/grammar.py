@@ -9,16 +9,14 @@ from the same tables, so a new tool shows up in Slack without touching this modu
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import shlex
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from sdassist.client.models import PLATFORMS
+from sdassist.tools.arguments import AssignmentError
+from sdassist.tools.arguments import parse_assignments as read_assignments
 from sdassist.tools.base import Tool
 from sdassist.tools.registry import ALL_TOOLS, TOOLS_BY_NAME
 from sdassist.tools.targets import normalise_platform
@@ -203,43 +201,12 @@ def parse_post(verb: str, rest: str) -> Command:
 
 # --- generated tool commands -------------------------------------------------------------------------
 
-def _field_types(model: type[BaseModel], name: str) -> tuple[Any, ...]:
-    info = model.model_fields[name]
-    return typing.get_args(info.annotation) or (info.annotation,)
-
-
-def _is_list(model: type[BaseModel], name: str) -> bool:
-    return any(typing.get_origin(a) is list or a is list for a in _field_types(model, name))
-
-
-def _is_scalar_number(model: type[BaseModel], name: str) -> bool:
-    return any(a in (int, float, bool) for a in _field_types(model, name))
-
-
 def parse_assignments(tool: Tool, words: list[str]) -> dict[str, Any]:
-    """`key=value` words → arguments; lists take `a,b`; numbers and booleans only where the field wants them."""
-    example = tool_usage(tool)
-    arguments: dict[str, Any] = {}
-    fields = tool.input_model.model_fields
-    for word in words:
-        key, sep, raw = word.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise GrammarError(f"'{word}' is not key=value", f"{SLASH} {example}")
-        if key not in fields or key in HIDDEN_FIELDS:
-            raise GrammarError(f"{tool.name} has no field '{key}'; fields: {', '.join(fields)}",
-                               f"{SLASH} {example}")
-        raw = _slack_url(raw)
-        value: Any = raw
-        if _is_list(tool.input_model, key):
-            value = [_slack_url(v.strip()) for v in raw.split(",") if v.strip()]
-        elif _is_scalar_number(tool.input_model, key):
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        arguments[key] = value
-    return arguments
+    """`key=value` words → arguments, read as every face reads them; URLs lose Slack's `<…>` wrapping."""
+    try:
+        return read_assignments(tool.input_model, words, hidden=HIDDEN_FIELDS, clean=_slack_url)
+    except AssignmentError as exc:
+        raise GrammarError(f"{tool.name}: {exc}", f"{SLASH} {tool_usage(tool)}") from None
 
 
 def tool_usage(tool: Tool) -> str:
