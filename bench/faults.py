@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,9 +37,8 @@ from sdassist.publishing.drafts import DraftState, Principal, new_draft, utcnow
 from sdassist.publishing.policy import ApprovalPolicy
 from sdassist.publishing.publisher import Publisher
 from sdassist.publishing.store import DraftStore
-from sdassist.sandbox import SandboxConfig
+from sdassist.sandbox import SandboxConfig, ServedSandbox
 from sdassist.sandbox.config import DEFAULT_KEY
-from sdassist.sandbox.server import build_server
 
 REQUESTER = Principal(id="U_FAULT_AUTHOR", kind="human", face="slack", name="author")
 APPROVER = Principal(id="U_FAULT_APPROVER", kind="human", face="slack", name="approver")
@@ -61,38 +57,6 @@ def base_faults() -> list[dict[str, Any]]:
 
 def burst_429(count: int = 15) -> dict[str, Any]:
     return {"path": "/api/v1/*", "error_rate": 1.0, "status": 429, "count": count, "retry_after_seconds": 1.0}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServedSandbox:
-    """A sandbox on 127.0.0.1 served by uvicorn in a background thread."""
-
-    def __init__(self, config: SandboxConfig) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = build_server("127.0.0.1", self.port, config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServedSandbox:
-        # A client that timed out during an injected latency spike makes the sandbox's body read fail
-        # with ClientDisconnect; uvicorn would print that traceback for every such request.
-        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass
@@ -274,7 +238,7 @@ def run(drafts: int, *, concurrency: int, seed: int, database_url: str | None = 
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'faults.db'}"
         config = SandboxConfig(state_file=None, fault_seed=seed, webhook_max_attempts=1)
-        with ServedSandbox(config) as sandbox:
+        with ServedSandbox(config, quiet_disconnects=True) as sandbox:
             return asyncio.run(fault_run(drafts, concurrency=concurrency, seed=seed, database_url=url,
                                          sandbox_url=sandbox.url, burst=burst))
 

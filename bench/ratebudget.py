@@ -19,57 +19,18 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from sdassist.sandbox import SandboxConfig, ServedSandbox
 
 KEY = "sd_test_build"
 LIMIT = 100
 WINDOW = 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServedSandbox:
-    """A sandbox on 127.0.0.1 served by uvicorn in a background thread."""
-
-    def __init__(self, **config: Any) -> None:
-        from sdassist.sandbox import SandboxConfig
-        from sdassist.sandbox.server import build_server
-
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = build_server("127.0.0.1", self.port, SandboxConfig(**config))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServedSandbox:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-    def control(self, method: str, path: str, **kwargs: Any) -> Any:
-        r = httpx.request(method, self.url + path, headers={"Authorization": f"Bearer {KEY}"}, timeout=10, **kwargs)
-        r.raise_for_status()
-        return r.json()["data"]
 
 
 # --- a worker process --------------------------------------------------------------------------------
@@ -176,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'budget.db'}"
-        with ServedSandbox(window_seconds=WINDOW) as sandbox:
+        with ServedSandbox(SandboxConfig(window_seconds=WINDOW)) as sandbox:
             rows = [run_mode(m, seconds=args.seconds, database_url=url, sandbox=sandbox)
                     for m in args.modes.split(",")]
     print(f"two processes, BUILD plan {LIMIT} requests / {WINDOW:g} s, database {url.split('://')[0]}")

@@ -14,6 +14,7 @@ from sdassist.client.ratelimit import RateLimiter
 from sdassist.config import Settings
 from sdassist.ratebudget import SharedBudget, workspace_key_hash
 from sdassist.runtime import build_client
+from sdassist.sandbox import SandboxConfig, ServedSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +88,7 @@ async def test_the_api_key_is_stored_only_as_a_hash(database_url: str) -> None:
 
 def test_two_processes_share_one_budget_with_zero_429s(database_url: str) -> None:
     bench = _bench()
-    with bench.ServedSandbox(window_seconds=bench.WINDOW) as sandbox:
+    with ServedSandbox(SandboxConfig(window_seconds=bench.WINDOW)) as sandbox:
         row = bench.run_mode("shared", seconds=4.0, database_url=database_url, sandbox=sandbox)
     bench.print_table([row])
     assert row["rate_limited"] == 0 and row["failed"] == 0

@@ -3,7 +3,7 @@ with a movable clock and fault injection. It imports nothing else from sdassist:
 
 from .app import create_app
 from .config import DEFAULT_KEY, SandboxConfig
-from .server import build_server, serve
+from .server import ServedSandbox, build_server, serve
 from .state import SandboxState
 
-__all__ = ["DEFAULT_KEY", "SandboxConfig", "SandboxState", "build_server", "create_app", "serve"]
+__all__ = ["DEFAULT_KEY", "SandboxConfig", "SandboxState", "ServedSandbox", "build_server", "create_app", "serve"]

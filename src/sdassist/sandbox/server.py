@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
 import uvicorn
 
 from .app import create_app
@@ -24,3 +31,47 @@ def serve(host: str = "127.0.0.1", port: int = 8787, config: SandboxConfig | Non
     key = DEFAULT_KEY if DEFAULT_KEY in config.keys else next(iter(config.keys), DEFAULT_KEY)
     print(f"SocialDock sandbox on http://{host}:{port}  key: {key}", flush=True)
     build_server(host, port, config).run()
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServedSandbox:
+    """A sandbox served by uvicorn on a free loopback port, in a background thread of this process.
+
+    For benchmarks and demos that need a real HTTP SocialDock next to code running on its own event loop:
+    `with ServedSandbox(SandboxConfig(window_seconds=2)) as sandbox: … sandbox.url …`.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, *, quiet_disconnects: bool = False) -> None:
+        self.port = _free_loopback_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = build_server("127.0.0.1", self.port, config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.quiet_disconnects = quiet_disconnects
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call a `/_sandbox/…` control endpoint; returns its `data`."""
+        response = httpx.request(method, self.url + path, timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def __enter__(self) -> ServedSandbox:
+        if self.quiet_disconnects:
+            # A client that gave up during injected latency makes the body read fail with ClientDisconnect;
+            # uvicorn would print that traceback for every such request.
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"the sandbox did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
