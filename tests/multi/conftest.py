@@ -34,6 +34,7 @@ from sdassist.publishing.store import DraftStore
 from sdassist.sandbox import DEFAULT_KEY
 from tests.slack.conftest import APPROVER, CHANNEL, OTHER_APPROVER, SIGNING_SECRET, WEBHOOK_SECRET
 from tests.slack.fake_slack import FakeSlack
+from tests.waiting import WaitsForDrafts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +104,7 @@ class Proc:
 
 
 @dataclass
-class Cluster:
+class Cluster(WaitsForDrafts):
     tmp: Path
     database_url: str
     fake: FakeSlack
@@ -246,35 +247,13 @@ class Cluster:
 
     # --- the shared database -----------------------------------------------------------------------------
 
-    async def wait_state(self, draft_id: str, *states: str, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            draft = await self.store.get(draft_id)
-            if draft.state in states:
-                return draft
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{draft_id} is {draft.state}, wanted {states}\n{self.logs()}")
-            await asyncio.sleep(0.05)
+    wait_timeout = 10.0
 
-    async def card_of(self, draft_id: str, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            draft = await self.store.get(draft_id)
-            if draft.face_refs.get("slack_ts"):
-                return draft
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no card for {draft_id}\n{self.logs()}")
-            await asyncio.sleep(0.05)
+    def draft_store(self) -> DraftStore:
+        return self.store
 
-    async def latest_draft(self, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            drafts = await self.store.list(limit=1)
-            if drafts:
-                return drafts[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no draft was stored\n{self.logs()}")
-            await asyncio.sleep(0.05)
+    def diagnostics(self) -> str:
+        return self.logs()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
 from sdassist.slack.app import SlackFace, web_client
 from tests.conftest import TEST_DATABASE_URL
 from tests.slack.fake_slack import FakeSlack
+from tests.waiting import WaitsForDrafts
 
 SIGNING_SECRET = "test-signing-secret"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -36,7 +37,7 @@ REQUESTER, APPROVER, OTHER_APPROVER, STRANGER = "U0ASKER", "U0BOSS", "U0BOSS2", 
 
 
 @dataclass
-class Harness:
+class Harness(WaitsForDrafts):
     fake: FakeSlack
     face: SlackFace
     url: str
@@ -47,6 +48,9 @@ class Harness:
     @property
     def rt(self) -> Any:
         return self.face.rt
+
+    def draft_store(self) -> Any:
+        return self.rt.store
 
     async def signed(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
                      path: str = "/slack/events") -> aiohttp.ClientResponse:
@@ -113,36 +117,6 @@ class Harness:
     async def faults(self, *rules: dict[str, Any]) -> None:
         answer = await self.sandbox.post("/_sandbox/faults", json={"rules": list(rules), "seed": 1})
         assert answer.status_code == 200, answer.text
-
-    async def wait_state(self, draft_id: str, *states: str, timeout: float = 8.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            draft = await self.rt.store.get(draft_id)
-            if draft.state in states:
-                return draft
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{draft_id} is {draft.state}, wanted {states}")
-            await asyncio.sleep(0.02)
-
-    async def card_of(self, draft_id: str, timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            draft = await self.rt.store.get(draft_id)
-            if draft.face_refs.get("slack_ts"):
-                return draft
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no card for {draft_id}")
-            await asyncio.sleep(0.02)
-
-    async def latest_draft(self, timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            drafts = await self.rt.store.list(limit=1)
-            if drafts:
-                return drafts[0]
-            if time.monotonic() > deadline:
-                raise AssertionError("no draft was stored")
-            await asyncio.sleep(0.02)
 
 
 def slack_settings(tmp_path: Any, fake: FakeSlack, **overrides: Any) -> Settings:
