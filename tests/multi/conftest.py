@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import json
 import os
 import signal
 import socket
@@ -23,17 +20,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from sdassist.publishing.store import DraftStore
 from sdassist.sandbox import DEFAULT_KEY
 from tests.slack.conftest import APPROVER, CHANNEL, OTHER_APPROVER, SIGNING_SECRET, WEBHOOK_SECRET
 from tests.slack.fake_slack import FakeSlack
+from tests.slack.requests import click_body, command_body, signed_webhook, slack_headers
 from tests.waiting import WaitsForDrafts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,41 +203,24 @@ class Cluster(WaitsForDrafts):
     # --- Slack, signed like Slack signs -----------------------------------------------------------------
 
     async def signed(self, instance: Proc, body: str) -> aiohttp.ClientResponse:
-        ts = str(int(time.time()))
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)}
-        response = await self.http.post(instance.url + "/slack/events", data=body.encode(), headers=headers)
+        response = await self.http.post(instance.url + "/slack/events", data=body.encode(),
+                                        headers=slack_headers(body, SIGNING_SECRET))
         await response.read()
         return response
 
     async def command(self, instance: Proc, text: str, *, user: str = "U0ASKER") -> aiohttp.ClientResponse:
-        body = urlencode({
-            "token": "legacy", "team_id": "T0FAKE", "team_domain": "fake", "channel_id": "C0GENERAL",
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/socialdock",
-            "text": text, "api_app_id": "A0APP", "response_url": self.fake.response_url(user),
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        })
-        return await self.signed(instance, body)
+        return await self.signed(instance, command_body(text, user=user, response_url=self.fake.response_url(user)))
 
     async def click(self, instance: Proc, action_id: str, draft_id: str, version: int, *,
                     user: str = APPROVER) -> aiohttp.ClientResponse:
         refs = (await self.store.get(draft_id)).face_refs
-        payload = {
-            "type": "block_actions", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
-            "channel": {"id": refs.get("slack_channel", CHANNEL)}, "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "container": {"type": "message", "message_ts": refs.get("slack_ts"), "channel_id": CHANNEL},
-            "response_url": self.fake.response_url(f"click-{user}"),
-            "actions": [{"action_id": action_id, "block_id": f"decide:{draft_id}:{version}",
-                         "type": "button", "value": f"{draft_id}:{version}", "action_ts": str(time.time())}],
-        }
-        return await self.signed(instance, urlencode({"payload": json.dumps(payload)}))
+        body = click_body(action_id, draft_id, version, user=user, refs=refs, channel=CHANNEL,
+                          response_url=self.fake.response_url(f"click-{user}"))
+        return await self.signed(instance, body)
 
     async def webhook(self, instance: Proc, event: dict[str, Any]) -> aiohttp.ClientResponse:
-        raw = json.dumps(event).encode()
-        signature = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        response = await self.http.post(instance.url + "/socialdock/webhook", data=raw, headers={
-            "Content-Type": "application/json", "X-SocialDock-Signature": signature})
+        raw, headers = signed_webhook(event, WEBHOOK_SECRET)
+        response = await self.http.post(instance.url + "/socialdock/webhook", data=raw, headers=headers)
         await response.read()
         return response
 

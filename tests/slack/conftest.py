@@ -6,8 +6,6 @@ Requests to the app are signed like Slack signs them and go over HTTP, so Bolt's
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -19,7 +17,6 @@ import aiohttp
 import httpx
 import pytest
 from aiohttp.test_utils import TestServer
-from slack_sdk.signature import SignatureVerifier
 
 from sdassist.client import SocialDock
 from sdassist.config import Settings
@@ -28,6 +25,7 @@ from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
 from sdassist.slack.app import SlackFace, web_client
 from tests.conftest import TEST_DATABASE_URL
 from tests.slack.fake_slack import FakeSlack
+from tests.slack.requests import click_body, command_body, signed_webhook, slack_headers
 from tests.waiting import WaitsForDrafts
 
 SIGNING_SECRET = "test-signing-secret"
@@ -54,41 +52,25 @@ class Harness(WaitsForDrafts):
 
     async def signed(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
                      path: str = "/slack/events") -> aiohttp.ClientResponse:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)}
         started = time.perf_counter()
-        response = await self.http.post(self.url + path, data=body.encode(), headers=headers)
+        response = await self.http.post(self.url + path, data=body.encode(),
+                                        headers=slack_headers(body, secret, timestamp=timestamp))
         await response.read()
         self.latencies.append(time.perf_counter() - started)
         return response
 
     async def command(self, text: str, *, user: str = REQUESTER, **kwargs: Any) -> aiohttp.ClientResponse:
-        body = urlencode({
-            "token": "legacy", "team_id": "T0FAKE", "team_domain": "fake", "channel_id": "C0GENERAL",
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/socialdock",
-            "text": text, "api_app_id": "A0APP", "response_url": self.fake.response_url(user),
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        })
-        return await self.signed(body, **kwargs)
+        return await self.signed(command_body(text, user=user, response_url=self.fake.response_url(user)), **kwargs)
 
     async def interact(self, payload: dict[str, Any], **kwargs: Any) -> aiohttp.ClientResponse:
         return await self.signed(urlencode({"payload": json.dumps(payload)}), **kwargs)
 
     async def click(self, action_id: str, draft_id: str, version: int, *, user: str = APPROVER,
                     **kwargs: Any) -> aiohttp.ClientResponse:
-        draft = await self.rt.store.get(draft_id)
-        refs = draft.face_refs
-        payload = {
-            "type": "block_actions", "team": {"id": "T0FAKE"}, "api_app_id": "A0APP",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
-            "channel": {"id": refs.get("slack_channel", CHANNEL)}, "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "container": {"type": "message", "message_ts": refs.get("slack_ts"), "channel_id": CHANNEL},
-            "response_url": self.fake.response_url(f"click-{user}"),
-            "actions": [{"action_id": action_id, "block_id": f"decide:{draft_id}:{version}",
-                         "type": "button", "value": f"{draft_id}:{version}", "action_ts": str(time.time())}],
-        }
-        return await self.interact(payload, **kwargs)
+        refs = (await self.rt.store.get(draft_id)).face_refs
+        body = click_body(action_id, draft_id, version, user=user, refs=refs, channel=CHANNEL,
+                          response_url=self.fake.response_url(f"click-{user}"))
+        return await self.signed(body, **kwargs)
 
     async def submit(self, callback_id: str, values: dict[str, dict[str, Any]], *, user: str = REQUESTER,
                      metadata: dict[str, Any] | None = None) -> aiohttp.ClientResponse:
@@ -103,10 +85,9 @@ class Harness(WaitsForDrafts):
 
     async def webhook(self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
                       content_type: str = "application/json") -> aiohttp.ClientResponse:
-        raw = json.dumps(event).encode()
-        signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        response = await self.http.post(self.url + "/socialdock/webhook", data=raw, headers={
-            "Content-Type": content_type, "X-SocialDock-Signature": signature})
+        raw, headers = signed_webhook(event, secret)
+        response = await self.http.post(self.url + "/socialdock/webhook", data=raw,
+                                        headers={**headers, "Content-Type": content_type})
         await response.read()
         return response
 
