@@ -50,6 +50,10 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=base, timeout=10)
 
 
+class ClickRefused(ToolError):
+    """A click that cannot count (an old version, a draft already decided): said to the clicker, not an error."""
+
+
 def explain(exc: BaseException) -> ToolError:
     """Any failure as a ToolError the user can read; an unexpected one is logged, never shown raw."""
     if isinstance(exc, ToolError):
@@ -227,6 +231,9 @@ class SlackFace:
 
     async def fail(self, user_id: str, channel: str | None, exc: BaseException, *, example: str | None = None,
                    response_url: str | None = None) -> None:
+        if isinstance(exc, ClickRefused):
+            await self.tell(user_id, channel, f":information_source: {exc.message}", response_url=response_url)
+            return
         err = explain(exc)
         await self.tell(user_id, channel, ui.problem_text(err.message, hint=err.hint, example=example),
                         response_url=response_url)
@@ -452,28 +459,25 @@ class SlackFace:
 
     # --- the card's buttons ------------------------------------------------------------------------------
 
-    async def _clicked(self, body: dict[str, Any]) -> tuple[Draft | None, int, str | None]:
-        """The draft a button names, its clicked version, and why the click cannot count (or None)."""
+    async def _clicked(self, body: dict[str, Any]) -> tuple[Draft, int]:
+        """The draft a button names and its clicked version; a ClickRefused says why the click cannot count."""
         draft_id, version = ui.parse_button_value(body["actions"][0]["value"])
         draft = await self.rt.store.get(draft_id)
         if draft.version != version:
-            return draft, version, (f"These buttons are for version {version}; the draft was edited and is now "
-                                    f"version {draft.version}. Look at the updated card and decide on that.")
+            raise ClickRefused(f"These buttons are for version {version}; the draft was edited and is now "
+                               f"version {draft.version}. Look at the updated card and decide on that.")
         if draft.state not in (S.PENDING, S.FAILED):
             decision = ui.deciding(await self.rt.store.decisions(draft.id))
             by = f" by {ui.who(decision.actor_id, decision.face, decision.actor_name)} at {ui.stamp(decision.at)}" \
                 if decision else ""
-            return draft, version, f"Nothing happened: the draft is already {draft.state}{by}."
-        return draft, version, None
+            raise ClickRefused(f"Nothing happened: the draft is already {draft.state}{by}.")
+        return draft, version
 
     async def on_approve(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         user, channel = body["user"], (body.get("channel") or {}).get("id")
         try:
-            draft, version, why = await self._clicked(body)
-            if why or draft is None:
-                await self.tell(user["id"], channel, f":information_source: {why}")
-                return
+            draft, version = await self._clicked(body)
             async with self.slow_work():
                 await self.approvers.refresh()
                 ctx, _ = await self.context_for(user)
@@ -497,10 +501,7 @@ class SlackFace:
         await ack()
         user, channel = body["user"], (body.get("channel") or {}).get("id")
         try:
-            draft, version, why = await self._clicked(body)
-            if why or draft is None:
-                await self.tell(user["id"], channel, f":information_source: {why}")
-                return
+            draft, version = await self._clicked(body)
             self.rt.policy.check_can_reject(_principal(user), draft)
             metadata = {"draft_id": draft.id, "version": version, "channel": channel}
             await self.client.views_open(trigger_id=body["trigger_id"], view=ui.edit_view(draft, metadata))
@@ -562,10 +563,7 @@ class SlackFace:
         await ack()
         user, channel = body["user"], (body.get("channel") or {}).get("id")
         try:
-            draft, version, why = await self._clicked(body)
-            if why or draft is None:
-                await self.tell(user["id"], channel, f":information_source: {why}")
-                return
+            draft, version = await self._clicked(body)
             await self.approvers.refresh()
             self.rt.policy.check_can_reject(_principal(user), draft)
             metadata = {"draft_id": draft.id, "version": version, "channel": channel}
