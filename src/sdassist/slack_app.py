@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     missing = missing_settings(settings)
     if missing:
         print(f"sdassist slack: {', '.join(missing)} not set. Set them in the environment or .env; "
-              "docs/slack.md says where each value comes from.", file=sys.stderr)
+              "the README (For teams: the Slack app) says where each value comes from.", file=sys.stderr)
         return EXIT_CONFIG
     try:
         asyncio.run(serve(settings, getattr(args, "host", "0.0.0.0"), getattr(args, "port", 3000)))
