@@ -220,17 +220,8 @@ class _Checker:
             limit, rule_name = r.media_text_limit, "caption_limit"
             what = "text (a caption, as media is attached)"
         if limit is not None:
-            length = text_length(text, r.text_unit)
-            if length > limit:
-                unit = _UNIT_NAMES[r.text_unit]
-                self.add(rule_name, "error", length, limit,
-                         f"{what} is {_n(length)} {unit}, the limit is {_n(limit)}: "
-                         f"shorten by {_n(length - limit)}")
-        found = sorted({c for c in text if c in r.forbidden_chars})
-        if found:
-            chars = " ".join(found)
-            self.add("forbidden_chars", "error", chars, r.forbidden_chars,
-                     f"text contains {chars}, which {r.platform} does not allow: remove or replace them")
+            self._within(rule_name, what, text_length(text, r.text_unit), limit, _UNIT_NAMES[r.text_unit])
+        self._allowed_chars("text", text)
         if r.fold_at is not None and len(text) > r.fold_at:
             self.add("fold", "warning", len(text), r.fold_at,
                      f"text is {_n(len(text))} characters; only about the first {_n(r.fold_at)} show "
@@ -253,15 +244,21 @@ class _Checker:
             self.add("title_required", "error", None, r.title_limit,
                      f"a title is required: add one{limit}")
             return
-        if r.title_limit is not None and len(title) > r.title_limit:
-            self.add("title_limit", "error", len(title), r.title_limit,
-                     f"title is {_n(len(title))} characters, the limit is {_n(r.title_limit)}: "
-                     f"shorten by {_n(len(title) - r.title_limit)}")
-        found = sorted({c for c in title if c in r.forbidden_chars})
+        if r.title_limit is not None:
+            self._within("title_limit", "title", len(title), r.title_limit, "characters")
+        self._allowed_chars("title", title)
+
+    def _within(self, rule_name: str, what: str, length: int, limit: int, unit: str) -> None:
+        if length > limit:
+            self.add(rule_name, "error", length, limit,
+                     f"{what} is {_n(length)} {unit}, the limit is {_n(limit)}: shorten by {_n(length - limit)}")
+
+    def _allowed_chars(self, what: str, value: str) -> None:
+        found = sorted({c for c in value if c in self.rule.forbidden_chars})
         if found:
             chars = " ".join(found)
-            self.add("forbidden_chars", "error", chars, r.forbidden_chars,
-                     f"title contains {chars}, which {r.platform} does not allow: remove or replace them")
+            self.add("forbidden_chars", "error", chars, self.rule.forbidden_chars,
+                     f"{what} contains {chars}, which {self.rule.platform} does not allow: remove or replace them")
 
     def media(self, kinds: Sequence[tuple[str, MediaKind]]) -> None:
         r = self.rule
