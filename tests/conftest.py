@@ -58,3 +58,17 @@ def fresh_shared_database() -> None:
     """On a shared test database every test starts from empty tables, as it does with its own SQLite file."""
     if TEST_DATABASE_URL:
         asyncio.run(_drop_everything(TEST_DATABASE_URL))
+
+
+def load_bench(name: str) -> Any:
+    """A benchmark script from bench/ as a module, so a short version of it can run as a test."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

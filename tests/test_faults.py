@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_faults", ROOT / "bench" / "faults.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_bench
 
 
 def test_thirty_drafts_through_faults_end_exactly_once_or_with_a_reason(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_bench("faults")
     url = os.environ.get("SDASSIST_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{tmp_path / 'faults.db'}"
     result = bench.run(30, concurrency=10, seed=11, database_url=url, burst=5)
     print(result.table())

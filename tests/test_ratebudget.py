@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,17 +12,7 @@ from sdassist.config import Settings
 from sdassist.ratebudget import SharedBudget, workspace_key_hash
 from sdassist.runtime import build_client
 from sdassist.sandbox import SandboxConfig, ServedSandbox
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_ratebudget", ROOT / "bench" / "ratebudget.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_bench
 
 
 @pytest.fixture
@@ -87,7 +74,7 @@ async def test_the_api_key_is_stored_only_as_a_hash(database_url: str) -> None:
 
 
 def test_two_processes_share_one_budget_with_zero_429s(database_url: str) -> None:
-    bench = _bench()
+    bench = load_bench("ratebudget")
     with ServedSandbox(SandboxConfig(window_seconds=bench.WINDOW)) as sandbox:
         row = bench.run_mode("shared", seconds=4.0, database_url=database_url, sandbox=sandbox)
     bench.print_table([row])
