@@ -134,3 +134,10 @@ async def test_the_composer_opens_first_thing_after_the_ack(h: Harness) -> None:
     assert accounts["element"]["options"]
     await h.command("new")
     await h.fake.wait_for("views.open", 2)
+
+
+async def test_the_connect_redirect_lands_on_a_page_that_says_it_worked(h: Harness) -> None:
+    page = await h.http.get(h.url + "/socialdock/connected?platform=linkedin&account_id=acc_x")
+    assert page.status == 200 and "linkedin is connected" in await page.text()
+    escaped = await h.http.get(h.url + "/socialdock/connected?platform=<script>")
+    assert "<script>" not in await escaped.text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import time
@@ -32,6 +33,7 @@ from sdassist.slack.cards import CardKeeper
 from sdassist.slack.grammar import Command, GrammarError, help_text, parse
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
+from sdassist.tools.accounts import CONNECTED_PATH
 from sdassist.tools.compose import PostFields, compose
 from sdassist.tools.errors import tool_error_from
 from sdassist.tools.targets import normalise_platform
@@ -48,6 +50,14 @@ def web_client(settings: Settings) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base = (settings.slack_api_url or SLACK_API).rstrip("/") + "/"
     return AsyncWebClient(token=token, base_url=base, timeout=10)
+
+
+async def connected_page(request: web.Request) -> web.Response:
+    """The end of an OAuth connect: say what happened, in plain HTML, and what to do next."""
+    platform = html.escape(request.query.get("platform", "the account"))
+    body = (f"<!doctype html><title>Connected</title><h1>{platform} is connected to SocialDock</h1>"
+            "<p>You can close this tab. In Slack, <code>/socialdock accounts</code> lists it.</p>")
+    return web.Response(text=body, content_type="text/html")
 
 
 class ClickRefused(ToolError):
@@ -249,6 +259,7 @@ class SlackFace:
                                if self.settings.webhook_secret else None,
                                self.relay, self.tasks)
         app.router.add_post(WEBHOOK_PATH, handler)
+        app.router.add_get(CONNECTED_PATH, connected_page)
         return app
 
     async def relay(self, draft: Draft, event: Any) -> None:

@@ -10,6 +10,8 @@ from sdassist.client.models import Platform
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 
 DEFAULT_REDIRECT = "https://app.socialdock.com/"
+CONNECTED_PATH = "/socialdock/connected"
+"""Where the browser comes back to after connecting, when sdassist has a public URL (the Slack app serves it)."""
 
 
 class ListAccountsInput(ToolInput):
@@ -50,7 +52,7 @@ class ConnectView(ToolOutput):
 
 async def connect_account(ctx: ToolContext, inp: ConnectInput) -> ConnectView:
     redirect = inp.redirect_url or (
-        f"{ctx.settings.public_url.rstrip('/')}/socialdock/connected" if ctx.settings.public_url else DEFAULT_REDIRECT
+        ctx.settings.public_url.rstrip("/") + CONNECTED_PATH if ctx.settings.public_url else DEFAULT_REDIRECT
     )
     link = await ctx.client.accounts.connect(platform=inp.platform, redirect_url=redirect)
     return ConnectView(
