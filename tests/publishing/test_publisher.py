@@ -407,8 +407,10 @@ async def test_partial_failure_is_failed_and_retry_needs_an_edit(env: Env) -> No
     failed = await env.publisher.approve(draft.id, version=1, actor=BOB)
     assert failed.state == S.FAILED and failed.post_id
     assert failed.error == "facebook failed: Token revoked"
-    with pytest.raises(DraftError, match="would post twice"):
+    with pytest.raises(DraftError, match="would post there twice"):
         await env.publisher.approve(draft.id, version=1, actor=BOB)
+    with pytest.raises(DraftError, match="already live on linkedin"):  # an edit that keeps the live target
+        await env.store.edit(draft.id, expected_version=1, changes={"text": "same again"}, actor=ALICE)
     assert await env.posts_sent() == 1
     retry = [{"platform": "facebook", "account_id": env.accounts["facebook"]}]
     edited = await env.store.edit(draft.id, expected_version=1, changes={"targets": retry}, actor=ALICE)

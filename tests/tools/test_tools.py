@@ -229,3 +229,31 @@ def test_key_value_words_are_typed_by_the_input_model() -> None:
         parse_assignments(model, ["txt=hi"])
     with pytest.raises(AssignmentError, match="not key=value"):
         parse_assignments(model, ["hello"])
+
+
+async def test_nobody_puts_their_words_into_someone_elses_request(settings_factory: Any) -> None:
+    from sdassist.publishing.drafts import Principal
+
+    alice = Principal(id="U_ALICE", kind="human", face="slack", name="alice")
+    bob = Principal(id="U_BOB", kind="human", face="slack", name="bob")
+    mallory = Principal(id="U_MALLORY", kind="human", face="slack", name="mallory")
+    async with open_runtime(settings_factory(SDASSIST_APPROVERS="U_BOB"), announce=False) as rt:
+        draft = await call(rt, "draft_post", alice, text="Alice's words", targets=["linkedin"], when="tomorrow 9am")
+        with pytest.raises(ToolError, match="assistant can never edit"):
+            await call(rt, "edit_draft", ASSISTANT, draft_id=draft.draft_id, version=1, text="The bot's words")
+        with pytest.raises(ToolError, match="only the requester"):
+            await call(rt, "edit_draft", mallory, draft_id=draft.draft_id, version=1, text="Mallory's words")
+        await call(rt, "edit_draft", bob, draft_id=draft.draft_id, version=1, text="Bob's words")
+        with pytest.raises(ToolError, match="wrote the current version"):
+            await call(rt, "approve_draft", bob, draft_id=draft.draft_id, version=2)
+        assert (await rt.store.get(draft.draft_id)).state == DraftState.PENDING
+
+
+async def test_confirmation_tokens_mean_nothing_outside_confirm_mode(settings_factory: Any) -> None:
+    async with open_runtime(settings_factory(SDASSIST_APPROVAL="slack"), announce=False) as rt:
+        draft = await call(rt, "draft_post", ASSISTANT, text="Via Slack", targets=["threads"], when="in 2 hours")
+        token = rt.confirmations.issue(draft.draft_id, draft.version)
+        with pytest.raises(ToolError, match="not used here"):
+            await call(rt, "draft_post", ASSISTANT, text="Via Slack", targets=["threads"], when="in 2 hours",
+                       confirmation_token=token)
+        assert (await rt.store.get(draft.draft_id)).state == DraftState.PENDING

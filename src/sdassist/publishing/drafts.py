@@ -146,6 +146,18 @@ class StaleApproval(DraftError):
         )
 
 
+class AlreadyLive(DraftError):
+    """Some targets of a failed draft did publish: sending it again would post there twice."""
+
+    def __init__(self, draft_id: str, live: list[str], failed: list[str]) -> None:
+        self.draft_id, self.live, self.failed = draft_id, live, failed
+        retry = f" (edit_draft targets={','.join(failed)})" if failed else ""
+        super().__init__(
+            f"draft {draft_id} is already live on {', '.join(live)}: approving it again with those targets "
+            f"would post there twice; keep only the targets that failed{retry} and submit that"
+        )
+
+
 class DraftExpired(DraftError):
     def __init__(self, draft_id: str, reason: str) -> None:
         self.draft_id, self.reason = draft_id, reason
@@ -236,6 +248,8 @@ class Draft(BaseModel):
     requester_kind: str
     requester_face: str
     requester_name: str | None = None
+    last_editor_id: str | None = None
+    """Who made the current version, when not the requester: their approval would be a self-approval."""
 
     post_id: str | None = None
     post_status: str | None = None
@@ -266,6 +280,22 @@ class Draft(BaseModel):
     @property
     def platforms(self) -> list[str]:
         return [t.platform for t in self.targets]
+
+    def live_accounts(self) -> set[str]:
+        """Accounts this draft already reached on SocialDock (published or scheduled there)."""
+        return {str(r.get("account_id") or r.get("platform")) for r in self.target_results
+                if r.get("status") in ("published", "scheduled")}
+
+    def check_no_repost(self, targets: Iterable[Target]) -> None:
+        """Refuse to send a failed create again to an account where it already went out (AlreadyLive)."""
+        if self.kind != "create" or self.state != DraftState.FAILED:
+            return
+        live = self.live_accounts()
+        targets = list(targets)
+        again = [t for t in targets if t.account_id in live or t.platform in live]
+        if again:
+            failed = [t.platform for t in targets if t not in again]
+            raise AlreadyLive(self.id, [t.platform for t in again], failed)
 
     def to_post_create(self) -> PostCreate:
         """The `POST /posts` body. `publish_now` is always explicit: SocialDock defaults it to true."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sdassist.publishing.drafts import DraftExpired, DraftNotFound, InvalidTransition, StaleApproval, StaleVersion
+from sdassist.publishing.drafts import DraftError
 from sdassist.publishing.policy import PolicyError
 from sdassist.publishing.when import TimeError
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    DraftExpired, DraftNotFound, InvalidTransition, StaleApproval, StaleVersion, PolicyError, TimeError,
-)
+# Every DraftError is a refusal with its reason (not found, stale, expired, already live, …).
+USER_ERRORS: tuple[type[Exception], ...] = (DraftError, PolicyError, TimeError)

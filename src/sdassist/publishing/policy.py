@@ -59,11 +59,12 @@ class ApprovalPolicy:
     def _refuse_machines(self, actor: Principal, action: str, draft: Draft) -> None:
         speaks_for_assistant = actor.kind == "assistant" or (actor.face == "mcp" and actor.id != MCP_HOST_USER)
         if speaks_for_assistant:
-            if action == "cancel" and draft.requester_kind == "assistant":
+            if action in ("cancel", "edit") and draft.requester_kind == "assistant":
                 return
             raise PolicyError(
                 f"an AI assistant can never {action} a post: draft {draft.id} waits for a person — "
-                f"{self._who_may()} — to {action} it in Slack or with `sdassist {action} {draft.id}`"
+                f"{self._who_may()} — to {action} it on its Slack card or with "
+                f"`sdassist call {action}_draft draft_id={draft.id} …`"
             )
         if actor.face == "system" and (action != "approve" or self.approval_required):
             raise PolicyError(f"sdassist itself cannot {action} draft {draft.id}; a person has to")
@@ -87,16 +88,22 @@ class ApprovalPolicy:
                 f"{actor.label} is not an approver; only {self._who_may()} may approve draft {draft.id}. "
                 f"Ask one of them, or have SDASSIST_APPROVERS changed"
             )
-        is_self = actor.id == draft.requester_id
+        is_self = actor.id in (draft.requester_id, draft.last_editor_id)
         if is_self and actor.kind != "operator" and not self.allow_self_approval:
+            made = "requested" if actor.id == draft.requester_id else "wrote the current version of"
             raise PolicyError(
-                f"you requested draft {draft.id}, so someone else has to approve it "
+                f"you {made} draft {draft.id}, so someone else has to approve it "
                 f"({self._who_may()}); self-approval is off (SDASSIST_ALLOW_SELF_APPROVAL)"
             )
 
     def check_can_reject(self, actor: Principal, draft: Draft) -> None:
         """Raise PolicyError unless `actor` may reject `draft` (approvers, or the requester)."""
         self._check_withdraw(actor, draft, "reject")
+
+    def check_can_edit(self, actor: Principal, draft: Draft) -> None:
+        """Raise PolicyError unless `actor` may change `draft`: its requester or an approver; an assistant only
+        an assistant's draft (so it can never put its words into a person's request)."""
+        self._check_withdraw(actor, draft, "edit")
 
     def check_can_cancel(self, actor: Principal, draft: Draft) -> None:
         """Raise PolicyError unless `actor` may cancel `draft` (approvers, the requester, or an assistant

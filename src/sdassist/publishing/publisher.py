@@ -31,7 +31,6 @@ from sdassist.client.models import Post, PostUpdate, WebhookEvent
 from sdassist.publishing.drafts import (
     SYSTEM,
     Draft,
-    DraftError,
     DraftExpired,
     DraftState,
     InvalidTransition,
@@ -146,12 +145,7 @@ class Publisher:
         return await self._send(won)
 
     async def _resubmit(self, draft: Draft, *, version: int, actor: Principal) -> Draft:
-        if draft.kind == "create" and draft.post_id:
-            raise DraftError(
-                f"draft {draft.id} already made SocialDock post {draft.post_id} ({draft.error}); approving "
-                f"it again would post twice where it worked: edit it (keep only the targets to retry) "
-                f"and submit it again"
-            )
+        draft.check_no_repost(draft.targets)
         try:
             return await self.store.edit(
                 draft.id, expected_version=version, changes={}, actor=actor,

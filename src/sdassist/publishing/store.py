@@ -454,8 +454,11 @@ class DraftStore:
             merged = dict(changes)
             merged.setdefault("error", None)
             if current.state == DraftState.FAILED and current.kind == "create":
+                current.check_no_repost(self._apply(current, merged).targets)
                 # A resubmitted create is a new post; the failed attempt's ids no longer describe it.
                 merged.update(post_id=None, post_status=None, target_results=[], publish_started_at=None)
+            if actor.id != current.requester_id:
+                merged["last_editor_id"] = actor.id
             new = self._apply(
                 current, merged,
                 state=DraftState.PENDING, version=current.version + 1, revision=current.revision + 1,

@@ -24,6 +24,10 @@ class DraftPostInput(PostFields):
 
 
 async def _confirm(ctx: ToolContext, token: str, *, text: str | None = None) -> DraftView:
+    if ctx.settings.approval != "confirm" or ctx.principal.face != "mcp":
+        raise ToolError("confirmation tokens are not used here",
+                        hint="Drafts on this server are approved "
+                             + ("on their Slack card." if ctx.settings.approval == "slack" else "with approve_draft."))
     draft_id, version = ctx.confirmations.verify(token)
     if text is not None:
         draft = await ctx.store.get(draft_id)
@@ -102,6 +106,7 @@ async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
     if inp.confirmation_token:
         return await _confirm(ctx, inp.confirmation_token)
     draft = await ctx.store.get(inp.draft_id)
+    ctx.policy.check_can_edit(ctx.principal, draft)
     if draft.version != inp.version:
         raise ToolError(f"{draft.id} is at version {draft.version}, not {inp.version}",
                         hint="Someone changed it since you looked: get_draft shows the current version.")
