@@ -159,3 +159,31 @@ async def test_bad_signature_or_old_timestamp_is_401_and_nothing_happens(h: Harn
     assert await h.posts_on_sandbox() == 0
     assert len(await h.rt.store.list()) == 1
     assert [m for m, _ in h.fake.calls[calls:] if m not in ("users.info", "auth.test")] == []
+
+
+async def test_a_stranger_cannot_open_edit_and_is_told_who_may_edit(h: Harness) -> None:
+    draft_id = await drafted(h)
+    await h.click("sd_edit", draft_id, 1, user=STRANGER)
+    said = await h.fake.wait_for("chat.postEphemeral", where=lambda p: p["user"] == STRANGER)
+    assert "may edit" in said[0]["text"]
+    assert not h.fake.of("views.open")
+
+
+@pytest.mark.parametrize("harness", [{"SDASSIST_APPROVERS": "S0EDITORS", "SDASSIST_APPROVAL": "none"}],
+                         indirect=True)
+async def test_expanding_a_user_group_keeps_the_rest_of_the_policy(h: Harness) -> None:
+    h.fake.groups["S0EDITORS"] = [OTHER_APPROVER]
+    assert h.rt.policy.approval_required is False
+    await h.face.approvers.refresh()
+    assert OTHER_APPROVER in h.rt.policy.approvers and "S0EDITORS" in h.rt.policy.approvers
+    assert h.rt.policy.approval_required is False and h.rt.publisher.policy is h.rt.policy
+
+
+async def test_a_group_member_may_edit_without_a_prior_approve_click(h: Harness) -> None:
+    h.fake.groups["S0EDITORS"] = [STRANGER]
+    base = type(h.rt.policy)(approvers=frozenset({"S0EDITORS"}))
+    h.face.approvers.base = h.rt.policy = h.rt.publisher.policy = base
+    draft_id = await drafted(h)
+    await h.click("sd_edit", draft_id, 1, user=STRANGER)
+    opened = (await h.fake.wait_for("views.open"))[0]["view"]
+    assert opened["callback_id"] == "sd_edit_view"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import html
 import json
 import logging
@@ -26,7 +27,6 @@ from sdassist.client.models import Target
 from sdassist.config import Settings
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.platforms import check_post
-from sdassist.publishing.policy import ApprovalPolicy
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.cards import CardKeeper
@@ -108,11 +108,12 @@ class ApproverDirectory:
     def __init__(self, client: AsyncWebClient, rt: Runtime, ttl: float = 60.0) -> None:
         self.client, self.rt, self.ttl = client, rt, ttl
         self.base = rt.policy
-        self._at = 0.0
+        self._at: float | None = None
 
     async def refresh(self) -> None:
+        """Bring the policy's approver list up to date (a no-op without user groups, or within the TTL)."""
         groups = sorted(a for a in self.base.approvers if a.startswith("S"))
-        if not groups or time.monotonic() - self._at < self.ttl:
+        if not groups or (self._at is not None and time.monotonic() - self._at < self.ttl):
             return
         members: set[str] = set()
         for group in groups:
@@ -120,8 +121,7 @@ class ApproverDirectory:
                 members.update((await self.client.usergroups_users_list(usergroup=group))["users"])
             except Exception as exc:
                 log.warning("could not read user group %s: %s", group, exc)
-        policy = ApprovalPolicy(approvers=frozenset(self.base.approvers | members),
-                                allow_self_approval=self.base.allow_self_approval)
+        policy = dataclasses.replace(self.base, approvers=frozenset(self.base.approvers | members))
         self.rt.policy = policy
         self.rt.publisher.policy = policy
         self._at = time.monotonic()
@@ -217,6 +217,8 @@ class SlackFace:
             self.backlog -= 1
 
     async def context_for(self, user: Mapping[str, Any]) -> Any:
+        """The tool context of a Slack user, with the approver list refreshed first (every policy check reads it)."""
+        await self.approvers.refresh()
         zone, name = await self.zones.get(user["id"])
         return self.rt.context(_principal(user, name), zone=zone), zone
 
@@ -513,7 +515,8 @@ class SlackFace:
         user, channel = body["user"], (body.get("channel") or {}).get("id")
         try:
             draft, version = await self._clicked(body)
-            self.rt.policy.check_can_reject(_principal(user), draft)
+            await self.approvers.refresh()
+            self.rt.policy.check_can_edit(_principal(user), draft)
             metadata = {"draft_id": draft.id, "version": version, "channel": channel}
             await self.client.views_open(trigger_id=body["trigger_id"], view=ui.edit_view(draft, metadata))
         except Exception as exc:
