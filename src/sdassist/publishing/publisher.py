@@ -75,6 +75,19 @@ def _failures(results: list[dict[str, Any]]) -> str | None:
     return "; ".join(f"{r['platform']} failed: {r.get('error') or 'no reason given'}" for r in failed)
 
 
+def _same_text(a: str | None, b: str | None) -> bool:
+    """Equal up to whitespace (SocialDock may trim or rewrap what it stores)."""
+    return " ".join((a or "").split()) == " ".join((b or "").split())
+
+
+def _same_targets(post: Post, draft: Draft) -> bool:
+    """The post went to the draft's platforms, and to its accounts wherever SocialDock names them."""
+    if sorted(t.platform for t in post.targets) != sorted(draft.platforms):
+        return False
+    named = {(t.platform, t.account_id) for t in post.targets if t.account_id}
+    return named <= {(t.platform, t.account_id) for t in draft.targets}
+
+
 def _outcome(post: Post) -> tuple[DraftState, dict[str, Any]]:
     """The draft state and fields that SocialDock's answer implies."""
     results = _results(post)
@@ -265,27 +278,28 @@ class Publisher:
     # --- reconciliation --------------------------------------------------------------------------
 
     async def reconcile(self, draft_id: str) -> Draft:
-        """Find out what happened to a draft in `publishing` or `unknown`. Never sends it again."""
+        """Find out what happened to a draft in `publishing` or `unknown`. Never sends it again.
+
+        Found → its real state. Absent → failed, but only after a complete scan that can be trusted
+        (every page back to before the attempt in a verified order, or the whole list). Anything less
+        (the scan bound reached, an inconsistent order, SocialDock unreachable) leaves it `unknown`."""
         draft = await self.store.get(draft_id)
         if draft.state not in IN_FLIGHT:
             return draft
         try:
-            post = await self._find_post(draft)
+            post, doubt = await self._find_post(draft)
         except SocialDockError as exc:
-            why = f"could not check SocialDock ({exc}); still unknown, nothing will be resent"
-            if draft.state == S.PUBLISHING:
-                won = await self.store.transition(
-                    draft_id, to=S.UNKNOWN, actor=SYSTEM, expected_state=S.PUBLISHING,
-                    changes={"error": why}, note=why,
-                )
-            else:
-                won = await self.store.annotate(draft_id, expected_state=S.UNKNOWN, changes={"error": why})
-            return won or await self.store.get(draft_id)
+            return await self._still_unknown(
+                draft, f"could not check SocialDock ({exc}); still unknown, nothing will be resent")
         if post is not None:
             state, changes = _outcome(post)
             if draft.kind == "update":
                 state, changes = S.SCHEDULED, {**changes, "post_id": draft.post_id}
             return await self._finish(draft, state, changes, note=f"reconciled: found SocialDock post {post.id}")
+        if doubt is not None:
+            return await self._still_unknown(
+                draft, f"{doubt}; still unknown, nothing will be resent: check list_posts and cancel the "
+                       "draft, or approve a copy, only once you are sure it was not posted")
         started = draft.publish_started_at or draft.updated_at
         if self.clock() - started < self.reconcile_grace:
             return draft  # too early to call it lost: the request may still be on its way
@@ -294,39 +308,62 @@ class Publisher:
         )
         return await self._finish(draft, S.FAILED, {"error": reason}, note=f"reconciled: {reason}")
 
-    async def _find_post(self, draft: Draft) -> Post | None:
+    async def _still_unknown(self, draft: Draft, why: str) -> Draft:
+        if draft.state == S.PUBLISHING:
+            won = await self.store.transition(
+                draft.id, to=S.UNKNOWN, actor=SYSTEM, expected_state=S.PUBLISHING,
+                changes={"error": why}, note=why,
+            )
+        else:
+            won = await self.store.annotate(draft.id, expected_state=S.UNKNOWN, changes={"error": why})
+        return won or await self.store.get(draft.id)
+
+    async def _find_post(self, draft: Draft) -> tuple[Post | None, str | None]:
+        """(the post this draft made, None) when found; (None, None) when provably absent; (None, why)
+        when the scan cannot prove absence."""
         if draft.kind == "update":
             assert draft.post_id is not None
             try:
                 post = await self.client.posts.get(draft.post_id)
             except NotFoundError:
-                return None
-            return post if (post.text or "") == draft.text else None
+                return None, None
+            return (post if _same_text(post.text, draft.text) else None), None
         started = draft.publish_started_at or draft.updated_at
         since = started - self.clock_skew
-        wanted = sorted(draft.platforms)
         previous: datetime | None = None
-        newest_first = True
+        descending = ascending = False  # what the created_at sequence has shown so far
+        undated = False
         scanned = 0
         async for post in self.client.posts.iter_all():
             scanned += 1
             if scanned > self.max_scan:
-                break
+                return None, f"SocialDock lists more than {self.max_scan} posts and none checked so far is it"
             created = post.created_at
-            if created is not None and previous is not None and created > previous:
-                newest_first = False  # not ordered as assumed: scan everything (bounded)
+            if created is None:
+                undated = True
+            elif previous is not None:
+                descending = descending or created < previous
+                ascending = ascending or created > previous
             previous = created or previous
+            if ascending and descending:
+                return None, "SocialDock's post list is not in a consistent order, so a missing post proves nothing"
             if created is not None and created < since:
-                if newest_first:
-                    break
+                if descending and not ascending and not undated:
+                    return None, None  # verified newest first: everything further is older still
                 continue
-            if (post.text or "") != draft.text or sorted(t.platform for t in post.targets) != wanted:
+            if not _same_text(post.text, draft.text):
+                continue
+            if not post.targets:  # list items carry no targets as documented: read the post itself
+                post = await self.client.posts.get(post.id)
+            if not _same_targets(post, draft):
                 continue
             owner = await self.store.find_by_post_id(post.id)
             if owner is not None and owner.id != draft.id:
                 continue  # the same text approved twice: that post belongs to the other draft
-            return post
-        return None
+            return post, None
+        if ascending and descending:
+            return None, "SocialDock's post list is not in a consistent order, so a missing post proves nothing"
+        return None, None  # the whole list, read to its end
 
     async def reconcile_all(self) -> list[Draft]:
         """On start: settle drafts a crash or a broken connection left in publishing or unknown."""

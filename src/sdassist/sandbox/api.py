@@ -108,9 +108,10 @@ async def list_posts(request: Request) -> JSONResponse:
     posts = [p for p in state.posts_of(ws)
              if (status is None or p.status == status)
              and (platform is None or any(t.platform == platform for t in p.targets))]
-    posts.sort(key=lambda p: (p.created_at, p.id), reverse=True)
+    posts.sort(key=lambda p: (p.created_at, p.id), reverse=state.config.list_order != "oldest")
     page = posts[offset:offset + limit]
-    return ok({"posts": [present.list_item(p) for p in page]},
+    item = present.list_item if state.config.list_targets else present.bare_list_item
+    return ok({"posts": [item(p) for p in page]},
               meta={"total": len(posts), "limit": limit, "offset": offset})
 
 

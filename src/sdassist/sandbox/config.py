@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 DEFAULT_KEY = "sd_test_sandbox"
 
@@ -30,6 +31,12 @@ class SandboxConfig:
     tick_seconds: float = 0.2
     token_ttl_seconds: float = 600.0
     fault_seed: int | None = None
+    #: `GET /posts` items carry the post's targets (and its other fields). False: only the documented
+    #: `{id, status, text, created_at}`, so clients must read `GET /posts/{id}` for the targets.
+    list_targets: bool = True
+    #: Order of `GET /posts`: "newest" first (what SocialDock does in practice) or "oldest" first
+    #: (the docs promise no order).
+    list_order: Literal["newest", "oldest"] = "newest"
 
     def limit_for(self, plan: str) -> int:
         """Requests allowed per window for a plan (0 for plans without API access)."""

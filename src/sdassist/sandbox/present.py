@@ -39,6 +39,11 @@ def list_item(post: PostRecord) -> dict[str, Any]:
     return {"id": post.id, "text": post.text, **_common(post)}
 
 
+def bare_list_item(post: PostRecord) -> dict[str, Any]:
+    """A list item exactly as documented: no targets, no schedule."""
+    return {"id": post.id, "status": post.status, "text": post.text, "created_at": iso(post.created_at)}
+
+
 def detail(post: PostRecord) -> dict[str, Any]:
     """`GET /posts/{id}` calls the text `body` and lists the media with ids."""
     media = [{"id": m.id, "url": m.url, "mime_type": m.mime_type} for m in post.media]
