@@ -133,8 +133,8 @@ def outcome_text(draft: Draft) -> str:
     if state == S.PUBLISHING:
         return ":hourglass_flowing_sand: Sending to SocialDock…"
     if state == S.FAILED:
-        return f":warning: Failed: {escape(draft.error or 'SocialDock refused it')}. The draft is kept: edit it or " \
-               "approve again."
+        again = "edit it" if live_targets(draft)[0] else "edit it or approve again"
+        return f":warning: Failed: {escape(draft.error or 'SocialDock refused it')}. The draft is kept: {again}."
     if state == S.UNKNOWN:
         return f":grey_question: {escape(draft.error or 'outcome unknown')}"
     if state == S.EXPIRED:
@@ -156,7 +156,29 @@ def _decision_block(draft: Draft, decision: Decision | None) -> dict[str, Any]:
     return section(f":white_check_mark: Approved by {by} at {at}. {outcome_text(draft)}")
 
 
-def _buttons(draft: Draft, *, again: bool = False) -> dict[str, Any]:
+def live_targets(draft: Draft) -> tuple[list[str], list[str]]:
+    """(platforms where a failed create already went out, account ids still to send to), by the draft's targets."""
+    if draft.kind != "create" or draft.state != S.FAILED:
+        return [], []
+    live = draft.live_accounts()
+    done = [t for t in draft.targets if t.account_id in live or t.platform in live]
+    return ([platform_name(t.platform) for t in done],
+            [t.account_id for t in draft.targets if t not in done])
+
+
+def live_note(draft: Draft) -> str | None:
+    """Why a failed draft cannot simply be approved again: it is already live on some of its targets."""
+    done, rest = live_targets(draft)
+    if not done:
+        return None
+    keep = (f" `/socialdock edit_draft draft_id={draft.id} version={draft.version} targets={','.join(rest)}`"
+            if rest else "")
+    return (f":white_check_mark: Already live on {', '.join(done)}: approving it again would post there twice. "
+            + (f"Keep only the targets that failed, e.g.{keep}, then approve that version." if rest
+               else "Nothing is left to send."))
+
+
+def _buttons(draft: Draft, *, again: bool = False, can_approve: bool = True) -> dict[str, Any]:
     value = button_value(draft.id, draft.version)
     approve: dict[str, Any] = {
         "type": "button", "action_id": APPROVE, "style": "primary", "value": value,
@@ -170,7 +192,7 @@ def _buttons(draft: Draft, *, again: bool = False) -> dict[str, Any]:
         },
     }
     edit = {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}}
-    elements = [approve, edit]
+    elements = [approve, edit] if can_approve else [edit]
     if not again:
         elements.append({"type": "button", "action_id": REJECT, "style": "danger", "value": value,
                          "text": {"type": "plain_text", "text": "Reject"}})
@@ -201,7 +223,10 @@ def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[s
         blocks.append(_buttons(draft))
     elif draft.state == S.FAILED:
         blocks.append(section(outcome_text(draft)))
-        blocks.append(_buttons(draft, again=True))
+        live = live_note(draft)
+        if live:
+            blocks.append(section(live))
+        blocks.append(_buttons(draft, again=True, can_approve=not live))
     else:
         blocks.append(_decision_block(draft, deciding(decisions)))
     return fallback, blocks
@@ -263,6 +288,7 @@ def edit_view(draft: Draft, metadata: Mapping[str, Any]) -> dict[str, Any]:
         "title": _plain(f"Edit draft (v{draft.version})"), "submit": _plain("Save as new version"),
         "close": _plain("Cancel"),
         "blocks": [
+            *([section(note)] if (note := live_note(draft)) else []),
             _input("text", "Text", _text_input(multiline=True, initial=draft.text)),
             _input("when", "When", when, optional=True, hint="Empty: publish once approved."),
             _input("media", "Media URLs", _text_input(multiline=True, initial="\n".join(draft.media_urls)),
