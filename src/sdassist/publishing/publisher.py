@@ -375,12 +375,60 @@ class Publisher:
     # --- webhooks --------------------------------------------------------------------------------
 
     async def apply_webhook(self, event: WebhookEvent) -> Draft | None:
-        """Record a per-platform outcome. None for a duplicate event or a post sdassist did not make."""
+        """Record a per-platform outcome. None for a duplicate event or a post sdassist did not make.
+
+        The event is claimed (de-duplicated) before the work; if the work fails the claim is released and
+        the error raised, so SocialDock's retry of the delivery is applied rather than dropped. An event
+        about a draft still `publishing`/`unknown` is evidence: it names the post, which settles the draft."""
         draft = await self.store.find_by_post_id(event.data.post_id)
+        if draft is None or draft.state in IN_FLIGHT:
+            draft = await self._settle_by_webhook(event.data.post_id, draft)
         if draft is None:
             return None
-        if not await self.store.mark_event_seen(event.dedup_key):
+        key = event.dedup_key
+        if not await self.store.mark_event_seen(key):
             return None
+        try:
+            return await self._record_webhook(event, draft)
+        except BaseException:
+            try:
+                await self.store.forget_event(key)
+            except Exception:
+                log.exception("could not release webhook %s after its processing failed", key)
+            raise
+
+    async def _settle_by_webhook(self, post_id: str, draft: Draft | None) -> Draft | None:
+        """The in-flight draft that made post `post_id`, settled from SocialDock's record of that post."""
+        if draft is not None:  # an update draft in flight for this post: read the post, as reconcile does
+            settled = await self.reconcile(draft.id)
+            return None if settled.state in IN_FLIGHT else settled
+        candidates = [d for d in await self.store.list(states=IN_FLIGHT, limit=1000)
+                      if d.kind == "create" and d.post_id is None]
+        if not candidates:
+            return None
+        try:
+            post = await self.client.posts.get(post_id)
+        except NotFoundError:
+            return None
+        for candidate in candidates:
+            started = candidate.publish_started_at or candidate.updated_at
+            if post.created_at is not None and post.created_at < started - self.clock_skew:
+                continue  # made before this draft was sent: not its post
+            if not (_same_text(post.text, candidate.text) and _same_targets(post, candidate)):
+                continue
+            state, changes = _outcome(post)
+            note = f"settled by SocialDock's webhook about post {post.id}"
+            won = await self.store.transition(
+                candidate.id, to=state, actor=SYSTEM, expected_state=IN_FLIGHT, changes=changes, note=note,
+            )
+            if won is not None:
+                return won
+            current = await self.store.get(candidate.id)
+            if current.post_id == post.id:
+                return current
+        return None
+
+    async def _record_webhook(self, event: WebhookEvent, draft: Draft) -> Draft:
         data = event.data
         status = data.status or ("published" if event.event == "post_published" else "failed")
         for _ in range(20):
@@ -428,5 +476,5 @@ class Publisher:
                 )
             if won is not None:
                 return won
-        log.warning("could not record webhook %s on draft %s: it kept changing", event.dedup_key, draft.id)
-        return await self.store.get(draft.id)
+        raise RuntimeError(f"could not record webhook {event.dedup_key} on draft {draft.id}: it kept changing; "
+                           "SocialDock's retry will try again")
