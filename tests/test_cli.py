@@ -70,3 +70,21 @@ def test_refusals_exit_non_zero_with_error_and_hint(tmp_path: Path, args: tuple[
 def test_bad_json_is_a_usage_error(tmp_path: Path) -> None:
     out = run(tmp_path, "call", "list_accounts", "--json", "{nope")
     assert out.returncode == 2 and "not valid JSON" in out.stderr
+
+
+def test_an_unexpected_failure_is_one_line_and_status_1(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    out = run(not_a_dir, "call", "list_accounts")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "list_accounts failed unexpectedly" in errors[0]
+
+
+def test_a_time_refusal_has_the_reason_and_an_example_as_hint(tmp_path: Path) -> None:
+    out = run(tmp_path, "call", "resolve_time", "phrase=next week")
+    assert out.returncode == 1
+    lines = out.stderr.splitlines()
+    assert any(line.startswith("error: phrase: ") for line in lines)
+    assert any(line.startswith('hint: try "') for line in lines)

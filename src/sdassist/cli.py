@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from sdassist.tools import ALL_TOOLS, Tool, ToolError, get_tool
 from sdassist.tools.arguments import AssignmentError, parse_assignments
+from sdassist.tools.errors import redact
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -41,6 +42,11 @@ def _pretty_item(item: Any, pad: str, indent: int) -> str:
         return f"{pad}- {item}"
     body = _pretty(item, indent + 1)
     return f"{pad}- {body.lstrip()}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no details"
+    return redact(f"{type(exc).__name__}: {text}")[:300]
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
@@ -83,6 +89,11 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:  # a bug or an environment problem: one line, never a traceback
+        print(f"error: {args.tool} failed unexpectedly: {_one_line(exc)}", file=sys.stderr)
+        print("hint: this is not a refusal of your input; before retrying a write, check list_drafts and list_posts",
+              file=sys.stderr)
         return EXIT_REFUSED
     data = result.model_dump(mode="json", exclude_none=True)
     print(_pretty(data) if args.pretty else json.dumps(data, indent=2, ensure_ascii=False))
@@ -152,4 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
-    sys.exit(args.func(args))
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # the README promises one line and status 1, never a traceback
+        print(f"error: sdassist {args.command} failed: {_one_line(exc)}", file=sys.stderr)
+        code = EXIT_REFUSED
+    sys.exit(code)

@@ -13,7 +13,7 @@ from sdassist.client.models import Target
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
 from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
 from sdassist.tools.base import ToolContext
-from sdassist.tools.errors import ToolError
+from sdassist.tools.errors import ToolError, time_refusal
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
 WHEN_DESCRIPTION = "As said: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', '3pm Europe/Berlin'."
@@ -61,11 +61,12 @@ class Composed:
         return messages(self.check.warnings)
 
 
-def read_time(ctx: ToolContext, phrase: str, zone: str | None) -> ResolvedTime:
+def read_time(ctx: ToolContext, phrase: str, zone: str | None, *, field: str = "when") -> ResolvedTime:
+    """The time a phrase means for this caller; a refusal names the field and carries a working example."""
     try:
         return resolve_time(phrase, zone=zone or ctx.zone, default_zone=ctx.settings.timezone)
     except TimeError as exc:
-        raise ToolError(f"when: {exc}") from None
+        raise time_refusal(exc, field) from None
 
 
 def resolve_schedule(ctx: ToolContext, when: str | None, publish_now: bool, zone: str | None) -> ResolvedTime | None:

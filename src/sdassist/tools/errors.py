@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from sdassist.client import errors as client_errors
+
+if TYPE_CHECKING:
+    from sdassist.publishing.when import TimeError
 
 _SECRET_SHAPES = re.compile(r"(sd_(?:live|test)_[A-Za-z0-9_]+|xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 
@@ -85,8 +89,17 @@ def tool_error_from(exc: BaseException) -> ToolError | None:
     if isinstance(exc, ValidationError):
         return ToolError(validation_message(exc))
     from sdassist.publishing import errors as publishing_errors
+    from sdassist.publishing.when import TimeError
 
+    if isinstance(exc, TimeError):
+        return time_refusal(exc)
     if isinstance(exc, publishing_errors.USER_ERRORS):
         hint = getattr(exc, "hint", None)
         return ToolError(str(exc), hint=hint)
     return None
+
+
+def time_refusal(exc: TimeError, field: str | None = None) -> ToolError:
+    """A time phrase we will not guess at: why (naming the field), and a phrase that works as the hint."""
+    prefix = f"{field}: " if field else ""
+    return ToolError(prefix + exc.message, hint=f'try "{exc.example}"')

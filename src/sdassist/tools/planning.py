@@ -44,7 +44,7 @@ class ResolveTimeInput(ToolInput):
 
 
 async def resolve_time(ctx: ToolContext, inp: ResolveTimeInput) -> TimeView:
-    resolved = read_time(ctx, inp.phrase, inp.zone)
+    resolved = read_time(ctx, inp.phrase, inp.zone, field="phrase")
     return time_view(resolved.utc, resolved.zone)
 
 
