@@ -79,8 +79,23 @@ class RequestLoop:
         failures = 0  # 5xx and transport failures, for backoff and max_retries
         limited = 0  # 429s
         maybe_applied = False  # an earlier attempt may have reached the server
+        last_429: httpx.Response | None = None
         while True:
-            await self.limiter.acquire()
+            # The deadline covers the wait for the limiter's turn too, not only the request.
+            left = ends - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(left):
+                    await self.limiter.acquire()
+            except TimeoutError:
+                if last_429 is not None:
+                    raise to_error(last_429) from None
+                raise TransportError(
+                    f"{method} {path}: not sent, the rate limit left no turn within the "
+                    f"{self.deadline:g} s deadline",
+                    request_sent=maybe_applied,
+                ) from None
             response: httpx.Response | None = None
             error: TransportError | None = None
             sent_at = time.monotonic()
@@ -88,10 +103,16 @@ class RequestLoop:
                        failures + limited + 1)
             if content is not None:
                 logs.debug("  body %s", content.decode(errors="replace")[:2000])
+            left = ends - sent_at
+            if left <= 0:  # the turn came just as time ran out: give it back, send nothing
+                await self._complete(None)
+                if last_429 is not None:
+                    raise to_error(last_429)
+                raise TransportError(
+                    f"{method} {path}: not sent, no time left within the {self.deadline:g} s deadline",
+                    request_sent=maybe_applied,
+                )
             try:
-                left = ends - sent_at
-                if left <= 0:
-                    raise TimeoutError
                 async with asyncio.timeout(left):
                     response = await self.http.request(
                         method, path, params=clean_params or None, content=content, headers=headers
@@ -109,7 +130,7 @@ class RequestLoop:
                     request_sent=True,
                 )
             finally:
-                await self.limiter.complete(response)
+                await self._complete(response)
 
             elapsed = (time.monotonic() - sent_at) * 1000
             if error is not None:
@@ -128,8 +149,9 @@ class RequestLoop:
                 return unwrap(response)
             if status == 429:
                 limited += 1
-                if limited <= self.max_rate_limit_retries:
-                    continue  # the limiter now holds every worker until the window resets
+                last_429 = response
+                if limited <= self.max_rate_limit_retries and time.monotonic() < ends:
+                    continue  # the limiter now holds every worker until the window resets (or the deadline)
                 raise to_error(response)
             if status >= 500:
                 if idempotent and failures < self.max_retries and await self._wait(failures + 1, ends):
@@ -140,6 +162,14 @@ class RequestLoop:
             if status == 404 and method == "DELETE" and maybe_applied:
                 return Envelope(data=None)  # an earlier attempt deleted it
             raise to_error(response)
+
+    async def _complete(self, response: httpx.Response | None) -> None:
+        """Give the request back to the limiter. Its bookkeeping failing never changes the outcome."""
+        try:
+            await self.limiter.complete(response)
+        except Exception as exc:
+            logs.logger.warning("rate-limit bookkeeping failed (the request's outcome stands): %s",
+                                logs.redact(f"{type(exc).__name__}: {exc}"))
 
     async def _wait(self, failures: int, ends: float) -> bool:
         """Sleep the backoff for the n-th failure if the deadline leaves room; False if it does not."""
