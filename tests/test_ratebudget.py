@@ -83,3 +83,16 @@ def test_two_processes_share_one_budget_with_zero_429s(database_url: str) -> Non
     assert row["max_window"] <= bench.LIMIT * 1.1
     assert all(n > 0 for n in row["per_process"])  # both processes did work
     assert row["rate"] >= 0.8 * row["limit_rate"]  # and together they ran near the plan's limit
+
+
+async def test_a_one_request_window_never_stalls_the_shared_budget(database_url: str) -> None:
+    budget = SharedBudget(database_url, "sd_live_one_request_plan_42", reserve=1)
+    try:
+        assert await budget.reserve(1000.0) == 0
+        await budget.release()
+        await budget.observe(1, 0, 1001.0, 1000.1)
+        assert await budget.reserve(1000.2) > 0.7
+        assert await budget.reserve(1001.5) == 0  # the window rolled over and nothing is in flight: a probe
+        assert await budget.reserve(1001.6) < 0.1
+    finally:
+        await budget.aclose()

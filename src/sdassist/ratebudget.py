@@ -157,9 +157,13 @@ class SharedBudget(LocalBudget):
                 window = self.window or DEFAULT_WINDOW
                 end = end + (math.floor((now - end) / window) + 1) * window if self.window_exact else None
                 st.update(window_end=end, used=min(limit, st["in_flight"]))
-            if st["used"] >= limit - self.reserve_floor:
+            if st["used"] >= limit - self._floor():
                 if end is None:  # spent before any answer from this window
-                    return _POLL
+                    if st["in_flight"]:
+                        return _POLL
+                    # Nothing in flight anywhere, so no answer will come: one probe learns the new window.
+                    st.update(used=st["used"] + 1, in_flight=1, touched=now)
+                    return 0.0
                 return end - now + self._margin()
             st.update(used=st["used"] + 1, in_flight=st["in_flight"] + 1, touched=now)
             return 0.0

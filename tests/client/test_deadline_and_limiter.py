@@ -75,3 +75,27 @@ async def test_bookkeeping_errors_never_mask_the_result(one_per_minute: Any, cap
     accounts = await client.accounts.list()
     assert accounts
     assert "bookkeeping failed" in caplog.text
+
+
+async def test_a_one_request_window_never_stalls_the_local_budget() -> None:
+    from sdassist.client.ratelimit import LocalBudget
+
+    budget = LocalBudget(reserve=1)  # a reserve of one would otherwise keep the only request back
+    assert await budget.reserve(1000.0) == 0
+    await budget.release()
+    await budget.observe(1, 0, 1001.0, 1000.1)
+    assert await budget.reserve(1000.2) > 0.7  # spent: wait for the reset
+    assert await budget.reserve(1001.5) == 0  # rolled over locally, nothing in flight: a probe goes
+    assert await budget.reserve(1001.6) < 0.1  # and only one, until it is answered
+    await budget.release()
+
+
+async def test_a_one_request_window_keeps_sending_through_the_sandbox() -> None:
+    app = create_app(sandbox_config(window_seconds=0.3, rate_limits={"ACCELERATE": 1}))
+    client = SocialDock(TEST_KEY, base_url="http://sandbox.test", transport=httpx.ASGITransport(app=app))
+    try:
+        for _ in range(3):
+            await asyncio.wait_for(client.accounts.list(), 5)
+    finally:
+        await client.aclose()
+        await app.state.sandbox.aclose()

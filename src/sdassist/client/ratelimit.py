@@ -95,6 +95,10 @@ class LocalBudget:
         assert self.limit is not None
         return max(1, math.floor(self.limit * self.share))
 
+    def _floor(self) -> int:
+        """Requests kept back at the end of a window: never all of them (a 1-request plan still sends)."""
+        return min(self.reserve_floor, max(0, (self.limit or 1) - 1))
+
     def _margin(self) -> float:
         window = self.window or DEFAULT_WINDOW
         return 0.01 * window + 0.005 + self._rng.uniform(0, 0.01 * window)
@@ -112,9 +116,15 @@ class LocalBudget:
             self._reset = None
             self._remaining = self.limit - self._in_flight
             self._used = self._in_flight
-        if self._remaining <= self.reserve_floor or self._used >= self._quota():
+        if self._remaining <= self._floor() or self._used >= self._quota():
             if self._reset is None:  # spent before any answer from this window: wait for one
-                return _POLL
+                if self._in_flight:
+                    return _POLL
+                # Nothing in flight, so no answer will ever come: one probe learns the new window.
+                self._remaining = max(0, self._remaining) - 1
+                self._used += 1
+                self._in_flight += 1
+                return 0.0
             return self._reset - now + self._margin()
         self._remaining -= 1
         self._used += 1
