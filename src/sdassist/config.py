@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     approval: Literal["slack", "confirm", "none"] = Field(default="confirm", validation_alias="SDASSIST_APPROVAL")
     approvers: str = Field(default="", validation_alias="SDASSIST_APPROVERS")
     allow_self_approval: bool = Field(default=False, validation_alias="SDASSIST_ALLOW_SELF_APPROVAL")
-    draft_ttl_hours: float = Field(default=72.0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
+    draft_ttl_hours: float = Field(default=72.0, gt=0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
     rate_share: float = Field(default=1.0, gt=0, le=1, validation_alias="SDASSIST_RATE_SHARE")
     #: Coordinate the workspace's rate budget through the database, across every instance using it.
     shared_rate_budget: bool = Field(default=False, validation_alias="SDASSIST_SHARED_RATE_BUDGET")

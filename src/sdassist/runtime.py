@@ -149,7 +149,7 @@ async def open_runtime(
         print(SANDBOX_NOTICE, file=sys.stderr)
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = await DraftStore.open(settings.effective_database_url)
+    store = await DraftStore.open(settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
     policy = ApprovalPolicy.from_settings(settings)
     publisher = Publisher(client, store, policy)
     runtime = Runtime(

@@ -131,3 +131,20 @@ def test_error_messages_say_what_to_do() -> None:
     stale = str(StaleApproval("drf_x", 1, S.PUBLISHED, 1))
     assert "current state published version 1" in stale and "new draft" in stale
     assert "new draft" in str(DraftExpired("drf_x", "its time passed"))
+
+
+def test_one_timing_rule_for_new_and_edited_drafts() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sdassist.publishing.drafts import schedule_and_expiry
+
+    now = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert schedule_and_expiry(publish_now=True, scheduled_at=now + hour, now=now, ttl=hour * 72) == (
+        None, now + hour * 72)
+    assert schedule_and_expiry(publish_now=False, scheduled_at=now + hour, now=now, ttl=hour * 72) == (
+        now + hour, now + hour)
+    assert schedule_and_expiry(publish_now=False, scheduled_at=now + hour * 99, now=now, ttl=hour * 2) == (
+        now + hour * 99, now + hour * 2)
+    with pytest.raises(ValueError, match="needs scheduled_at"):
+        schedule_and_expiry(publish_now=False, scheduled_at=None, now=now, ttl=hour)

@@ -35,6 +35,7 @@ __all__ = [
     "StaleVersion",
     "new_draft",
     "new_draft_id",
+    "schedule_and_expiry",
     "utcnow",
 ]
 
@@ -322,6 +323,20 @@ class Draft(BaseModel):
         )
 
 
+def schedule_and_expiry(
+    *, publish_now: bool, scheduled_at: datetime | None, now: datetime, ttl: timedelta
+) -> tuple[datetime | None, datetime]:
+    """The one rule for a draft's timing: its `scheduled_at` (None when it publishes now; required
+    otherwise) and its approval deadline, `now + ttl` or the scheduled time if that comes first (an
+    approval after the slot has passed must not publish at some other time)."""
+    if publish_now:
+        return None, now + ttl
+    scheduled_at = as_utc(scheduled_at)
+    if scheduled_at is None:
+        raise ValueError("a scheduled draft needs scheduled_at (or set publish_now)")
+    return scheduled_at, min(now + ttl, scheduled_at)
+
+
 def new_draft(
     *,
     text: str,
@@ -344,14 +359,9 @@ def new_draft(
     """A fresh pending draft. It expires after `ttl`, or at its scheduled time if that comes first:
     an approval after the slot has passed must not publish at some other time."""
     now = as_utc(now) or utcnow()
-    scheduled_at = as_utc(scheduled_at)
-    if not publish_now and scheduled_at is None:
-        raise ValueError("a scheduled draft needs scheduled_at (or set publish_now)")
+    scheduled_at, expires_at = schedule_and_expiry(publish_now=publish_now, scheduled_at=scheduled_at, now=now, ttl=ttl)
     if kind == "update" and not post_id:
         raise ValueError("an update draft needs the post_id of the scheduled SocialDock post it changes")
-    expires_at = now + ttl
-    if not publish_now and scheduled_at is not None:
-        expires_at = min(expires_at, scheduled_at)
     return Draft(
         id=new_draft_id(now),
         state=DraftState.PENDING,
@@ -362,7 +372,7 @@ def new_draft(
         media_urls=list(media_urls),
         tags=list(tags),
         publish_now=publish_now,
-        scheduled_at=None if publish_now else scheduled_at,
+        scheduled_at=scheduled_at,
         timezone=timezone,
         time_phrase=time_phrase,
         requester_id=requester.id,

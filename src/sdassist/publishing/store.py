@@ -51,6 +51,7 @@ from sdassist.publishing.drafts import (
     Principal,
     StaleVersion,
     as_utc,
+    schedule_and_expiry,
     utcnow,
 )
 
@@ -464,15 +465,12 @@ class DraftStore:
                 state=DraftState.PENDING, version=current.version + 1, revision=current.revision + 1,
                 updated_at=now,
             )
+            scheduled_at, deadline = schedule_and_expiry(
+                publish_now=new.publish_now, scheduled_at=new.scheduled_at, now=now, ttl=self.draft_ttl)
+            timing: dict[str, Any] = {"scheduled_at": scheduled_at}
             if "expires_at" not in changes:
-                deadline = now + self.draft_ttl
-                if not new.publish_now and new.scheduled_at is not None:
-                    deadline = min(deadline, new.scheduled_at)
-                new = new.model_copy(update={"expires_at": deadline})
-            if new.publish_now and new.scheduled_at is not None:
-                new = new.model_copy(update={"scheduled_at": None})
-            if not new.publish_now and new.scheduled_at is None:
-                raise ValueError("a scheduled draft needs scheduled_at (or set publish_now)")
+                timing["expires_at"] = deadline
+            new = new.model_copy(update=timing)
             if await self._cas_write(
                 current, new, actor=actor, note=note or "edited", expected_version=expected_version
             ):

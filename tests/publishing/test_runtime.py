@@ -1,0 +1,32 @@
+"""The runtime wires the settings into the core: the draft TTL, closing what it opened, reconcile rounds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from sdassist.config import Settings
+from sdassist.runtime import open_runtime
+from tests.publishing.conftest import ALICE, make_draft
+
+
+def settings(tmp_path: Path, **env: Any) -> Settings:
+    return Settings(_env_file=None, SDASSIST_DATA_DIR=str(tmp_path), **env)
+
+
+async def test_the_draft_ttl_setting_applies_to_edits_too(tmp_path: Path) -> None:
+    async with open_runtime(settings(tmp_path, SDASSIST_DRAFT_TTL_HOURS="2"), announce=False,
+                            reconcile=False) as rt:
+        draft = await rt.store.add(make_draft(scheduled_at=datetime.now(UTC) + timedelta(days=5)), ALICE)
+        edited = await rt.store.edit(draft.id, expected_version=1, changes={"text": "new words"}, actor=ALICE)
+    assert abs(edited.expires_at - (datetime.now(UTC) + timedelta(hours=2))) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("hours", ["0", "-1"])
+def test_a_draft_ttl_must_be_positive(tmp_path: Path, hours: str) -> None:
+    with pytest.raises(ValidationError, match="SDASSIST_DRAFT_TTL_HOURS"):
+        settings(tmp_path, SDASSIST_DRAFT_TTL_HOURS=hours)
