@@ -348,3 +348,20 @@ def test_importing_when_does_not_import_dateparser() -> None:
     code = "import sdassist.publishing.when, sys; print('dateparser' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("phrase", [
+    "2026-02-30 10:00", "2026-02-30", "2026-13-01 10:00", "2026-02-28 25:00", "2026-01-10 24:00",
+    "0001-01-01 00:30 +05:00", "9999-12-31 23:30 -05:00",
+])
+def test_impossible_calendar_dates_are_time_errors_with_a_working_example(phrase: str) -> None:
+    from datetime import UTC, datetime
+
+    from sdassist.publishing.when import TimeError as WhenTimeError
+    from sdassist.publishing.when import resolve_time as resolve
+
+    now = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    with pytest.raises(WhenTimeError) as caught:
+        resolve(phrase, now=now, zone="UTC")
+    example = caught.value.example
+    assert resolve(example, now=now, zone="UTC").utc > now  # the example it offers really works

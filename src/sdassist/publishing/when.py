@@ -391,8 +391,26 @@ def resolve_time(
 
     A zone written in the phrase wins over `zone`. `now` is for tests and for callers with a clock of their
     own; a naive `now` is taken as UTC. Raises TimeError, with a reason and a working example, for the
-    past, the ambiguous and the unreadable.
+    past, the ambiguous and the unreadable (never a bare ValueError or OverflowError).
     """
+    try:
+        return _resolve(phrase, zone=zone, now=now, default_zone=default_zone, max_ahead=max_ahead)
+    except TimeError:
+        raise
+    except OverflowError:
+        raise TimeError(f"{_normalise(phrase)!r} falls outside the calendar", _EXAMPLE) from None
+    except ValueError as exc:
+        raise TimeError(f"cannot read {_normalise(phrase)!r} as a date and time ({exc})", _EXAMPLE) from None
+
+
+def _resolve(
+    phrase: str,
+    *,
+    zone: str | None = None,
+    now: datetime | None = None,
+    default_zone: str = "UTC",
+    max_ahead: timedelta = timedelta(days=366),
+) -> ResolvedTime:
     text = _normalise(phrase)
     if not text:
         raise TimeError("no time given: say when", _EXAMPLE)
@@ -425,7 +443,11 @@ def resolve_time(
         return _checked(now_utc + delta, tz, zone_name, phrase, now_utc, max_ahead, None)
 
     if _ISO.match(lower):
-        wall = datetime.fromisoformat(lower.replace("t", "T"))
+        try:
+            wall = datetime.fromisoformat(lower.replace("t", "T"))
+        except ValueError as exc:  # "2026-02-30 10:00", "2026-13-01", "25:00": shaped right, not a real time
+            example = f"{(now_local + timedelta(days=1)):%Y-%m-%d} 09:00{zone_suffix}"
+            raise TimeError(f"{text} is not a real date and time ({exc})", example) from None
         if len(lower) == 10:
             raise TimeError(f"{text} has no time of day: add one", f"{text} 09:00{zone_suffix}")
         return _checked(_attach(wall, tz, zone_name, zone_suffix), tz, zone_name, phrase, now_utc, max_ahead,
