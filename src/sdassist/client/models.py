@@ -8,9 +8,9 @@ things differently by endpoint (`text` vs `body`, `post_id` vs `id`, `PUT` answe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 Platform = Literal["facebook", "instagram", "linkedin", "threads", "tiktok", "reddit", "telegram", "youtube"]
 PLATFORMS: tuple[str, ...] = (
@@ -19,6 +19,16 @@ PLATFORMS: tuple[str, ...] = (
 PostStatus = Literal["published", "scheduled", "failed"]
 WebhookEventName = Literal["post_published", "post_failed"]
 Period = Literal["7d", "30d", "90d"]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("scheduled_at must carry a time zone (UTC is sent)")
+    return value
+
+
+#: A datetime that knows its zone: a naive one would be sent as whatever zone this machine is in.
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _Response(BaseModel):
@@ -88,15 +98,13 @@ class PostCreate(_Request):
     targets: list[Target] = Field(min_length=1)
     media_urls: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-    scheduled_at: datetime | None = None
+    scheduled_at: AwareDatetime | None = None
     publish_now: bool
 
     @model_validator(mode="after")
     def _schedule_needs_a_time(self) -> PostCreate:
         if not self.publish_now and self.scheduled_at is None:
             raise ValueError("scheduled_at is required when publish_now is false")
-        if self.scheduled_at is not None and self.scheduled_at.tzinfo is None:
-            raise ValueError("scheduled_at must carry a time zone (UTC is sent)")
         return self
 
 
@@ -105,7 +113,7 @@ class PostUpdate(_Request):
 
     text: str | None = None
     title: str | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: AwareDatetime | None = None
     media_urls: list[str] | None = None
     tags: list[str] | None = None
 

@@ -27,7 +27,10 @@ API = "/api/v1"
 
 
 def utc_z(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, as SocialDock's examples write it."""
+    """ISO 8601 in UTC with a `Z`, as SocialDock's examples write it. A naive value is refused: it would be
+    read in this machine's zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone: give an aware datetime (UTC is sent)")
     moment = moment.astimezone(UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
