@@ -187,3 +187,31 @@ async def test_a_group_member_may_edit_without_a_prior_approve_click(h: Harness)
     await h.click("sd_edit", draft_id, 1, user=STRANGER)
     opened = (await h.fake.wait_for("views.open"))[0]["view"]
     assert opened["callback_id"] == "sd_edit_view"
+
+
+async def test_an_empty_when_in_the_edit_modal_keeps_the_scheduled_time(h: Harness) -> None:
+    draft_id = await drafted(h)
+    before = await h.rt.store.get(draft_id)
+    response = await h.submit("sd_edit_view", {
+        "text": {"type": "plain_text_input", "value": "Launch day, reworded"},
+        "when": {"type": "datetimepicker", "selected_date_time": None},
+        "media": {"type": "plain_text_input", "value": None},
+    }, user=REQUESTER, metadata={"draft_id": draft_id, "version": 1, "channel": CHANNEL})
+    assert response.status == 200 and (await response.read()) in (b"", b"{}")
+    await h.fake.wait_for("chat.update", where=lambda p: f"{draft_id}:2" in str(p["blocks"]))
+    after = await h.rt.store.get(draft_id)
+    assert after.version == 2 and after.text == "Launch day, reworded"
+    assert not after.publish_now and after.scheduled_at == before.scheduled_at
+
+
+async def test_composer_problems_show_on_their_fields(h: Harness) -> None:
+    response = await h.submit("sd_composer", {
+        "text": {"type": "plain_text_input", "value": "Hello"},
+        "accounts": {"type": "multi_static_select", "selected_options": []},
+        "when": {"type": "datetimepicker", "selected_date_time": None},
+        "now": {"type": "checkboxes", "selected_options": []},
+        "media": {"type": "plain_text_input", "value": "ftp://nope"},
+    }, user=REQUESTER, metadata={"channel": CHANNEL})
+    body = await response.json()
+    assert body["response_action"] == "errors"
+    assert "no time given" in body["errors"]["when"] and "http(s)" in body["errors"]["media"]

@@ -26,7 +26,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sdassist.client.models import Target
 from sdassist.config import Settings
 from sdassist.publishing.drafts import Draft, DraftState, Principal
-from sdassist.publishing.platforms import check_post
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.cards import CardKeeper
@@ -34,7 +33,7 @@ from sdassist.slack.grammar import Command, GrammarError, help_text, parse
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
-from sdassist.tools.compose import PostFields, compose
+from sdassist.tools.changes import DraftChange, check_draft_change
 from sdassist.tools.errors import tool_error_from
 from sdassist.tools.targets import normalise_platform
 
@@ -42,6 +41,8 @@ log = logging.getLogger("sdassist.slack")
 S = DraftState
 SLACK_API = "https://slack.com/api/"
 SLOW_WORK_LIMIT = 32  # SocialDock-bound jobs at once; more queue (a deep httpx pool costs the loop more than a queue)
+COMPOSER_BLOCKS = {"text", "accounts", "when", "now", "media", "title"}
+EDIT_BLOCKS = {"text", "when", "media", "title"}
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
 
 
@@ -162,17 +163,20 @@ def _local_phrase(unix: int, zone: str) -> str:
     return f"{datetime.fromtimestamp(unix, UTC).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
 
 
-def _field_for(message: str) -> str:
-    low = message.lower()
-    if low.startswith("when") or "publish_now" in low or "no time" in low or "past" in low:
-        return "when"
-    if "title" in low:
-        return "title"
-    if "media" in low or "video" in low or "image" in low:
-        return "media"
-    if "subreddit" in low or "account" in low or "chat_id" in low:
-        return "accounts"
-    return "text"
+# Where a tool field's problem shows on a modal: block ids of the composer (and of the Edit modal, which has
+# no accounts block: problems about accounts show on its text).
+MODAL_FIELDS = {"text": "text", "title": "title", "media_urls": "media", "when": "when", "publish_now": "when",
+                "targets": "accounts", "subreddit": "accounts", "privacy": "accounts", "chat_id": "accounts",
+                "tags": "text"}
+
+
+def modal_errors(change: DraftChange, blocks: set[str]) -> dict[str, str]:
+    """A dry run's problems on the modal's fields (Slack shows at most ~2,000 characters per field)."""
+    errors: dict[str, list[str]] = {}
+    for name, problems in change.problems.items():
+        block = MODAL_FIELDS.get(name, "text")
+        errors.setdefault(block if block in blocks else "text", []).extend(problems)
+    return {k: "; ".join(v)[:1900] for k, v in errors.items()}
 
 
 class SlackFace:
@@ -414,26 +418,17 @@ class SlackFace:
         values = ui.view_values(view)
         user = body["user"]
         zone = (self.zones._zones.get(user["id"]) or (0, self.settings.timezone))[1]
-        errors: dict[str, str] = {}
         arguments: dict[str, Any] = {"text": (values.get("text") or "").strip(), "zone": zone}
         picked = values.get("accounts") or []
         arguments["targets"] = [v.split("|", 1)[-1] for v in picked]
-        if values.get("when") and values.get("now"):
-            errors["when"] = "Choose a time, or 'publish once approved', not both."
-        elif values.get("when"):
+        if values.get("when"):
             arguments["when"] = _local_phrase(int(values["when"]), zone)
-        elif values.get("now"):
+        if values.get("now"):
             arguments["publish_now"] = True
-        else:
-            errors["when"] = "Choose when to publish, or tick 'Publish once approved'."
-        media = [u.strip() for u in (values.get("media") or "").split() if u.strip()]
-        if any(not u.lower().startswith(("http://", "https://")) for u in media):
-            errors["media"] = "Media must be public http(s) URLs, one per line."
-        arguments["media_urls"] = media
+        arguments["media_urls"] = [u.strip() for u in (values.get("media") or "").split() if u.strip()]
         if values.get("title"):
             arguments["title"] = values["title"].strip()
-        if not errors:
-            errors = await self._dry_run(user, zone, arguments, picked)
+        errors = await self._dry_run(user, zone, arguments, picked)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -451,24 +446,16 @@ class SlackFace:
 
     async def _dry_run(self, user: Mapping[str, Any], zone: str, arguments: dict[str, Any],
                        picked: list[str]) -> dict[str, str]:
-        """The tool layer's own checks (time, every platform rule), without SocialDock, before the ack."""
-        targets = []
+        """The tool layer's dry run (time, every platform rule), without SocialDock, before the ack."""
+        targets: list[Target] = []
         for value in picked:
             platform, _, account = value.partition("|")
             if account and normalise_platform(platform):
                 targets.append(Target(platform=platform, account_id=account))  # type: ignore[arg-type]
         ctx = self.rt.context(_principal(user), zone=zone)
-        try:
-            fields = PostFields(**arguments)
-            if targets:
-                await compose(ctx, fields, targets=targets)
-        except Exception as exc:
-            err = explain(exc)
-            by_field: dict[str, list[str]] = {}
-            for part in err.message.split("; "):
-                by_field.setdefault(_field_for(part), []).append(part)
-            return {k: "; ".join(v)[:1900] for k, v in by_field.items()}
-        return {}
+        fields = {k: v for k, v in arguments.items() if k != "targets"}
+        change = await check_draft_change(ctx, None, targets=targets or None, **fields)  # platform names: no rules yet
+        return modal_errors(change, COMPOSER_BLOCKS)
 
     # --- the card's buttons ------------------------------------------------------------------------------
 
@@ -531,8 +518,8 @@ class SlackFace:
         if values.get("when"):
             arguments["when"] = _local_phrase(int(values["when"]), draft.timezone)
             arguments["zone"] = draft.timezone
-        else:
-            arguments["publish_now"] = True
+        elif draft.scheduled_at is None or draft.publish_now:
+            arguments["publish_now"] = True  # empty "When" on a scheduled draft keeps its time
         return arguments
 
     async def on_edit_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -545,7 +532,7 @@ class SlackFace:
                                                                  "look at the card again."})
             return
         arguments = self._edit_arguments(draft, ui.view_values(view))
-        errors = self._check_edit(draft, arguments)
+        errors = await self._check_edit(user, draft, arguments)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -556,22 +543,11 @@ class SlackFace:
         except Exception as exc:
             await self.fail(user["id"], metadata.get("channel"), exc)
 
-    def _check_edit(self, draft: Draft, arguments: dict[str, Any]) -> dict[str, str]:
-        from sdassist.publishing.when import TimeError, resolve_time
-        errors: dict[str, str] = {}
-        if any(not u.lower().startswith(("http://", "https://")) for u in arguments["media_urls"]):
-            errors["media"] = "Media must be public http(s) URLs, one per line."
-        if arguments.get("when"):
-            try:
-                resolve_time(arguments["when"], zone=draft.timezone, default_zone=self.settings.timezone)
-            except TimeError as exc:
-                errors["when"] = str(exc)[:1900]
-        check = check_post(text=arguments["text"], title=arguments.get("title"), targets=draft.targets,
-                           media_urls=arguments["media_urls"], tags=draft.tags)
-        for problem in check.errors:
-            key = _field_for(problem.message)
-            errors[key] = (errors.get(key, "") + " " + problem.message).strip()[:1900]
-        return errors
+    async def _check_edit(self, user: Mapping[str, Any], draft: Draft, arguments: dict[str, Any]) -> dict[str, str]:
+        """The tool layer's dry run of the edit, before the ack, with the problems on the modal's fields."""
+        ctx = self.rt.context(_principal(user), zone=draft.timezone)
+        fields = {k: v for k, v in arguments.items() if k not in ("draft_id", "version")}
+        return modal_errors(await check_draft_change(ctx, draft, **fields), EDIT_BLOCKS)
 
     async def on_reject(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()

@@ -290,7 +290,8 @@ def edit_view(draft: Draft, metadata: Mapping[str, Any]) -> dict[str, Any]:
         "blocks": [
             *([section(note)] if (note := live_note(draft)) else []),
             _input("text", "Text", _text_input(multiline=True, initial=draft.text)),
-            _input("when", "When", when, optional=True, hint="Empty: publish once approved."),
+            _input("when", "When", when, optional=True,
+                   hint="Empty: keep the time it has (publish once approved if it has none)."),
             _input("media", "Media URLs", _text_input(multiline=True, initial="\n".join(draft.media_urls)),
                    optional=True),
             _input("title", "Title", _text_input(initial=draft.title), optional=True),

@@ -18,6 +18,7 @@ from sdassist.client.models import PLATFORMS
 from sdassist.tools.arguments import AssignmentError
 from sdassist.tools.arguments import parse_assignments as read_assignments
 from sdassist.tools.base import Tool
+from sdassist.tools.changes import is_public_url
 from sdassist.tools.registry import ALL_TOOLS, TOOLS_BY_NAME
 from sdassist.tools.targets import normalise_platform
 
@@ -141,7 +142,7 @@ def _options(words: list[str], example: str) -> dict[str, Any]:
             out["title"] = " ".join(got)
         elif name == "media":
             urls = [_slack_url(u.strip(",")) for u in got]
-            bad = [u for u in urls if not u.lower().startswith(("http://", "https://"))]
+            bad = [u for u in urls if not is_public_url(u)]
             if bad:
                 raise GrammarError(f"media needs public http(s) URLs, not {bad[0]!r}", example)
             out["media_urls"] = urls

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.policy import MCP_HOST_USER
 from sdassist.tools.base import ToolContext
+from sdassist.tools.errors import ToolError
 from sdassist.tools.views import DraftView, draft_view
 
 # Approval switched off by the operator: the decision is recorded under this name.
@@ -31,6 +32,21 @@ async def confirm_and_publish(ctx: ToolContext, draft_id: str, version: int) -> 
     """The person at the host said yes: approve exactly this version and publish it."""
     draft = await ctx.publisher.approve(draft_id, version=version, actor=HOST_USER)
     return draft_view(draft, next_step=outcome_step(draft))
+
+
+async def confirm_token(ctx: ToolContext, token: str, *, text: str | None = None) -> DraftView:
+    """The second call of the token path: the user said yes to the preview the token was issued with."""
+    if ctx.settings.approval != "confirm" or ctx.principal.face != "mcp":
+        raise ToolError("confirmation tokens are not used here",
+                        hint="Drafts on this server are approved "
+                             + ("on their Slack card." if ctx.settings.approval == "slack" else "with approve_draft."))
+    draft_id, version = ctx.confirmations.verify(token)
+    if text is not None:
+        draft = await ctx.store.get(draft_id)
+        if draft.text != text:
+            raise ToolError("the text differs from the preview the token confirms",
+                            hint="Confirm only what the user saw; for changes use edit_draft and show the new preview.")
+    return await confirm_and_publish(ctx, draft_id, version)
 
 
 async def route_for_approval(ctx: ToolContext, draft: Draft) -> DraftView:

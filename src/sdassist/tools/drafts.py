@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from pydantic import Field
 
 from sdassist.publishing.drafts import DraftState, new_draft
-from sdassist.publishing.platforms import check_post
-from sdassist.tools.approval import confirm_and_publish, outcome_step, route_for_approval
+from sdassist.tools.approval import confirm_token, outcome_step, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose, messages, read_time, refuse_on_errors
+from sdassist.tools.changes import check_draft_change
+from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose
 from sdassist.tools.errors import ToolError
-from sdassist.tools.targets import TargetOptions, resolve_targets
+from sdassist.tools.targets import TargetOptions
 from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
 
 TOKEN_DESCRIPTION = "From a preview the user said yes to."
@@ -23,23 +22,9 @@ class DraftPostInput(PostFields):
     confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
-async def _confirm(ctx: ToolContext, token: str, *, text: str | None = None) -> DraftView:
-    if ctx.settings.approval != "confirm" or ctx.principal.face != "mcp":
-        raise ToolError("confirmation tokens are not used here",
-                        hint="Drafts on this server are approved "
-                             + ("on their Slack card." if ctx.settings.approval == "slack" else "with approve_draft."))
-    draft_id, version = ctx.confirmations.verify(token)
-    if text is not None:
-        draft = await ctx.store.get(draft_id)
-        if draft.text != text:
-            raise ToolError("the text differs from the preview the token confirms",
-                            hint="Confirm only what the user saw; for changes use edit_draft and show the new preview.")
-    return await confirm_and_publish(ctx, draft_id, version)
-
-
 async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
     if inp.confirmation_token:
-        return await _confirm(ctx, inp.confirmation_token, text=inp.text)
+        return await confirm_token(ctx, inp.confirmation_token, text=inp.text)
     composed = await compose(ctx, inp)
     draft = new_draft(
         text=inp.text,
@@ -104,31 +89,19 @@ class EditDraftInput(TargetOptions):
 
 async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
     if inp.confirmation_token:
-        return await _confirm(ctx, inp.confirmation_token)
+        return await confirm_token(ctx, inp.confirmation_token)
     draft = await ctx.store.get(inp.draft_id)
     ctx.policy.check_can_edit(ctx.principal, draft)
     if draft.version != inp.version:
         raise ToolError(f"{draft.id} is at version {draft.version}, not {inp.version}",
                         hint="Someone changed it since you looked: get_draft shows the current version.")
-    changes: dict[str, Any] = {}
-    for name in ("text", "title", "media_urls", "tags"):
-        value = getattr(inp, name)
-        if value is not None:
-            changes[name] = value
-    if inp.targets is not None:
-        changes["targets"] = await resolve_targets(ctx.client, inp.targets, inp)
-    if inp.publish_now:
-        changes.update(publish_now=True, scheduled_at=None, time_phrase=None)
-    elif inp.when:
-        when = read_time(ctx, inp.when, inp.zone or draft.timezone)
-        changes.update(publish_now=False, scheduled_at=when.utc, timezone=when.zone, time_phrase=inp.when)
-    if not changes:
+    change = await check_draft_change(
+        ctx, draft, text=inp.text, title=inp.title, targets=inp.targets, when=inp.when, publish_now=inp.publish_now,
+        media_urls=inp.media_urls, tags=inp.tags, zone=inp.zone, options=inp)
+    if not change.changes and change.ok:
         raise ToolError("nothing to change", hint="Give at least one of text, title, targets, when, media_urls, tags.")
-    merged = draft.model_copy(update=changes)
-    check = check_post(text=merged.text, title=merged.title, targets=merged.targets,
-                       media_urls=merged.media_urls, tags=merged.tags)
-    refuse_on_errors(check)
-    changes["warnings"] = messages(check.warnings)
+    change.raise_if_problems()
+    changes = {**change.changes, "warnings": change.warnings}
     edited = await ctx.store.edit(draft.id, expected_version=inp.version, changes=changes, actor=ctx.principal)
     return await route_for_approval(ctx, edited)
 

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from sdassist.publishing.platforms import media_kind
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.changes import is_public_url
 from sdassist.tools.errors import ToolError
 
 
@@ -22,7 +23,7 @@ class MediaView(ToolOutput):
 
 
 async def upload_media(ctx: ToolContext, inp: UploadInput) -> MediaView:
-    if not inp.url.lower().startswith(("http://", "https://")):
+    if not is_public_url(inp.url):
         raise ToolError(f"url must be a public http(s) URL, not {inp.url[:60]!r}",
                         hint="Upload the file somewhere public first and pass its URL.")
     await ctx.report_progress(0, 1, "SocialDock is fetching the file")

@@ -9,11 +9,11 @@ from pydantic import Field
 
 from sdassist.client.models import Platform, Target
 from sdassist.publishing.drafts import new_draft
-from sdassist.publishing.platforms import check_post
-from sdassist.tools.approval import route_for_approval
+from sdassist.tools.approval import confirm_token, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import WHEN_DESCRIPTION, messages, read_time, refuse_on_errors
-from sdassist.tools.drafts import TOKEN_DESCRIPTION, _confirm
+from sdassist.tools.changes import check_draft_change
+from sdassist.tools.compose import WHEN_DESCRIPTION
+from sdassist.tools.drafts import TOKEN_DESCRIPTION
 from sdassist.tools.errors import ToolError
 from sdassist.tools.views import DraftView, PostView, post_view
 
@@ -62,29 +62,35 @@ class UpdatePostInput(ToolInput):
 
 async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
     if inp.confirmation_token:
-        return await _confirm(ctx, inp.confirmation_token)
+        return await confirm_token(ctx, inp.confirmation_token)
     post = await ctx.client.posts.get(inp.post_id)
     if post.status != "scheduled":
         raise ToolError(f"{post.id} is {post.status}; SocialDock only changes scheduled posts",
                         hint="Publish a new post with draft_post instead.")
     if all(getattr(inp, f) is None for f in ("text", "title", "when", "media_urls", "tags")):
         raise ToolError("nothing to change", hint="Give at least one of text, title, when, media_urls, tags.")
-    when = read_time(ctx, inp.when, inp.zone) if inp.when else None
-    targets = [Target(platform=t.platform, account_id=t.account_id or "", metadata=None)  # type: ignore[arg-type]
+    # The accounts cannot change on SocialDock; their metadata comes from the draft that made the post, if
+    # sdassist made it. Otherwise SocialDock keeps metadata sdassist never saw: its rules are not checked here.
+    owner = await ctx.store.find_by_post_id(post.id)
+    known = {t.account_id: t for t in owner.targets} if owner is not None else {}
+    targets = [known.get(t.account_id or "")
+               or Target(platform=t.platform, account_id=t.account_id or "", metadata=None)  # type: ignore[arg-type]
                for t in post.targets]
-    text = inp.text if inp.text is not None else post.text or ""
-    title = inp.title if inp.title is not None else post.title
-    media = inp.media_urls if inp.media_urls is not None else (list(post.media_urls) or [m.url for m in post.media])
-    tags = inp.tags if inp.tags is not None else list(post.tags)
-    check = check_post(text=text, title=title, targets=targets, media_urls=media, tags=tags)
-    refuse_on_errors(check)
+    base = new_draft(
+        kind="update", post_id=post.id, text=post.text or "", title=post.title, targets=targets,
+        media_urls=list(post.media_urls) or [m.url for m in post.media], tags=list(post.tags),
+        publish_now=False, scheduled_at=post.scheduled_at, timezone=inp.zone or ctx.zone, requester=ctx.principal,
+    )
+    change = await check_draft_change(
+        ctx, base, text=inp.text, title=inp.title, when=inp.when, media_urls=inp.media_urls, tags=inp.tags,
+        zone=inp.zone, metadata_rules=owner is not None)
+    change.raise_if_problems()
+    merged = base.model_copy(update=change.changes)
     draft = new_draft(
         kind="update", post_id=post.id,
-        text=text, title=title, targets=targets, media_urls=media, tags=tags,
-        publish_now=False, scheduled_at=when.utc if when else post.scheduled_at,
-        timezone=when.zone if when else (inp.zone or ctx.zone), time_phrase=inp.when,
-        requester=ctx.principal, warnings=messages(check.warnings),
-        ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
+        text=merged.text, title=merged.title, targets=merged.targets, media_urls=merged.media_urls, tags=merged.tags,
+        publish_now=False, scheduled_at=merged.scheduled_at, timezone=merged.timezone, time_phrase=inp.when,
+        requester=ctx.principal, warnings=change.warnings, ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
     )
     stored = await ctx.store.add(draft, ctx.principal)
     return await route_for_approval(ctx, stored)
