@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.slack.conftest import CHANNEL, REQUESTER, Harness
+from sdassist.sandbox import DEFAULT_KEY
+from tests.slack.conftest import APPROVER, CHANNEL, REQUESTER, Harness
 
 pytestmark = pytest.mark.asyncio
 
@@ -141,3 +142,43 @@ async def test_the_connect_redirect_lands_on_a_page_that_says_it_worked(h: Harne
     assert page.status == 200 and "linkedin is connected" in await page.text()
     escaped = await h.http.get(h.url + "/socialdock/connected?platform=<script>")
     assert "<script>" not in await escaped.text()
+
+
+async def _approved(h: Harness, command: str) -> object:
+    from sdassist.publishing.drafts import Principal
+    from sdassist.tools import get_tool
+
+    await answer_to(h, command, contains="Sent for approval")
+    draft = await h.card_of((await h.latest_draft()).id)
+    boss = Principal(id=APPROVER, kind="human", face="slack", name="boss")
+    await get_tool("approve_draft").run(h.rt.context(boss), {"draft_id": draft.id, "version": draft.version})
+    return await h.rt.store.get(draft.id)
+
+
+async def test_cancel_post_goes_through_the_owning_draft_and_only_for_scheduled_posts(h: Harness) -> None:
+    scheduled = await _approved(h, 'schedule "Later" tomorrow 9am on linkedin')
+    assert scheduled.state == "scheduled"
+    text = await answer_to(h, f"cancel {scheduled.post_id}", contains="Cancelled")
+    assert scheduled.id in text
+    assert (await h.rt.store.get(scheduled.id)).state == "cancelled"
+    published = await _approved(h, 'post "Out now" now on facebook')
+    assert published.state == "published"
+    refused = await answer_to(h, f"cancel {published.post_id}", contains="warning")
+    assert "not scheduled" in refused
+    assert (await h.sandbox.get(f"/api/v1/posts/{published.post_id}",
+                                headers={"Authorization": f"Bearer {DEFAULT_KEY}"})).status_code == 200
+
+
+@pytest.mark.parametrize("command", ["delete_post post_id=post_x", "disconnect_account account_id=acc_x",
+                                     "delete_webhook webhook_id=wh_x", "create_webhook url=https://example.com/h"])
+async def test_destructive_and_admin_commands_are_for_approvers_only(h: Harness, command: str) -> None:
+    refused = await answer_to(h, command, contains="warning")
+    assert "not an approver" in refused
+
+
+async def test_an_approver_may_delete_a_post(h: Harness) -> None:
+    published = await _approved(h, 'post "Out now" now on facebook')
+    before = len(h.fake.of("response_url"))
+    await h.command(f"delete_post post_id={published.post_id}", user=APPROVER)
+    found = await h.fake.wait_for("response_url", before + 1)
+    assert "deleted" in found[-1]["text"].lower() and "warning" not in found[-1]["text"]

@@ -72,3 +72,21 @@ async def test_the_dry_run_keys_every_problem_by_its_field(runtime: Any) -> None
 def test_one_media_url_check() -> None:
     assert is_public_url("https://x.test/a.png") and is_public_url("HTTP://x.test/a.png")
     assert not is_public_url("ftp://x.test/a.png") and not is_public_url("/tmp/a.png")
+
+
+async def test_only_approvers_administer_from_slack(settings_factory: Any) -> None:
+    from sdassist.publishing.drafts import Principal
+    from sdassist.runtime import open_runtime
+    from tests.tools.conftest import ASSISTANT
+
+    async with open_runtime(settings_factory(SDASSIST_APPROVERS="U0BOSS"), announce=False) as rt:
+        stranger = Principal(id="U0NOBODY", kind="human", face="slack", name="nobody")
+        boss = Principal(id="U0BOSS", kind="human", face="slack", name="boss")
+        for tool, arguments in (("delete_post", {"post_id": "post_x"}), ("delete_webhook", {"webhook_id": "wh_x"}),
+                                ("disconnect_account", {"account_id": "acc_x"}),
+                                ("create_webhook", {"url": "https://example.com/hook"})):
+            with pytest.raises(ToolError, match="not an approver"):
+                await call(rt, tool, stranger, **arguments)
+        for who in (boss, OPERATOR, ASSISTANT):
+            with pytest.raises(ToolError, match="list_posts"):  # allowed: SocialDock answers "not found"
+                await call(rt, "delete_post", who, post_id="post_x")

@@ -110,6 +110,18 @@ class ApprovalPolicy:
         withdrawing an assistant's draft)."""
         self._check_withdraw(actor, draft, "cancel")
 
+    def check_can_administer(self, actor: Principal, action: str = "do this") -> None:
+        """Raise PolicyError unless `actor` may take a destructive or workspace-wide step outside any draft
+        (delete a post, disconnect an account, add or remove a webhook). People: the approvers (anyone, without
+        an approver list); the operator at the terminal and sdassist itself; an assistant, whose MCP host asks
+        its user before any destructive tool."""
+        if actor.kind == "operator" or actor.kind == "assistant" or actor.face == "mcp":
+            return
+        if self._is_listed(actor):
+            return
+        raise PolicyError(f"{actor.label} is not an approver; only {self._who_may()} may {action}. "
+                          "Ask one of them, or have SDASSIST_APPROVERS changed")
+
     def _check_withdraw(self, actor: Principal, draft: Draft, action: str) -> None:
         self._refuse_machines(actor, action, draft)
         if actor.id == draft.requester_id or actor.kind == "assistant" or self._is_listed(actor):

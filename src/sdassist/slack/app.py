@@ -35,7 +35,9 @@ from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
 from sdassist.tools.changes import DraftChange, check_draft_change
 from sdassist.tools.errors import tool_error_from
+from sdassist.tools.posts import withdraw_scheduled_post
 from sdassist.tools.targets import normalise_platform
+from sdassist.tools.views import DraftStatus
 
 log = logging.getLogger("sdassist.slack")
 S = DraftState
@@ -389,14 +391,13 @@ class SlackFace:
         return "\n".join(lines)
 
     async def _cancel(self, ctx: Any, ident: str) -> str:
-        draft_id = ident
         if ident.startswith("post_"):
-            owner = await self.rt.store.find_by_post_id(ident)
-            if owner is None or owner.state != S.SCHEDULED:
-                await get_tool("delete_post").run(ctx, {"post_id": ident})
-                return f":wastebasket: Deleted post `{ident}` from SocialDock."
-            draft_id = owner.id
-        view = await get_tool("cancel_draft").run(ctx, {"draft_id": draft_id})
+            done = await withdraw_scheduled_post(ctx, ident)
+            if not isinstance(done, DraftStatus):
+                return f":wastebasket: Deleted scheduled post `{ident}` from SocialDock."
+            view = done
+        else:
+            view = await get_tool("cancel_draft").run(ctx, {"draft_id": ident})
         await self.cards.settle(await self.rt.store.get(view.draft_id))
         return f":no_entry_sign: Cancelled `{view.draft_id}`." + (f" Post `{view.post_id}` was deleted from "
                                                                   "SocialDock." if view.post_id else "")

@@ -72,6 +72,7 @@ class Disconnected(ToolOutput):
 
 
 async def disconnect_account(ctx: ToolContext, inp: AccountRef) -> Disconnected:
+    ctx.policy.check_can_administer(ctx.principal, f"disconnect account {inp.account_id}")
     await ctx.client.accounts.disconnect(inp.account_id)
     return Disconnected(account_id=inp.account_id, disconnected=True)
 

@@ -8,14 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from sdassist.client.models import Platform, Target
-from sdassist.publishing.drafts import new_draft
+from sdassist.publishing.drafts import DraftState, new_draft
 from sdassist.tools.approval import confirm_token, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.changes import check_draft_change
 from sdassist.tools.compose import WHEN_DESCRIPTION
 from sdassist.tools.drafts import TOKEN_DESCRIPTION
 from sdassist.tools.errors import ToolError
-from sdassist.tools.views import DraftView, PostView, post_view
+from sdassist.tools.views import DraftStatus, DraftView, PostView, post_view
 
 
 class ListPostsInput(ToolInput):
@@ -102,8 +102,25 @@ class Deleted(ToolOutput):
 
 
 async def delete_post(ctx: ToolContext, inp: PostRef) -> Deleted:
+    ctx.policy.check_can_administer(ctx.principal, f"delete post {inp.post_id}")
     await ctx.client.posts.delete(inp.post_id)
     return Deleted(id=inp.post_id, deleted=True)
+
+
+async def withdraw_scheduled_post(ctx: ToolContext, post_id: str) -> DraftStatus | Deleted:
+    """Stop a scheduled post (Slack's `cancel post_…`): through cancel_draft when a draft of sdassist owns it
+    (the cancel policy and the draft's record apply), else a delete that only an approver may do. A post that
+    is already out is not "cancelled": deleting it is delete_post's job."""
+    owner = await ctx.store.find_by_post_id(post_id)
+    if owner is not None and owner.state == DraftState.SCHEDULED:
+        from sdassist.tools.drafts import DraftRef, cancel_draft
+
+        return await cancel_draft(ctx, DraftRef(draft_id=owner.id))
+    post = await ctx.client.posts.get(post_id)
+    if post.status != "scheduled":
+        raise ToolError(f"{post_id} is {post.status}, not scheduled: cancel only withdraws scheduled posts",
+                        hint="To remove a post that is out, an approver uses delete_post.")
+    return await delete_post(ctx, PostRef(post_id=post_id))
 
 
 TOOLS = [

@@ -69,6 +69,7 @@ class CreateWebhookInput(ToolInput):
 
 
 async def create_webhook(ctx: ToolContext, inp: CreateWebhookInput) -> WebhookView:
+    ctx.policy.check_can_administer(ctx.principal, "register a webhook")
     url = check_webhook_url(inp.url)
     secret = inp.secret or (ctx.settings.webhook_secret.get_secret_value() if ctx.settings.webhook_secret else None)
     hook = await ctx.client.webhooks.create(url=url, events=list(inp.events), secret=secret)
@@ -85,6 +86,7 @@ class WebhookDeleted(ToolOutput):
 
 
 async def delete_webhook(ctx: ToolContext, inp: WebhookRef) -> WebhookDeleted:
+    ctx.policy.check_can_administer(ctx.principal, f"delete webhook {inp.webhook_id}")
     await ctx.client.webhooks.delete(inp.webhook_id)
     return WebhookDeleted(webhook_id=inp.webhook_id, deleted=True)
 
