@@ -96,3 +96,36 @@ async def test_a_one_request_window_never_stalls_the_shared_budget(database_url:
         assert await budget.reserve(1001.6) < 0.1
     finally:
         await budget.aclose()
+
+
+async def test_a_database_that_cannot_take_the_tables_leaves_no_engine_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both the draft store and the budget open their database through `sdassist.db.open_engine`."""
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from sdassist.publishing.store import DraftStore
+
+    disposed: list[object] = []
+    real = AsyncEngine.dispose
+
+    async def dispose(self: AsyncEngine, *a: object, **k: object) -> None:
+        disposed.append(self)
+        await real(self, *a, **k)
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise RuntimeError("permission denied for schema public")
+
+    monkeypatch.setattr(AsyncEngine, "dispose", dispose)
+    from sdassist import ratebudget
+    from sdassist.publishing import store as store_module
+
+    monkeypatch.setattr(ratebudget.metadata, "create_all", refuse)
+    monkeypatch.setattr(store_module.metadata, "create_all", refuse)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x' / 'budget.db'}"
+    budget = SharedBudget(url, "sd_live_leak_check_1")
+    with pytest.raises(RuntimeError, match="permission denied"):
+        await budget.reserve(1000.0)
+    with pytest.raises(RuntimeError, match="permission denied"):
+        await DraftStore.open(url)
+    assert len(disposed) == 2

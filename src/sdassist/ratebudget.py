@@ -18,15 +18,15 @@ import math
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sdassist.client.ratelimit import DEFAULT_WINDOW, LocalBudget
+from sdassist.db import open_engine
 
 __all__ = ["SharedBudget", "workspace_key_hash"]
 
@@ -45,7 +45,6 @@ budget_table = Table(
 )
 
 _POLL = 0.02
-_PG_SCHEMA_LOCK = 0x5DA5_B0D6
 #: Without any activity for this long, nobody can still be in flight (a crashed instance's count).
 _STALE_IN_FLIGHT = 30.0
 
@@ -80,24 +79,7 @@ class SharedBudget(LocalBudget):
     async def _open(self) -> AsyncEngine:
         if self._engine is not None:
             return self._engine
-        parsed = make_url(self._url)
-        kwargs: dict[str, Any] = {}
-        if self._backend == "sqlite":
-            database = parsed.database
-            if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            kwargs.update(pool_size=1, max_overflow=0)
-        else:
-            kwargs.update(pool_pre_ping=True, pool_size=3, max_overflow=5)
-        engine = create_async_engine(self._url, **kwargs)
-        if self._backend == "sqlite":
-            from sdassist.publishing.store import _prepare_sqlite
-
-            _prepare_sqlite(engine)
-        async with engine.begin() as conn:
-            if self._backend == "postgresql":
-                await conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})"))
-            await conn.run_sync(metadata.create_all)
+        engine = await open_engine(self._url, metadata, pool_size=3, max_overflow=5)
         try:
             async with engine.begin() as conn:
                 exists = (await conn.execute(
@@ -107,6 +89,9 @@ class SharedBudget(LocalBudget):
                         key_hash=self.key_hash, used=0, in_flight=0, paused_until=0.0, touched=0.0))
         except IntegrityError:
             pass  # another instance created the row first
+        except BaseException:
+            await engine.dispose()
+            raise
         self._engine = engine
         return engine
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -29,17 +28,15 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    event,
     insert,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sdassist.db import open_engine
 from sdassist.publishing.drafts import (
     SYSTEM,
     TRANSITIONS,
@@ -108,10 +105,7 @@ EDITABLE_FIELDS = frozenset({
 _FIXED_FIELDS = frozenset({"id", "state", "version", "revision", "created_at", "kind"})
 _CAS_RETRIES = 20
 
-
 _SEEN_KEY_MAX = 300
-#: Any fixed number: serialises table creation between instances starting at once on PostgreSQL.
-_PG_SCHEMA_LOCK = 0x5DA5_5157
 
 
 def _clean(value: str | None, limit: int | None = None) -> str | None:
@@ -129,10 +123,6 @@ def _seen_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _utc_column(value: datetime | None) -> datetime | None:
-    return as_utc(value)
-
-
 def _row_values(draft: Draft) -> dict[str, Any]:
     return {
         "state": draft.state.value,
@@ -141,10 +131,10 @@ def _row_values(draft: Draft) -> dict[str, Any]:
         "requester_id": draft.requester_id,
         "post_id": draft.post_id,
         "publish_now": int(draft.publish_now),
-        "scheduled_at": _utc_column(draft.scheduled_at),
-        "expires_at": _utc_column(draft.expires_at),
-        "created_at": _utc_column(draft.created_at),
-        "updated_at": _utc_column(draft.updated_at),
+        "scheduled_at": as_utc(draft.scheduled_at),
+        "expires_at": as_utc(draft.expires_at),
+        "created_at": as_utc(draft.created_at),
+        "updated_at": as_utc(draft.updated_at),
         "body": draft.model_dump(mode="json"),
     }
 
@@ -153,24 +143,6 @@ def _draft_from_row(row: Any) -> Draft:
     body = dict(row.body)
     body.update(state=row.state, version=row.version, revision=row.revision)
     return Draft.model_validate(body)
-
-
-def _prepare_sqlite(engine: AsyncEngine) -> None:
-    """Make SQLite safe for several writers: WAL, a busy timeout, and `BEGIN IMMEDIATE` so a
-    transaction takes the write lock up front instead of failing on upgrade."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 15000")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class DraftStore:
@@ -183,27 +155,7 @@ class DraftStore:
     @classmethod
     async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
         """Connect and create the tables on first use (and the SQLite file's directory)."""
-        parsed = make_url(url)
-        is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
-        if is_sqlite:
-            database = parsed.database
-            if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            # One connection per process: tasks queue in the pool instead of contending for
-            # SQLite's single write lock; other processes wait on the busy timeout.
-            if database and database != ":memory:":
-                kwargs.update(pool_size=1, max_overflow=0)
-        else:
-            kwargs.update(pool_pre_ping=True)
-        engine = create_async_engine(url, **kwargs)
-        if is_sqlite:
-            _prepare_sqlite(engine)
-        async with engine.begin() as conn:
-            if parsed.get_backend_name() == "postgresql":
-                # Two instances creating the tables at once would collide on PostgreSQL's catalog.
-                await conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})"))
-            await conn.run_sync(metadata.create_all)
+        engine = await open_engine(url, metadata)
         return cls(engine, draft_ttl=draft_ttl)
 
     async def close(self) -> None:

@@ -1,0 +1,66 @@
+"""One way to open the SQL database every part of sdassist shares (drafts, the rate budget).
+
+SQLite (the embedded default): the file's directory is created, one pooled connection per process (tasks
+queue in the pool rather than contend for SQLite's single write lock; other processes wait on the busy
+timeout), WAL, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front. PostgreSQL: pre-ping,
+and table creation serialised between instances starting at once by an advisory lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["open_engine"]
+
+#: Any fixed number: serialises table creation between instances starting at once on PostgreSQL.
+PG_SCHEMA_LOCK = 0x5DA5_5157
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """Make SQLite safe for several writers: WAL, a busy timeout, and `BEGIN IMMEDIATE`."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
+    """An engine on `url` with `metadata`'s tables created. `pool` (pool_size, max_overflow) applies to
+    server databases only. The engine is disposed again if the tables cannot be created."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:":
+            kwargs.update(pool_size=1, max_overflow=0)
+    else:
+        kwargs.update(pool_pre_ping=True, **pool)
+    engine = create_async_engine(url, **kwargs)
+    try:
+        if backend == "sqlite":
+            _prepare_sqlite(engine)
+        async with engine.begin() as conn:
+            if backend == "postgresql":
+                await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
+            await conn.run_sync(metadata.create_all)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
