@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -83,7 +83,6 @@ class Runtime:
     confirmations: ConfirmationTokens
     sandbox_app: Any = None
     notifier: DraftNotifier | None = None
-    _closers: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def on_sandbox(self) -> bool:
@@ -142,40 +141,44 @@ async def open_runtime(
     """Open everything a face needs; reconcile drafts a previous run left half-published, at once and then
     every RECONCILE_EVERY seconds for drafts another instance stranded (`Runtime.reconcile_stranded`)."""
     settings = settings or Settings()
-    sandbox_app = None
-    if client is None:
-        client, sandbox_app = build_client(settings)
-    if announce and settings.uses_sandbox:
-        print(SANDBOX_NOTICE, file=sys.stderr)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = await DraftStore.open(settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
-    policy = ApprovalPolicy.from_settings(settings)
-    publisher = Publisher(client, store, policy)
-    runtime = Runtime(
-        settings=settings, client=client, store=store, publisher=publisher, policy=policy,
-        confirmations=ConfirmationTokens.with_key(
-            settings.confirm_secret.get_secret_value() if settings.confirm_secret else None),
-        sandbox_app=sandbox_app,
-    )
-    keeper: asyncio.Task[None] | None = None
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        # Each closer is registered the moment its resource exists, so a failure while opening the next
+        # one, or a failing close, never leaves the others open.
+        sandbox_app = None
+        if client is None:
+            client, sandbox_app = build_client(settings)
+        if sandbox_app is not None:
+            stack.push_async_callback(sandbox_app.state.sandbox.aclose)
+        close_budget = getattr(client.rate_limiter.budget, "aclose", None)
+        if close_budget is not None:
+            stack.push_async_callback(close_budget)
+        stack.push_async_callback(client.aclose)
+        if announce and settings.uses_sandbox:
+            print(SANDBOX_NOTICE, file=sys.stderr)
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await DraftStore.open(
+            settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
+        stack.push_async_callback(store.close)
+        policy = ApprovalPolicy.from_settings(settings)
+        publisher = Publisher(client, store, policy)
+        runtime = Runtime(
+            settings=settings, client=client, store=store, publisher=publisher, policy=policy,
+            confirmations=ConfirmationTokens.with_key(
+                settings.confirm_secret.get_secret_value() if settings.confirm_secret else None),
+            sandbox_app=sandbox_app,
+        )
         if reconcile:
             try:
                 await publisher.reconcile_all()
             except Exception as exc:  # an unreachable SocialDock must not stop the face from starting
                 log.warning("could not reconcile unfinished drafts yet: %s", type(exc).__name__)
             keeper = asyncio.create_task(runtime.keep_reconciling())
+            stack.push_async_callback(_stop, keeper)
         yield runtime
-    finally:
-        if keeper is not None:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-        await store.close()
-        await client.aclose()
-        close_budget = getattr(client.rate_limiter.budget, "aclose", None)
-        if close_budget is not None:
-            await close_budget()
-        if sandbox_app is not None:
-            await sandbox_app.state.sandbox.aclose()
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

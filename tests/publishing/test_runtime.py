@@ -30,3 +30,56 @@ async def test_the_draft_ttl_setting_applies_to_edits_too(tmp_path: Path) -> Non
 def test_a_draft_ttl_must_be_positive(tmp_path: Path, hours: str) -> None:
     with pytest.raises(ValidationError, match="SDASSIST_DRAFT_TTL_HOURS"):
         settings(tmp_path, SDASSIST_DRAFT_TTL_HOURS=hours)
+
+
+@pytest.fixture
+def closed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records which of the runtime's resources were closed."""
+    from sdassist.client import SocialDock
+    from sdassist.sandbox.state import SandboxState
+
+    seen: list[str] = []
+    for cls, name, label in ((SocialDock, "aclose", "client"), (SandboxState, "aclose", "sandbox")):
+        real = getattr(cls, name)
+
+        def spy(real: Any = real, label: str = label) -> Any:
+            async def closing(self: Any, *a: Any, **k: Any) -> Any:
+                seen.append(label)
+                return await real(self, *a, **k)
+            return closing
+
+        monkeypatch.setattr(cls, name, spy())
+    return seen
+
+
+async def test_a_store_that_cannot_open_leaves_nothing_open(
+    tmp_path: Path, closed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdassist.publishing.store import DraftStore
+
+    async def refuse(*_a: Any, **_k: Any) -> DraftStore:
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr(DraftStore, "open", refuse)
+    with pytest.raises(ConnectionError):
+        async with open_runtime(settings(tmp_path), announce=False, reconcile=False):
+            pass
+    assert sorted(closed) == ["client", "sandbox"]
+
+
+async def test_one_failing_close_does_not_skip_the_others(
+    tmp_path: Path, closed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdassist.publishing.store import DraftStore
+
+    real = DraftStore.close
+
+    async def broken_close(self: DraftStore) -> None:
+        await real(self)
+        raise ConnectionError("lost the database while closing")
+
+    monkeypatch.setattr(DraftStore, "close", broken_close)
+    with pytest.raises(ConnectionError):
+        async with open_runtime(settings(tmp_path), announce=False, reconcile=False):
+            pass
+    assert sorted(closed) == ["client", "sandbox"]
