@@ -494,7 +494,10 @@ class SlackFace:
             await self.fail(user["id"], channel, exc)
             return
         settled = await self.rt.store.get(result.draft_id)
-        await self.cards.settle(settled)
+        try:
+            await self.cards.settle(settled)
+        except Exception as exc:  # the decision stands; the poller settles the card once Slack takes it
+            log.warning("could not settle the card of %s yet: %s", settled.id, exc)
         if settled.state in (S.FAILED, S.UNKNOWN):
             await self.tell(user["id"], channel, ui.outcome_text(settled))
 

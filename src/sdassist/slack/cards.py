@@ -13,13 +13,15 @@ from collections.abc import Callable, Mapping
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sdassist.publishing.drafts import Draft, DraftState
+from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftState
 from sdassist.publishing.store import DraftStore
 from sdassist.slack.blocks import card, outcome_text
 
 log = logging.getLogger("sdassist.slack")
 S = DraftState
 QUIET_STATES = {S.PENDING, S.PUBLISHING}  # shown on the card, not announced in the thread
+MOVING_SCAN = 1000  # drafts not yet ended that the poller looks at per round (newest first)
+ENDED_SCAN = 300  # ended drafts per round: their last change is recent or already on the card
 
 
 class CardKeeper:
@@ -74,12 +76,17 @@ class CardKeeper:
         refs = draft.face_refs
         if not refs.get("slack_ts"):
             return False
-        if not await self.store.mark_event_seen(f"slack:{draft.id}:v{draft.version}:{draft.state}"):
+        claim = f"slack:{draft.id}:v{draft.version}:{draft.state}"
+        if not await self.store.mark_event_seen(claim):
             return False
-        await self.refresh(draft)
-        if announce and draft.state not in QUIET_STATES:
-            await self.say(draft, outcome_text(draft) if draft.state not in (S.REJECTED, S.CANCELLED)
-                           else await self._decision_sentence(draft))
+        try:
+            await self.refresh(draft)
+            if announce and draft.state not in QUIET_STATES:
+                await self.say(draft, outcome_text(draft) if draft.state not in (S.REJECTED, S.CANCELLED)
+                               else await self._decision_sentence(draft))
+        except Exception:
+            await self.store.forget_event(claim)  # Slack failed: let the poller settle this card again
+            raise
         return True
 
     async def _decision_sentence(self, draft: Draft) -> str:
@@ -109,11 +116,18 @@ class CardKeeper:
         for draft in await self.store.list(states=[S.PENDING], limit=100):
             if draft.face_refs.get("slack_version") != str(draft.version):
                 await self._guard(self.show(draft), draft)
-        for draft in await self.store.list(limit=50):
+        for draft in await self._settle_candidates():
             refs = draft.face_refs
             if refs.get("slack_ts") and draft.state != S.PENDING and refs.get("slack_state") != str(draft.state):
                 # a scheduled post's later outcome is announced by the webhook receiver, not here
                 await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)
+
+    async def _settle_candidates(self) -> list[Draft]:
+        """Drafts whose card may lag behind: every draft still moving (by state, not by age, so an old
+        scheduled draft's card settles too), and the most recent of those that reached an end."""
+        moving = [s for s in S if s not in TERMINAL_STATES and s != S.PENDING]
+        return [*await self.store.list(states=moving, limit=MOVING_SCAN),
+                *await self.store.list(states=sorted(TERMINAL_STATES), limit=ENDED_SCAN)]
 
     async def _guard(self, work: object, draft: Draft) -> None:
         try:
