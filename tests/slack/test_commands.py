@@ -182,3 +182,16 @@ async def test_an_approver_may_delete_a_post(h: Harness) -> None:
     await h.command(f"delete_post post_id={published.post_id}", user=APPROVER)
     found = await h.fake.wait_for("response_url", before + 1)
     assert "deleted" in found[-1]["text"].lower() and "warning" not in found[-1]["text"]
+
+
+@pytest.mark.parametrize("harness", [{"SDASSIST_APPROVAL": "none"}], indirect=True)
+async def test_with_approval_off_the_answer_says_it_went_out(h: Harness) -> None:
+    text = await answer_to(h, 'schedule "Straight out" tomorrow 9am on linkedin', contains="scheduled")
+    assert "Nothing is published until" not in text and "approval is switched off" in text
+
+
+@pytest.mark.parametrize("harness", [{"SDASSIST_APPROVAL": "confirm"}], indirect=True)
+async def test_in_confirm_mode_a_slack_user_is_sent_to_the_card_not_the_terminal(h: Harness) -> None:
+    text = await answer_to(h, 'schedule "Check me" tomorrow 9am on linkedin', contains="Sent for approval")
+    assert "sdassist call" not in text and "on its card" in text and APPROVER in text
+    await h.card_of((await h.latest_draft()).id)

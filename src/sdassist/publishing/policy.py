@@ -56,6 +56,10 @@ class ApprovalPolicy:
             return "any team member in Slack or the operator at the terminal"
         return ", ".join(sorted(self.approvers))
 
+    def who_may_approve(self) -> str:
+        """Who may approve, in words, for telling a requester whom to ask."""
+        return self._who_may()
+
     def _refuse_machines(self, actor: Principal, action: str, draft: Draft) -> None:
         speaks_for_assistant = actor.kind == "assistant" or (actor.face == "mcp" and actor.id != MCP_HOST_USER)
         if speaks_for_assistant:

@@ -383,10 +383,16 @@ class SlackFace:
         await self.tell(user["id"], channel, text, response_url=response_url)
 
     def _sent_text(self, view: Any) -> str:
-        when = view.scheduled_for.echo if view.scheduled_for else "as soon as it is approved"
+        """The requester's answer, from the tool's own state and next step (true in every approval mode)."""
         platforms = ", ".join(ui.platform_name(t.platform) for t in view.targets)
-        lines = [f":inbox_tray: Sent for approval in <#{self.settings.approval_channel}>: `{view.draft_id}` "
-                 f"(version {view.version}) to {platforms}, {when}. Nothing is published until someone approves it."]
+        if view.state == S.PENDING:
+            when = view.scheduled_for.echo if view.scheduled_for else "as soon as it is approved"
+            head = (f":inbox_tray: Sent for approval in <#{self.settings.approval_channel}>: `{view.draft_id}` "
+                    f"(version {view.version}) to {platforms}, {when}.")
+        else:
+            when = f" for {view.scheduled_for.echo}" if view.scheduled_for and view.state == S.SCHEDULED else ""
+            head = f":outbox_tray: `{view.draft_id}` (version {view.version}) to {platforms}: {view.state}{when}."
+        lines = [head] + ([ui.escape(view.next_step)] if view.next_step else [])
         lines += [f":warning: {ui.escape(w)}" for w in view.warnings]
         return "\n".join(lines)
 

@@ -55,19 +55,28 @@ async def route_for_approval(ctx: ToolContext, draft: Draft) -> DraftView:
     if mode == "none":
         done = await ctx.publisher.approve(draft.id, version=draft.version, actor=AUTO_APPROVER)
         return draft_view(done, next_step=outcome_step(done) + " (approval is switched off on this server)")
+    if ctx.notifier is not None:
+        await ctx.notifier.draft_pending(draft)  # the Slack card, wherever the Slack face runs alongside
+    face = ctx.principal.face
+    who = ctx.policy.who_may_approve()
     if mode == "slack":
-        if ctx.notifier is not None:
-            await ctx.notifier.draft_pending(draft)
+        if face == "slack":
+            return draft_view(draft, next_step=(
+                f"Nothing is published until an approver ({who}) approves it on its card in the approval channel."))
         channel = ctx.settings.approval_channel or "the approval channel"
         return draft_view(draft, next_step=(
             f"Sent for approval in Slack ({channel}). Nothing is published until a person approves it there. "
             f"Check the outcome with get_draft draft_id={draft.id}."))
-    if ctx.principal.face == "mcp":
+    if face == "mcp":
         token = ctx.confirmations.issue(draft.id, draft.version)
         return draft_view(draft, token=token, next_step=(
             "Nothing is published yet. Show this preview to the user (text, platforms, time) and ask them to "
             "confirm. Only if they say yes, call the same tool again with the same arguments plus "
             "confirmation_token (valid 10 "
             "minutes). If they want changes, use edit_draft; if not, cancel_draft."))
+    if face == "slack":
+        return draft_view(draft, next_step=(
+            f"Nothing is published until an approver ({who}) approves it: on its card in the approval channel if "
+            "there is one, else ask one of them to approve it."))
     return draft_view(draft, next_step=(
         f"Waiting for approval: sdassist call approve_draft draft_id={draft.id} version={draft.version}"))
