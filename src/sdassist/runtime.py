@@ -115,7 +115,10 @@ class Runtime:
         settled = []
         for draft in await self.store.list(states=[DraftState.PUBLISHING, DraftState.UNKNOWN], limit=100):
             if (draft.publish_started_at or draft.updated_at) <= cutoff:
-                settled.append(await self.publisher.reconcile(draft.id))
+                try:
+                    settled.append(await self.publisher.reconcile(draft.id))
+                except Exception:  # one bad draft must not keep the others unsettled
+                    log.exception("could not reconcile stranded draft %s; the others go on", draft.id)
         return settled
 
     async def keep_reconciling(self, every: float | None = None) -> None:

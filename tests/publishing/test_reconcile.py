@@ -114,3 +114,19 @@ async def test_hitting_the_scan_bound_is_not_proof_of_absence(shaped: Env) -> No
 async def test_text_compare_ignores_whitespace_differences(store: DraftStore) -> None:
     assert _same_text("Launch  day!\n\nSee you", " Launch day! See you ")
     assert not _same_text("Launch day", "Launch night")
+
+
+async def test_one_bad_draft_does_not_block_the_reconcile_round(shaped: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad, good = await shaped.add(), await shaped.add()
+    for draft in (bad, good):
+        await force_state(shaped.store, draft.id, S.UNKNOWN, publish_started_at=utcnow() - timedelta(minutes=10))
+    real = shaped.publisher.reconcile
+
+    async def reconcile(draft_id: str) -> Any:
+        if draft_id == bad.id:
+            raise RuntimeError("a draft nobody can read")
+        return await real(draft_id)
+
+    monkeypatch.setattr(shaped.publisher, "reconcile", reconcile)
+    settled = await shaped.publisher.reconcile_all()
+    assert [(d.id, d.state) for d in settled] == [(good.id, S.FAILED)]

@@ -83,3 +83,24 @@ async def test_one_failing_close_does_not_skip_the_others(
         async with open_runtime(settings(tmp_path), announce=False, reconcile=False):
             pass
     assert sorted(closed) == ["client", "sandbox"]
+
+
+async def test_one_bad_draft_does_not_block_a_stranded_round(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdassist.publishing.drafts import DraftState
+    from tests.publishing.conftest import force_state
+
+    async with open_runtime(settings(tmp_path), announce=False, reconcile=False) as rt:
+        bad, good = (await rt.store.add(make_draft(), ALICE)), (await rt.store.add(make_draft(), ALICE))
+        for draft in (bad, good):
+            await force_state(rt.store, draft.id, DraftState.UNKNOWN,
+                              publish_started_at=datetime.now(UTC) - timedelta(hours=1))
+        real = rt.publisher.reconcile
+
+        async def reconcile(draft_id: str) -> Any:
+            if draft_id == bad.id:
+                raise RuntimeError("a draft nobody can read")
+            return await real(draft_id)
+
+        monkeypatch.setattr(rt.publisher, "reconcile", reconcile)
+        settled = await rt.reconcile_stranded()
+    assert [(d.id, d.state) for d in settled] == [(good.id, DraftState.FAILED)]

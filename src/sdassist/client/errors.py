@@ -80,6 +80,10 @@ class ServerError(APIStatusError):
     status_code = 500
 
 
+class UnexpectedResponse(SocialDockError):
+    """SocialDock answered with success, but not in the documented shape (a field missing or of another type)."""
+
+
 class TransportError(SocialDockError):
     """No answer: a timeout or a broken connection.
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from ._paths import segment
 from ._transport import RequestLoop
+from .errors import UnexpectedResponse
 from .models import (
     Account,
     AccountAnalytics,
@@ -24,6 +29,11 @@ from .models import (
 )
 
 API = "/api/v1"
+
+_RESPONSE_MODELS = frozenset({
+    "Account", "AccountAnalytics", "AccountStatus", "ConnectLink", "Media", "Overview", "Post", "PostAnalytics",
+    "PostPage", "Webhook",
+})
 
 
 def utc_z(moment: datetime) -> str:
@@ -45,9 +55,39 @@ def _items(data: Any, key: str) -> list[Any]:
     return list(data or [])
 
 
+def _shape_problem(exc: ValidationError) -> str:
+    """The first few problems, by field and reason (never the values: they are SocialDock's data)."""
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:3]]
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
+
+
+def _checked_shape(method: Callable[..., Awaitable[Any]], what: str) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except ValidationError as exc:
+            if exc.title not in _RESPONSE_MODELS:
+                raise  # a request the caller built wrong, not SocialDock's answer
+            raise UnexpectedResponse(
+                f"SocialDock's answer to {what} is not in the documented shape", details=_shape_problem(exc)
+            ) from exc
+
+    return call
+
+
 class _Resource:
+    """Every public call turns an answer that does not fit its model into `UnexpectedResponse`."""
+
     def __init__(self, loop: RequestLoop) -> None:
         self._loop = loop
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.iscoroutinefunction(member):
+                setattr(cls, name, _checked_shape(member, f"{cls.__name__.lower()}.{name}"))
 
 
 class Accounts(_Resource):

@@ -369,7 +369,10 @@ class Publisher:
         """On start: settle drafts a crash or a broken connection left in publishing or unknown."""
         settled = []
         for draft in await self.store.list(states=IN_FLIGHT, limit=1000):
-            settled.append(await self.reconcile(draft.id))
+            try:
+                settled.append(await self.reconcile(draft.id))
+            except Exception:  # one bad draft must not keep the others unsettled
+                log.exception("could not reconcile draft %s; the others go on", draft.id)
         return settled
 
     # --- webhooks --------------------------------------------------------------------------------
