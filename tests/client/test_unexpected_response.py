@@ -34,10 +34,10 @@ async def test_a_success_answer_of_another_shape_is_an_unexpected_response() -> 
         assert isinstance(caught.value, SocialDockError)
         assert "posts.list" in str(caught.value) and "not in the documented shape" in str(caught.value)
         assert "id" in str(caught.value) and "status" in str(caught.value)
-        with pytest.raises(UnexpectedResponse, match="posts.get"):
+        with pytest.raises(UnexpectedResponse, match=r"posts\.get"):
             await client.posts.get("post_1")
         with pytest.raises(UnexpectedResponse):
             async for _ in client.posts.iter_all():
                 pass
-        with pytest.raises(UnexpectedResponse, match="posts.update"):
+        with pytest.raises(UnexpectedResponse, match=r"posts\.update"):
             await client.posts.update("post_1", PostUpdate(text="x"))
