@@ -90,3 +90,25 @@ async def test_only_approvers_administer_from_slack(settings_factory: Any) -> No
         for who in (boss, OPERATOR, ASSISTANT):
             with pytest.raises(ToolError, match="list_posts"):  # allowed: SocialDock answers "not found"
                 await call(rt, "delete_post", who, post_id="post_x")
+
+
+async def test_a_handle_on_several_platforms_is_a_question_not_a_guess() -> None:
+    from sdassist.client.models import Account
+    from sdassist.tools.targets import resolve_targets
+
+    accounts = [Account(id="acc_ig", platform="instagram", username="@brand"),
+                Account(id="acc_li", platform="linkedin", username="@brand"),
+                Account(id="acc_fb", platform="facebook", username="@solo")]
+
+    class Client:
+        class accounts:  # stands in for SocialDock.accounts
+            @staticmethod
+            async def list() -> list[Account]:
+                return accounts
+
+    from sdassist.tools.targets import TargetOptions
+    with pytest.raises(ToolError, match="several platforms") as refused:
+        await resolve_targets(Client(), ["@brand"], TargetOptions())  # type: ignore[arg-type]
+    assert "'instagram @brand'" in (refused.value.hint or "") and "'linkedin @brand'" in (refused.value.hint or "")
+    picked = await resolve_targets(Client(), ["linkedin @brand", "@solo"], TargetOptions())  # type: ignore[arg-type]
+    assert [t.account_id for t in picked] == ["acc_li", "acc_fb"]

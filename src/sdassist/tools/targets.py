@@ -68,10 +68,19 @@ def _resolve_one(word: str, accounts: Sequence[Account]) -> Account:
             if account.id == raw:
                 return account
         raise ToolError(f"no connected account has the id {raw}", hint="Connected: " + _roster(accounts) + ".")
+    named, _, handle = raw.partition(" ")
+    if handle.strip().startswith("@") and normalise_platform(named):  # "instagram @brand"
+        platform, raw = normalise_platform(named), handle.strip()
+        accounts = [a for a in accounts if a.platform == platform]
     if raw.startswith("@"):
         matches = [a for a in accounts if _handle(a) == raw.lstrip("@").lower()]
-        if matches:
+        if len(matches) == 1:
             return matches[0]
+        if matches:
+            choices = ", ".join(f"'{a.platform} {raw}'" for a in matches)
+            platforms = ", ".join(a.platform for a in matches)
+            raise ToolError(f"the handle {raw} is connected on several platforms ({platforms})",
+                            hint=f"Name the platform too: {choices}.")
         raise ToolError(f"no connected account has the handle {raw}",
                         hint="Handles connected: " + (", ".join(f"@{_handle(a)}" for a in accounts) or "none"))
     platform = normalise_platform(raw)
