@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SANDBOX_KEY = "sd_test_sandbox"
 DEFAULT_BASE_URL = "https://api.socialdock.com"
+
+
+def mask_url_password(url: str) -> str:
+    """The URL with any password replaced by `***` (for reprs and logs; the value itself stays usable)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "***"
+    if not password:
+        return url
+    netloc = parts.netloc
+    userinfo, _, hostport = netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
 
 
 def default_data_dir() -> Path:
@@ -48,6 +65,12 @@ class Settings(BaseSettings):
     mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
     mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")
     mcp_allowed_hosts: str = Field(default="", validation_alias="SDASSIST_MCP_ALLOWED_HOSTS")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name == "database_url" and isinstance(value, str):
+                value = mask_url_password(value)
+            yield name, value
 
     @property
     def uses_sandbox(self) -> bool:

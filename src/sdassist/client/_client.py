@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from types import TracebackType
 
@@ -24,6 +25,29 @@ def _key_prefix(key: str) -> str:
         if key.startswith(prefix):
             return prefix
     return ""
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, *.localhost, 127.0.0.0/8 or ::1: a host that never leaves this machine."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_scheme(base_url: str, key: str, transport: httpx.AsyncBaseTransport | None) -> None:
+    """A live key goes only over TLS, unless to this machine (or to an in-process app)."""
+    if not key.startswith(LIVE_KEY_PREFIX) or isinstance(transport, (httpx.ASGITransport, httpx.MockTransport)):
+        return
+    url = httpx.URL(base_url)
+    if url.scheme == "http" and not is_loopback_host(url.host):
+        raise ValueError(
+            f"refusing to send a live SocialDock key over plain http to {url.host}: the key would travel "
+            f"unencrypted. Use https:// in SOCIALDOCK_BASE_URL (plain http is allowed only to localhost)."
+        )
 
 
 class _BearerAuth(httpx.Auth):
@@ -61,6 +85,7 @@ class SocialDock:
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         if not key.get_secret_value().strip():
             raise ValueError("an API key is required")
+        _check_scheme(base_url, key.get_secret_value(), transport)
         self._key = key
         self.base_url = base_url.rstrip("/")
         self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter()

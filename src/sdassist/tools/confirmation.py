@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sdassist.tools.errors import ToolError
 
@@ -19,7 +19,7 @@ TOKEN_TTL_SECONDS = 600
 
 @dataclass(frozen=True)
 class ConfirmationTokens:
-    key: bytes
+    key: bytes = field(repr=False)
     ttl_seconds: int = TOKEN_TTL_SECONDS
 
     @classmethod
