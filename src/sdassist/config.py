@@ -10,8 +10,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sdassist.client import DEFAULT_BASE_URL
+
+__all__ = ["DEFAULT_BASE_URL", "SANDBOX_KEY", "Settings", "default_data_dir", "mask_url_password"]
+
 SANDBOX_KEY = "sd_test_sandbox"
-DEFAULT_BASE_URL = "https://api.socialdock.com"
 
 
 def mask_url_password(url: str) -> str:

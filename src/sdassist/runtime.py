@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from sdassist.client import RateLimiter, SocialDock
+from sdassist.client import RateLimiter, SocialDock, is_production_url
 from sdassist.config import SANDBOX_KEY, Settings
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.policy import ApprovalPolicy
@@ -57,13 +57,14 @@ def build_client(settings: Settings, *, rate_limiter: RateLimiter | None = None)
     """The SocialDock client the settings ask for, and the in-process sandbox app when there is one.
 
     No key and no base URL: an embedded sandbox in this process, its state kept in the data directory.
-    No key but a base URL: a sandbox served elsewhere (`sdassist sandbox`), with the sandbox key.
+    No key but a base URL: a sandbox served elsewhere (`sdassist sandbox`), with the sandbox key, unless that
+    URL is SocialDock's own host, however written: then the embedded sandbox.
     """
     limiter = rate_limiter or _rate_limiter(settings)
     if settings.socialdock_api_key is not None:
         client = SocialDock(settings.socialdock_api_key, base_url=settings.socialdock_base_url, rate_limiter=limiter)
         return client, None
-    if settings.socialdock_base_url != "https://api.socialdock.com":
+    if not is_production_url(settings.socialdock_base_url):  # the sandbox key never goes to SocialDock itself
         return SocialDock(SANDBOX_KEY, base_url=settings.socialdock_base_url, rate_limiter=limiter), None
     from sdassist.sandbox import SandboxConfig, create_app
 

@@ -104,3 +104,33 @@ async def test_one_bad_draft_does_not_block_a_stranded_round(tmp_path: Path, mon
         monkeypatch.setattr(rt.publisher, "reconcile", reconcile)
         settled = await rt.reconcile_stranded()
     assert [(d.id, d.state) for d in settled] == [(good.id, DraftState.FAILED)]
+
+
+@pytest.mark.parametrize("url", ["https://api.socialdock.com/", "HTTPS://API.SocialDock.com", "http://api.socialdock.com",
+                                 "https://api.socialdock.com/api/v1", " https://api.socialdock.com "])
+async def test_without_a_key_the_production_host_means_the_embedded_sandbox(tmp_path: Path, url: str) -> None:
+    from sdassist.runtime import EMBEDDED_SANDBOX_URL, build_client
+
+    client, app = build_client(settings(tmp_path, SOCIALDOCK_BASE_URL=url))
+    try:
+        assert app is not None and client.base_url == EMBEDDED_SANDBOX_URL  # the sandbox key stays home
+    finally:
+        await client.aclose()
+        if app is not None:
+            await app.state.sandbox.aclose()
+
+
+async def test_without_a_key_another_base_url_is_a_served_sandbox(tmp_path: Path) -> None:
+    from sdassist.runtime import build_client
+
+    client, app = build_client(settings(tmp_path, SOCIALDOCK_BASE_URL="http://127.0.0.1:8765/"))
+    await client.aclose()
+    assert app is None and client.base_url == "http://127.0.0.1:8765"
+
+
+def test_one_default_base_url() -> None:
+    from sdassist import config
+    from sdassist.client import _client
+
+    assert config.DEFAULT_BASE_URL is _client.DEFAULT_BASE_URL
+    assert Settings(_env_file=None).socialdock_base_url == _client.DEFAULT_BASE_URL

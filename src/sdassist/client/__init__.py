@@ -1,15 +1,17 @@
 """Typed async client for the SocialDock REST API (see reference/socialdock-api-docs.txt)."""
 
-from ._client import SocialDock
+from ._client import DEFAULT_BASE_URL, SocialDock, is_production_url
 from .ratelimit import Budget, LocalBudget, RateLimiter
 from .signing import SIGNATURE_HEADER, sign_payload, verify_signature
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "SIGNATURE_HEADER",
     "Budget",
     "LocalBudget",
     "RateLimiter",
     "SocialDock",
+    "is_production_url",
     "sign_payload",
     "verify_signature",
 ]

@@ -14,6 +14,7 @@ from ._transport import RequestLoop
 from .ratelimit import RateLimiter
 from .resources import Accounts, Analytics, MediaResource, Posts, Webhooks
 
+#: SocialDock's production API: the one place its address is written.
 DEFAULT_BASE_URL = "https://api.socialdock.com"
 TEST_KEY_PREFIX = "sd_test_"
 LIVE_KEY_PREFIX = "sd_live_"
@@ -25,6 +26,18 @@ def _key_prefix(key: str) -> str:
         if key.startswith(prefix):
             return prefix
     return ""
+
+
+def _host(url: str) -> str:
+    try:
+        return (httpx.URL(url.strip()).host or "").lower().rstrip(".")
+    except (httpx.InvalidURL, TypeError):
+        return ""
+
+
+def is_production_url(url: str) -> bool:
+    """Whether `url` reaches SocialDock's production host, however it is written (scheme, case, slash, path)."""
+    return _host(url) == _host(DEFAULT_BASE_URL)
 
 
 def is_loopback_host(host: str) -> bool:
