@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
 from typing import Any
 
 LOGGER_NAME = "sdassist.client"
@@ -21,7 +20,6 @@ _SECRET_FIELD_RE = re.compile(
     r'(?i)("(?:secret|signing_secret|webhook_secret|client_secret|password|api_key|'
     r'(?:access_|refresh_|bot_|app_)?token)"\s*:\s*")((?:[^"\\]|\\.)*)(")'
 )
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -31,11 +29,6 @@ def redact(text: object) -> str:
     value = _KEY_RE.sub(REDACTED, str(text))
     value = _SECRET_FIELD_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), value)
     return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, value)
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers fit to log: credentials dropped, anything key-shaped redacted."""
-    return {k: REDACTED if k.lower() in _SENSITIVE_HEADERS else redact(v) for k, v in headers.items()}
 
 
 class RedactingFilter(logging.Filter):

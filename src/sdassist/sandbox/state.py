@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from .webhooks import Dispatcher
 CDN = "https://cdn.socialdock.test"
 EVENTS = ("post_published", "post_failed")
 RESTART = "Start again with POST /api/v1/accounts/connect."
+
+log = logging.getLogger("sdassist.sandbox")
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,11 @@ class SandboxState:
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.tick_seconds)
-            with contextlib.suppress(Exception):
+            try:
                 if self.publish_due():
                     self.save()
+            except Exception:  # keep ticking, but say why this tick failed
+                log.exception("sandbox: publishing due posts failed; trying again next tick")
 
     async def aclose(self) -> None:
         """Cancel the ticker and webhook deliveries running on this loop."""

@@ -109,9 +109,6 @@ class Dispatcher:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    def busy(self) -> bool:
-        return bool(self._pending) or any(not t.done() for t in self._tasks)
-
     async def aclose(self) -> None:
         """Cancel the deliveries running on this loop (others belong to loops that are gone)."""
         loop = asyncio.get_running_loop()
