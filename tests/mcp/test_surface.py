@@ -72,6 +72,21 @@ async def test_input_schema_is_flat_and_described(server_factory: Any) -> None:
     assert "confirmation_token" in tools["draft_post"].description
 
 
+async def test_every_input_field_is_described_and_the_list_fits_the_budget(server_factory: Any) -> None:
+    import json
+
+    async with Client(server_factory(toolsets="all")) as client:
+        listed = await client.list_tools()
+    bare = [f"{t.name}.{name}" for t in listed.tools for name, prop in t.input_schema["properties"].items()
+            if not prop.get("description")]
+    assert bare == []
+    async with Client(server_factory()) as client:
+        default = await client.list_tools()
+    size = len(json.dumps(default.model_dump(mode="json", by_alias=True, exclude_none=True),
+                          separators=(",", ":"), ensure_ascii=False).encode())
+    assert size <= 16_384, f"tools/list for the default toolsets is {size} bytes"
+
+
 async def test_instructions_name_the_sandbox_the_zone_and_the_approval_route(server_factory: Any) -> None:
     async with Client(server_factory()) as client:
         text = client.instructions

@@ -39,7 +39,7 @@ async def list_accounts(ctx: ToolContext, inp: ListAccountsInput) -> AccountList
 
 
 class ConnectInput(ToolInput):
-    platform: Platform = Field()
+    platform: Platform = Field(description="The platform to connect.")
     redirect_url: str | None = Field(default=None, description="Where the browser lands afterwards.")
 
 
@@ -80,8 +80,8 @@ async def disconnect_account(ctx: ToolContext, inp: AccountRef) -> Disconnected:
 TOOLS = [
     Tool(
         name="list_accounts", title="List connected accounts",
-        description="List the social accounts connected to the SocialDock workspace: id, platform, handle. "
-                    "Call this first: posts are addressed to these accounts.",
+        description="The social accounts connected to SocialDock: id, platform, handle. Call this first: posts "
+                    "go to these accounts.",
         input_model=ListAccountsInput, output_model=AccountList, kind=ToolKind.READ, toolset=Toolset.ACCOUNTS,
         handler=list_accounts,
     ),

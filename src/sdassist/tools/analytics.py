@@ -57,8 +57,8 @@ async def get_analytics(ctx: ToolContext, inp: AnalyticsInput) -> AnalyticsView:
 TOOLS = [
     Tool(
         name="get_analytics", title="Get analytics",
-        description="Engagement of a post (views, likes, comments, shares per platform), followers and growth "
-                    "of an account, or, with neither id, the workspace overview for a period.",
+        description="Engagement of a post (views, likes, comments, shares per platform), an account's followers "
+                    "and growth, or, with neither id, the workspace overview.",
         input_model=AnalyticsInput, output_model=AnalyticsView, kind=ToolKind.READ, toolset=Toolset.ANALYTICS,
         handler=get_analytics,
     ),

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -16,23 +17,26 @@ from sdassist.tools.base import ToolContext
 from sdassist.tools.errors import ToolError, time_refusal
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
-WHEN_DESCRIPTION = "As said: 'tomorrow 9am', 'friday 5pm', 'in 2 hours', '3pm Europe/Berlin'."
+WHEN_DESCRIPTION = "E.g. 'tomorrow 9am', 'in 2 hours', '5pm PT'."
 
 
 class PostFields(TargetOptions):
     """The fields of a post, flat, as every face fills them in."""
 
-    text: str = Field(description="Exactly as it will be published.")
-    targets: list[str] = Field(
-        min_length=1,
-        description="Platforms (instagram, …), handles (@brand) or account ids (acc_…) from list_accounts.",
-    )
+    text: str = Field(description="Exactly as published.")
+    targets: list[str] = Field(min_length=1, description="Platforms, @handles or acc_ ids (list_accounts).")
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
-    publish_now: bool = Field(default=False, description="Publish once approved, instead of at `when`.")
-    title: str | None = Field(default=None, description="Required for YouTube and Reddit.")
+    publish_now: bool = Field(default=False, description="Post once approved, not at when.")
+    title: str | None = Field(default=None, description="Needed for YouTube, Reddit.")
     media_urls: list[str] = Field(default_factory=list, description="Public image/video URLs.")
-    tags: list[str] = Field(default_factory=list, description="Hashtags, without #.")
-    zone: str | None = Field(default=None, description="IANA zone for `when` (default: the user's).")
+    tags: list[str] = Field(default_factory=list, description="Hashtags, no #.")
+    zone: str | None = Field(default=None, description="IANA zone for when.")
+
+
+def change_of(name: str, description: str | None = None) -> Any:
+    """A PostFields field as an optional change (edit_draft, update_post): same description, default None
+    (unchanged), so every face and the schema describe it once."""
+    return Field(default=None, description=description or PostFields.model_fields[name].description)
 
 
 # The rules speak SocialDock's wire names; a tool's user sets these through the flat fields.

@@ -10,7 +10,7 @@ from sdassist.publishing.drafts import DraftState, new_draft
 from sdassist.tools.approval import confirm_token, outcome_step, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.changes import check_draft_change
-from sdassist.tools.compose import WHEN_DESCRIPTION, PostFields, compose
+from sdassist.tools.compose import PostFields, change_of, compose
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions
 from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
@@ -47,7 +47,7 @@ async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
 class ListDraftsInput(ToolInput):
     states: list[DraftState] = Field(default_factory=list, description="Only these states (default all).")
     mine_only: bool = Field(default=False, description="Only drafts you asked for.")
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: int = Field(default=20, ge=1, le=100, description="At most this many.")
 
 
 class DraftList(ToolOutput):
@@ -76,14 +76,14 @@ async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
 class EditDraftInput(TargetOptions):
     draft_id: str = Field(description="drf_…")
     version: int = Field(ge=1, description="The version you saw (get_draft).")
-    text: str | None = None
-    title: str | None = None
-    targets: list[str] | None = Field(default=None, description="Replaces the targets.")
-    when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
-    publish_now: bool | None = None
-    media_urls: list[str] | None = None
-    tags: list[str] | None = None
-    zone: str | None = None
+    text: str | None = change_of("text")
+    title: str | None = change_of("title")
+    targets: list[str] | None = change_of("targets", "Replaces the targets.")
+    when: str | None = change_of("when")
+    publish_now: bool | None = change_of("publish_now")
+    media_urls: list[str] | None = change_of("media_urls")
+    tags: list[str] | None = change_of("tags")
+    zone: str | None = change_of("zone")
     confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
@@ -136,8 +136,8 @@ TOOLS = [
         name="draft_post", title="Draft a post",
         description=(
             "Compose a post for connected accounts, now or at a time, and send it for approval: nothing is "
-            "published until a person approves. Platform rules and the time are checked first; all problems come "
-            "back at once. Returns the draft and next_step: follow it."
+            "published until a person approves. Rules and time are checked first, all problems at once. "
+            "Follow the returned next_step."
         ),
         input_model=DraftPostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
         handler=draft_post,
@@ -150,15 +150,14 @@ TOOLS = [
     ),
     Tool(
         name="get_draft", title="Get a draft",
-        description="One draft in full, with per-platform results, error and SocialDock post id: check an "
-                    "outcome after approval.",
+        description="One draft in full, with per-platform results, error and post id: check an outcome here.",
         input_model=DraftRef, output_model=DraftView, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
         handler=get_draft,
     ),
     Tool(
         name="edit_draft", title="Edit a draft",
-        description="Change a pending or failed draft (text, title, targets, time, media, tags). The draft gets "
-                    "a new version and goes for approval again; approvals of the old version stop working.",
+        description="Change a pending or failed draft. It gets a new version and goes for approval again; "
+                    "approvals of the old version stop working.",
         input_model=EditDraftInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
         handler=edit_draft,
     ),

@@ -12,7 +12,7 @@ from sdassist.tools.errors import ToolError
 
 class UploadInput(ToolInput):
     url: str = Field(description="Public http(s) URL of an image or video.")
-    file_name: str | None = Field(default=None)
+    file_name: str | None = Field(default=None, description="Optional name.")
 
 
 class MediaView(ToolOutput):

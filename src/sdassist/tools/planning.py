@@ -51,8 +51,8 @@ async def resolve_time(ctx: ToolContext, inp: ResolveTimeInput) -> TimeView:
 TOOLS = [
     Tool(
         name="check_post", title="Check a post",
-        description="Dry run: a post checked against every target platform's rules, and its time read. Nothing "
-                    "is stored or sent.",
+        description="Dry run: a post checked against each target's rules, and its time read. Nothing stored "
+                    "or sent.",
         input_model=CheckPostInput, output_model=CheckResult, kind=ToolKind.READ, toolset=Toolset.DRAFTS,
         handler=check_post,
     ),

@@ -12,16 +12,16 @@ from sdassist.publishing.drafts import DraftState, new_draft
 from sdassist.tools.approval import confirm_token, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.changes import check_draft_change
-from sdassist.tools.compose import WHEN_DESCRIPTION
+from sdassist.tools.compose import change_of
 from sdassist.tools.drafts import TOKEN_DESCRIPTION
 from sdassist.tools.errors import ToolError
 from sdassist.tools.views import DraftStatus, DraftView, PostView, post_view
 
 
 class ListPostsInput(ToolInput):
-    status: Literal["published", "scheduled", "failed"] | None = Field(default=None)
-    platform: Platform | None = Field(default=None)
-    limit: int = Field(default=20, ge=1, le=100)
+    status: Literal["published", "scheduled", "failed"] | None = Field(default=None, description="Only these.")
+    platform: Platform | None = Field(default=None, description="Only this one.")
+    limit: int = Field(default=20, ge=1, le=100, description="Page size.")
     offset: int = Field(default=0, ge=0, description="next_offset of the previous page.")
 
 
@@ -51,12 +51,12 @@ async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
 
 class UpdatePostInput(ToolInput):
     post_id: str = Field(description="A scheduled post, post_…")
-    text: str | None = None
-    title: str | None = None
-    when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
-    media_urls: list[str] | None = None
-    tags: list[str] | None = None
-    zone: str | None = None
+    text: str | None = change_of("text")
+    title: str | None = change_of("title")
+    when: str | None = change_of("when")
+    media_urls: list[str] | None = change_of("media_urls")
+    tags: list[str] | None = change_of("tags")
+    zone: str | None = change_of("zone")
     confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
@@ -137,14 +137,14 @@ TOOLS = [
     ),
     Tool(
         name="update_post", title="Change a scheduled post",
-        description="Change the text, title, time, media or tags of a post that is still scheduled. The change "
-                    "is a draft that goes for approval like a new post; SocialDock is updated only once approved.",
+        description="Change a post that is still scheduled (not its accounts). The change is a draft that goes "
+                    "for approval; SocialDock is updated only once approved.",
         input_model=UpdatePostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.POSTS,
         handler=update_post,
     ),
     Tool(
         name="delete_post", title="Delete a post",
-        description="Delete a post from SocialDock (a scheduled post will then not be published). Cannot be undone.",
+        description="Delete a post from SocialDock (a scheduled one then never goes out). Cannot be undone.",
         input_model=PostRef, output_model=Deleted, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.POSTS,
         handler=delete_post,
     ),

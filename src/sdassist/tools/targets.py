@@ -24,10 +24,8 @@ class TargetOptions(ToolInput):
 
     subreddit: str | None = Field(default=None, description="Reddit: r/name.")
     privacy: str | None = Field(
-        default=None,
-        description="YouTube: public|unlisted|private. TikTok: PUBLIC_TO_EVERYONE|SELF_ONLY|….",
-    )
-    chat_id: str | None = Field(default=None, description="Telegram: channel or group id.")
+        default=None, description="YouTube: public|unlisted|private; TikTok: PUBLIC_TO_EVERYONE|SELF_ONLY|…")
+    chat_id: str | None = Field(default=None, description="Telegram: chat id.")
 
 
 def normalise_platform(word: str) -> str | None:
