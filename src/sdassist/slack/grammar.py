@@ -43,7 +43,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     ("posts [scheduled|published|failed]", "posts on SocialDock"),
     ("accounts", "connected accounts"),
     ("connect PLATFORM", "a link to connect an account (shown to you only)"),
-    ("cancel POST_ID|DRAFT_ID", "cancel a draft, or delete a scheduled post"),
+    ("cancel DRAFT_ID|POST_ID", "cancel a draft, or withdraw a post that is still scheduled"),
     ("analytics [7d|30d|90d]", "workspace overview"),
     ("analytics POST_ID|ACCOUNT_ID", "engagement of one post or account"),
     ("help", "this list"),
