@@ -65,3 +65,18 @@ async def test_a_webhook_settles_a_draft_whose_publish_outcome_was_unknown(env: 
     assert settled is not None and settled.id == draft.id
     assert settled.state == S.PUBLISHED and settled.post_id == post_id
     assert await env.posts_sent() == 1
+
+
+async def test_a_webhook_about_a_post_whose_update_is_in_flight_is_still_recorded(env: Env) -> None:  # noqa: F811
+    from sdassist.publishing.drafts import utcnow
+    from tests.publishing.conftest import force_state
+
+    created = await env.publisher.approve((await env.add(("linkedin",))).id, version=1, actor=BOB)
+    update = await env.add(("linkedin",), text="changed words", kind="update", post_id=created.post_id)
+    # find_by_post_id prefers the creating draft; take it out of the way so the update draft is the match
+    await force_state(env.store, created.id, S.SCHEDULED, post_id=None)
+    await force_state(env.store, update.id, S.UNKNOWN, publish_started_at=utcnow())
+    event = _event(created.post_id, "linkedin", env.accounts["linkedin"], ok=True, evt="evt_upd")
+    recorded = await env.publisher.apply_webhook(event)
+    assert recorded is not None and recorded.id == update.id and recorded.state == S.UNKNOWN
+    assert recorded.target_results[-1]["status"] == "published"

@@ -403,8 +403,7 @@ class Publisher:
     async def _settle_by_webhook(self, post_id: str, draft: Draft | None) -> Draft | None:
         """The in-flight draft that made post `post_id`, settled from SocialDock's record of that post."""
         if draft is not None:  # an update draft in flight for this post: read the post, as reconcile does
-            settled = await self.reconcile(draft.id)
-            return None if settled.state in IN_FLIGHT else settled
+            return await self.reconcile(draft.id)  # settled or not, the event is recorded on it
         candidates = [d for d in await self.store.list(states=IN_FLIGHT, limit=1000)
                       if d.kind == "create" and d.post_id is None]
         if not candidates:
