@@ -1,6 +1,6 @@
 """Typed async client for the SocialDock REST API (see reference/socialdock-api-docs.txt)."""
 
-from ._client import DEFAULT_BASE_URL, SocialDock, is_production_url
+from ._client import DEFAULT_BASE_URL, SocialDock, is_loopback_host, is_production_url
 from .ratelimit import Budget, LocalBudget, RateLimiter
 from .signing import SIGNATURE_HEADER, sign_payload, verify_signature
 
@@ -11,6 +11,7 @@ __all__ = [
     "LocalBudget",
     "RateLimiter",
     "SocialDock",
+    "is_loopback_host",
     "is_production_url",
     "sign_payload",
     "verify_signature",

@@ -40,9 +40,9 @@ def is_production_url(url: str) -> bool:
     return _host(url) == _host(DEFAULT_BASE_URL)
 
 
-def is_loopback_host(host: str) -> bool:
+def is_loopback_host(host: str | None) -> bool:
     """localhost, *.localhost, 127.0.0.0/8 or ::1: a host that never leaves this machine."""
-    host = host.strip("[]").lower().rstrip(".")
+    host = (host or "").strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

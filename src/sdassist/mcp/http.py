@@ -7,16 +7,15 @@ SDK's OAuth resource-server machinery (which would advertise an authorization se
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
+from sdassist.client import is_loopback_host
 from sdassist.config import Settings
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
 
 
@@ -24,19 +23,11 @@ class HttpConfigError(ValueError):
     """The HTTP mode cannot start as configured; the message says how to fix it."""
 
 
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 def required_token(settings: Settings, host: str) -> str | None:
     """The bearer token to demand, or None on loopback without one; refuse an open non-loopback server."""
     token = settings.mcp_token.get_secret_value() if settings.mcp_token else None
-    if token is None and not is_loopback(host):
+    if token is None and not is_loopback_host(host):
         raise HttpConfigError(
             f"refusing to serve MCP on {host} without a token: anyone who can reach it could draft posts. "
             "Set SDASSIST_MCP_TOKEN to a long random string (e.g. `python -c 'import secrets; "
@@ -54,7 +45,7 @@ def transport_security(settings: Settings, host: str, port: int) -> TransportSec
             hosts.append(entry if ":" in entry else f"{entry}:*")
             hosts.append(entry)
             origins.extend([f"https://{entry}", f"http://{entry}"])
-    if not is_loopback(host) and host not in ("0.0.0.0", "::"):
+    if not is_loopback_host(host) and host not in ("0.0.0.0", "::"):
         hosts.extend([host, f"{host}:{port}"])
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
 
