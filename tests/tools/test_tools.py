@@ -257,3 +257,27 @@ async def test_confirmation_tokens_mean_nothing_outside_confirm_mode(settings_fa
             await call(rt, "draft_post", ASSISTANT, text="Via Slack", targets=["threads"], when="in 2 hours",
                        confirmation_token=token)
         assert (await rt.store.get(draft.draft_id)).state == DraftState.PENDING
+
+
+async def test_two_approved_updates_of_one_post_do_not_undo_each_other(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="First words", targets=["linkedin"], when="tomorrow 9am")
+    post_id = (await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)).post_id
+    new_text = await call(runtime, "update_post", post_id=post_id, text="Second words")
+    new_time = await call(runtime, "update_post", post_id=post_id, when="tomorrow 11am")
+    assert (await runtime.store.get(new_text.draft_id)).update_fields == ["text"]
+    assert (await runtime.store.get(new_time.draft_id)).update_fields == ["scheduled_at"]
+    await call(runtime, "approve_draft", draft_id=new_text.draft_id, version=1)
+    await call(runtime, "approve_draft", draft_id=new_time.draft_id, version=1)
+    post = await call(runtime, "get_post", post_id=post_id)
+    assert post.text == "Second words"  # the time change, drafted from the old text, did not put it back
+    assert post.scheduled_for.local.endswith("11:00 Europe/Berlin")
+
+
+async def test_an_edited_update_sends_the_fields_the_edit_touched_too(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Edit me", targets=["facebook"], when="tomorrow 9am")
+    post_id = (await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)).post_id
+    change = await call(runtime, "update_post", post_id=post_id, text="Edited once")
+    edited = await call(runtime, "edit_draft", draft_id=change.draft_id, version=1, tags=["launch"])
+    stored = await runtime.store.get(edited.draft_id)
+    assert stored.update_fields == ["text", "tags"]
+    assert set(stored.to_post_update().model_dump(exclude_unset=True)) == {"text", "tags"}

@@ -56,6 +56,10 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 # --- states ---------------------------------------------------------------------------------------
 
+POST_UPDATE_FIELDS: tuple[str, ...] = ("text", "title", "scheduled_at", "media_urls", "tags")
+"""What `PUT /posts/{id}` can change."""
+
+
 class DraftState(StrEnum):
     PENDING = "pending"          # waiting for a human decision
     PUBLISHING = "publishing"    # approved; the request to SocialDock is in flight
@@ -249,6 +253,8 @@ class Draft(BaseModel):
     requester_kind: str
     requester_face: str
     requester_name: str | None = None
+    update_fields: list[str] = Field(default_factory=list)
+    """For an update draft, the post fields it changes (empty: all of them, as drafts stored before this did)."""
     last_editor_id: str | None = None
     """Who made the current version, when not the requester: their approval would be a self-approval."""
 
@@ -313,14 +319,19 @@ class Draft(BaseModel):
         )
 
     def to_post_update(self) -> PostUpdate:
-        """The `PUT /posts/{post_id}` body for an update draft (targets cannot change on SocialDock)."""
-        return PostUpdate(
-            text=self.text,
-            title=self.title,
-            scheduled_at=None if self.publish_now else self.scheduled_at,
-            media_urls=list(self.media_urls),
-            tags=list(self.tags),
-        )
+        """The `PUT /posts/{post_id}` body for an update draft: only the fields it changes (targets cannot
+        change on SocialDock), so two approved updates of one post never undo each other."""
+        return PostUpdate(**{name: self.update_values()[name] for name in self.update_fields or POST_UPDATE_FIELDS})
+
+    def update_values(self) -> dict[str, Any]:
+        """What this draft says each updatable field of the post should be."""
+        return {
+            "text": self.text,
+            "title": self.title,
+            "scheduled_at": None if self.publish_now else self.scheduled_at,
+            "media_urls": list(self.media_urls),
+            "tags": list(self.tags),
+        }
 
 
 def schedule_and_expiry(
@@ -351,6 +362,7 @@ def new_draft(
     time_phrase: str | None = None,
     kind: Literal["create", "update"] = "create",
     post_id: str | None = None,
+    update_fields: Iterable[str] = (),
     warnings: Iterable[str] = (),
     face_refs: dict[str, str] | None = None,
     ttl: timedelta = timedelta(hours=72),
@@ -362,6 +374,9 @@ def new_draft(
     scheduled_at, expires_at = schedule_and_expiry(publish_now=publish_now, scheduled_at=scheduled_at, now=now, ttl=ttl)
     if kind == "update" and not post_id:
         raise ValueError("an update draft needs the post_id of the scheduled SocialDock post it changes")
+    unknown = set(update_fields) - set(POST_UPDATE_FIELDS)
+    if unknown:
+        raise ValueError(f"a post update cannot change {', '.join(sorted(unknown))}")
     return Draft(
         id=new_draft_id(now),
         state=DraftState.PENDING,
@@ -380,6 +395,7 @@ def new_draft(
         requester_face=requester.face,
         requester_name=requester.name,
         post_id=post_id,
+        update_fields=[f for f in POST_UPDATE_FIELDS if f in set(update_fields)],
         warnings=list(warnings),
         face_refs=dict(face_refs or {}),
         created_at=now,

@@ -29,6 +29,7 @@ from sdassist.client.errors import (
 )
 from sdassist.client.models import Post, PostUpdate, WebhookEvent
 from sdassist.publishing.drafts import (
+    POST_UPDATE_FIELDS,
     SYSTEM,
     Draft,
     DraftExpired,
@@ -78,6 +79,22 @@ def _failures(results: list[dict[str, Any]]) -> str | None:
 def _same_text(a: str | None, b: str | None) -> bool:
     """Equal up to whitespace (SocialDock may trim or rewrap what it stores)."""
     return " ".join((a or "").split()) == " ".join((b or "").split())
+
+
+def _shows_update(post: Post, draft: Draft) -> bool:
+    """Whether SocialDock's post already carries every field the update draft changes."""
+    want = draft.update_values()
+    have = {
+        "text": post.text, "title": post.title, "scheduled_at": post.scheduled_at,
+        "media_urls": list(post.media_urls) or [m.url for m in post.media], "tags": list(post.tags),
+    }
+    for name in draft.update_fields or POST_UPDATE_FIELDS:
+        if name == "text":
+            if not _same_text(have["text"], want["text"]):
+                return False
+        elif have[name] != want[name] and (have[name] or None) != (want[name] or None):
+            return False
+    return True
 
 
 def _same_targets(post: Post, draft: Draft) -> bool:
@@ -327,7 +344,7 @@ class Publisher:
                 post = await self.client.posts.get(draft.post_id)
             except NotFoundError:
                 return None, None
-            return (post if _same_text(post.text, draft.text) else None), None
+            return (post if _shows_update(post, draft) else None), None
         started = draft.publish_started_at or draft.updated_at
         since = started - self.clock_skew
         previous: datetime | None = None

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sdassist.db import open_engine
 from sdassist.publishing.drafts import (
+    POST_UPDATE_FIELDS,
     SYSTEM,
     TRANSITIONS,
     Decision,
@@ -412,6 +413,10 @@ class DraftStore:
                 merged.update(post_id=None, post_status=None, target_results=[], publish_started_at=None)
             if actor.id != current.requester_id:
                 merged["last_editor_id"] = actor.id
+            if current.kind == "update" and current.update_fields:
+                # An edit of an update draft changes what it sends; the fields it touches join the update.
+                touched = {f for f in POST_UPDATE_FIELDS if f in changes} | set(current.update_fields)
+                merged["update_fields"] = [f for f in POST_UPDATE_FIELDS if f in touched]
             new = self._apply(
                 current, merged,
                 state=DraftState.PENDING, version=current.version + 1, revision=current.revision + 1,

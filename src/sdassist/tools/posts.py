@@ -86,8 +86,10 @@ async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
         zone=inp.zone, metadata_rules=owner is not None)
     change.raise_if_problems()
     merged = base.model_copy(update=change.changes)
+    given = {"text": inp.text, "title": inp.title, "scheduled_at": inp.when, "media_urls": inp.media_urls,
+             "tags": inp.tags}
     draft = new_draft(
-        kind="update", post_id=post.id,
+        kind="update", post_id=post.id, update_fields=[name for name, value in given.items() if value is not None],
         text=merged.text, title=merged.title, targets=merged.targets, media_urls=merged.media_urls, tags=merged.tags,
         publish_now=False, scheduled_at=merged.scheduled_at, timezone=merged.timezone, time_phrase=inp.when,
         requester=ctx.principal, warnings=change.warnings, ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
