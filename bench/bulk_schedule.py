@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import httpx
 
 from sdassist.client import RateLimiter, SocialDock
 from sdassist.client.models import PostCreate, Target
+from sdassist.sandbox.server import free_loopback_port as free_port
 
 KEYS = {"BUILD": "sd_test_build", "ACCELERATE": "sd_test_sandbox"}
 LIMITS = {"BUILD": 100, "ACCELERATE": 500}
@@ -43,10 +43,6 @@ class Run:
     rate_limited: int
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(port: int, window: float) -> subprocess.Popen[bytes]:

@@ -35,6 +35,7 @@ from tests.slack.fake_slack import FakeSlack  # noqa: E402
 from sdassist.config import Settings  # noqa: E402
 from sdassist.publishing.drafts import Principal, new_draft  # noqa: E402
 from sdassist.runtime import open_runtime  # noqa: E402
+from sdassist.sandbox.server import free_loopback_port as free_port  # noqa: E402
 from sdassist.slack.app import SlackFace, web_client  # noqa: E402
 from sdassist.tools import get_tool  # noqa: E402
 
@@ -54,10 +55,6 @@ serve("127.0.0.1", int(sys.argv[1]), SandboxConfig(rate_limits={"ACCELERATE": 1_
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def start_sandbox() -> tuple[str, asyncio.subprocess.Process]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,16 +13,13 @@ import pytest
 
 from sdassist.client import RateLimiter, SocialDock
 from sdassist.sandbox import SandboxConfig, build_server, create_app
+from sdassist.sandbox.server import free_loopback_port as free_port
 
 TEST_KEY = "sd_test_sandbox"
 BUILD_KEY = "sd_test_build"
 FREE_KEY = "sd_test_free"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

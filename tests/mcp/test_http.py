@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,16 +19,13 @@ from mcp.client.streamable_http import streamable_http_client
 from sdassist.mcp import build_server
 from sdassist.mcp.http import HttpConfigError, http_app, required_token
 from sdassist.mcp_server import run
+from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.conftest import make_settings
 from tests.mcp.conftest import data
 
 TOKEN = "test-token-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from sdassist.publishing.store import DraftStore
 from sdassist.sandbox import DEFAULT_KEY
+from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.slack.conftest import APPROVER, CHANNEL, OTHER_APPROVER, SIGNING_SECRET, WEBHOOK_SECRET
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.requests import click_body, command_body, signed_webhook, slack_headers
@@ -69,10 +69,6 @@ main(sys.argv[1:])
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -33,7 +33,8 @@ def serve(host: str = "127.0.0.1", port: int = 8787, config: SandboxConfig | Non
     build_server(host, port, config).run()
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now (for a server about to start there)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -47,7 +48,7 @@ class ServedSandbox:
     """
 
     def __init__(self, config: SandboxConfig | None = None, *, quiet_disconnects: bool = False) -> None:
-        self.port = _free_loopback_port()
+        self.port = free_loopback_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = build_server("127.0.0.1", self.port, config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
