@@ -85,10 +85,6 @@ class Runtime:
     sandbox_app: Any = None
     notifier: DraftNotifier | None = None
 
-    @property
-    def on_sandbox(self) -> bool:
-        return self.settings.uses_sandbox
-
     def context(
         self,
         principal: Principal,

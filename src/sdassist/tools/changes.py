@@ -15,13 +15,12 @@ from sdassist.publishing.drafts import AlreadyLive, Draft
 from sdassist.publishing.platforms import Problem, check_post
 from sdassist.publishing.when import ResolvedTime
 from sdassist.tools.base import ToolContext
-from sdassist.tools.compose import messages, read_time
+from sdassist.tools.compose import NOTHING_STORED, messages, read_time
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
 UPDATE_KEEPS = ("a change to a scheduled post keeps its accounts and its schedule (SocialDock cannot move a post "
                 "to other accounts or publish it now)")
-NOTHING_STORED = "Fix these and try again; nothing was stored."
 _METADATA_FIELDS = {"subreddit": "subreddit", "privacy": "privacy", "privacy_level": "privacy", "chat_id": "chat_id"}
 
 

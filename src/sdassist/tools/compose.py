@@ -39,6 +39,8 @@ def change_of(name: str, description: str | None = None) -> Any:
     return Field(default=None, description=description or PostFields.model_fields[name].description)
 
 
+NOTHING_STORED = "Fix these and try again; nothing was stored."
+
 # The rules speak SocialDock's wire names; a tool's user sets these through the flat fields.
 _FIELD_NAMES = {"metadata.privacy_level": "privacy", "metadata.privacy": "privacy",
                 "metadata.subreddit": "subreddit", "metadata.chat_id": "chat_id"}
@@ -87,12 +89,12 @@ def resolve_schedule(ctx: ToolContext, when: str | None, publish_now: bool, zone
 def refuse_on_errors(check: DraftCheck) -> None:
     if check.errors:
         raise ToolError("; ".join(messages(check.errors)),
-                        hint="Fix these and try again; nothing was stored.")
+                        hint=NOTHING_STORED)
 
 
-async def compose(ctx: ToolContext, fields: PostFields, *, targets: list[Target] | None = None) -> Composed:
+async def compose(ctx: ToolContext, fields: PostFields) -> Composed:
     """Resolve accounts and time, check every platform rule; raise with all errors at once."""
-    resolved_targets = targets if targets is not None else await resolve_targets(ctx.client, fields.targets, fields)
+    resolved_targets = await resolve_targets(ctx.client, fields.targets, fields)
     when = resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
     check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,
                        media_urls=fields.media_urls, tags=fields.tags)
