@@ -96,7 +96,26 @@ def cmd_call(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_REFUSED
     data = result.model_dump(mode="json", exclude_none=True)
+    if args.field:
+        return _print_field(data, args.field)
     print(_pretty(data) if args.pretty else json.dumps(data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _print_field(data: Any, path: str) -> int:
+    """`--field draft_id` prints one value as plain text, so a shell can keep it: `d=$(sdassist call … --field …)`."""
+    value = data
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            print(f"error: the result has no field {path!r}", file=sys.stderr)
+            if isinstance(data, dict):
+                print(f"hint: its fields are {', '.join(data)}", file=sys.stderr)
+            return EXIT_USAGE
+    print(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     return 0
 
 
@@ -134,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="key=value")
     p.add_argument("--json", help="arguments as a JSON object")
     p.add_argument("--pretty", action="store_true", help="a readable listing instead of JSON")
+    p.add_argument("--field", metavar="NAME", help="print only this field of the result (a.b.0 for nested ones)")
     p.add_argument("--zone", help="read times in this IANA zone (default SDASSIST_TIMEZONE)")
     p.set_defaults(func=cmd_call)
 
