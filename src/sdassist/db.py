@@ -38,6 +38,14 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_missing_indexes(conn: Any, metadata: MetaData) -> None:
+    """`create_all` skips a table that exists, and with it the indexes added to it since: a database made by an
+    earlier version would stay without them (slow, not wrong). Create those one by one."""
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
 async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
     """An engine on `url` with `metadata`'s tables created. `pool` (pool_size, max_overflow) applies to
     server databases only. The engine is disposed again if the tables cannot be created."""
@@ -60,6 +68,7 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
             if backend == "postgresql":
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(_create_missing_indexes, metadata)
     except BaseException:
         await engine.dispose()
         raise

@@ -270,3 +270,17 @@ async def test_open_creates_the_sqlite_directory(tmp_path) -> None:
     store = await DraftStore.open(url)
     await store.close()
     assert (tmp_path / "deep" / "er" / "x.db").exists()
+
+
+async def test_an_older_database_gets_the_indexes_added_since(database_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    store = await DraftStore.open(database_url)
+    async with store._engine.begin() as conn:
+        await conn.execute(text("DROP INDEX ix_sdassist_drafts_scheduled_at"))
+    await store.close()
+    store = await DraftStore.open(database_url)  # as a new version opening an old file
+    async with store._engine.connect() as conn:
+        names = await conn.run_sync(lambda c: {i["name"] for i in inspect(c).get_indexes("sdassist_drafts")})
+    await store.close()
+    assert "ix_sdassist_drafts_scheduled_at" in names

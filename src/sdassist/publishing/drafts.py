@@ -285,6 +285,12 @@ class Draft(BaseModel):
         )
 
     @property
+    def goes_out_at(self) -> datetime | None:
+        """When it reaches (or reached) the platforms: its scheduled time, or, published at once, when it was
+        sent; None while a publish-now draft waits for approval."""
+        return self.publish_started_at if self.publish_now else self.scheduled_at
+
+    @property
     def platforms(self) -> list[str]:
         return [t.platform for t in self.targets]
 

@@ -28,6 +28,7 @@ from sdassist.client.errors import (
     TransportError,
 )
 from sdassist.client.models import Post, PostUpdate, WebhookEvent
+from sdassist.publishing.caps import CapReached, account_handles, check_caps
 from sdassist.publishing.drafts import (
     POST_UPDATE_FIELDS,
     SYSTEM,
@@ -165,6 +166,7 @@ class Publisher:
                 changes={"error": reason}, note=reason,
             )
             raise DraftExpired(draft_id, reason)
+        await self._check_caps(draft, now)
         won = await self.store.transition(
             draft_id, to=S.PUBLISHING, actor=actor, expected_state=S.PENDING, expected_version=version,
             changes={"publish_started_at": now, "error": None}, note=f"approved by {actor.label}",
@@ -173,6 +175,17 @@ class Publisher:
             current = await self.store.get(draft_id)
             raise StaleApproval(draft_id, version, current.state, current.version)
         return await self._send(won)
+
+    async def _check_caps(self, draft: Draft, now: datetime) -> None:
+        """Refuse, before anything is sent, a post that would break a platform's posting cap (CapReached)."""
+        if draft.kind != "create":
+            return  # an update moves a post that is already counted
+        at = now if draft.publish_now else draft.scheduled_at
+        assert at is not None
+        errors, _ = await check_caps(self.store, draft.targets, at, exclude=draft.id, zone=draft.timezone,
+                                     handles=lambda: account_handles(self.client))
+        if errors:
+            raise CapReached(errors, draft.id)
 
     async def _resubmit(self, draft: Draft, *, version: int, actor: Principal) -> Draft:
         draft.check_no_repost(draft.targets)

@@ -67,10 +67,10 @@ drafts_table = Table(
     Column("requester_id", String(200), nullable=False, index=True),
     Column("post_id", String(80), nullable=True, index=True),
     Column("publish_now", Integer, nullable=False),
-    Column("scheduled_at", DateTime(timezone=True), nullable=True),
+    Column("scheduled_at", DateTime(timezone=True), nullable=True, index=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Column("body", JSON, nullable=False),
 )
 
@@ -198,6 +198,26 @@ class DraftStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_draft_from_row(r) for r in rows]
+
+    async def going_out(
+        self, start: datetime, end: datetime, *, states: Iterable[DraftState] | None = None, limit: int = 5000
+    ) -> list[Draft]:
+        """Drafts that go out (or went out) in [start, end), by `Draft.goes_out_at`, earliest first.
+
+        Two indexed ranges: scheduled drafts by `scheduled_at`, and drafts published at once by `updated_at`
+        (which never precedes their publication), filtered to the window here."""
+        start, end = as_utc(start), as_utc(end)
+        c = drafts_table.c
+        query = select(drafts_table).where(or_(
+            (c.publish_now == 0) & (c.scheduled_at >= start) & (c.scheduled_at < end),
+            (c.publish_now == 1) & (c.updated_at >= start),
+        ))
+        if states is not None:
+            query = query.where(c.state.in_([DraftState(s).value for s in states]))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
+        found = [d for d in map(_draft_from_row, rows) if (at := d.goes_out_at) is not None and start <= at < end]
+        return sorted(found, key=lambda d: (d.goes_out_at, d.id))
 
     async def find_by_post_id(self, post_id: str) -> Draft | None:
         """The draft that created SocialDock post `post_id` (else the newest update draft for it)."""

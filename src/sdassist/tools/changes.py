@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdassist.client.models import Target
+from sdassist.publishing.caps import MOVE_HINT
 from sdassist.publishing.drafts import AlreadyLive, Draft
 from sdassist.publishing.platforms import Problem, check_post
 from sdassist.publishing.when import ResolvedTime
 from sdassist.tools.base import ToolContext
-from sdassist.tools.compose import NOTHING_STORED, messages, read_time
+from sdassist.tools.compose import NOTHING_STORED, cap_problems, messages, read_time
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
@@ -170,4 +171,20 @@ async def check_draft_change(
                                 messages(p for p in keep if p.severity == "error"), strict=True):
         change.refuse(field_of(problem), message)
     change.warnings = messages(p for p in keep if p.severity != "error")
+    await _check_caps(ctx, base, change, zone)
     return change
+
+
+async def _check_caps(ctx: ToolContext, base: Draft | None, change: DraftChange, zone: str | None) -> None:
+    """A changed draft must still fit the accounts' posting caps at its (new) time."""
+    if (base is not None and base.kind == "update") or {"targets", "when"} & set(change.problems):
+        return
+    targets = change.merged["targets"]
+    when = change.when
+    if when is None and not change.changes.get("publish_now") and base is not None and not base.publish_now:
+        when = ResolvedTime(utc=base.scheduled_at, local=base.scheduled_at, zone=base.timezone,  # type: ignore[arg-type]
+                            phrase=base.time_phrase or "", echo="")
+    errors, warnings = await cap_problems(ctx, targets, when, zone=zone, exclude=base.id if base else None)
+    for message in errors:
+        change.refuse("when", message, MOVE_HINT)
+    change.warnings.extend(warnings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import Field
 
 from sdassist.client.models import Target
+from sdassist.publishing.caps import MOVE_HINT, account_handles, check_caps
+from sdassist.publishing.drafts import utcnow
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
 from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
 from sdassist.tools.base import ToolContext
@@ -57,6 +59,7 @@ class Composed:
     targets: list[Target]
     when: ResolvedTime | None
     check: DraftCheck
+    cap_warnings: tuple[str, ...] = ()
 
     @property
     def scheduled_at(self) -> datetime | None:
@@ -64,7 +67,7 @@ class Composed:
 
     @property
     def warnings(self) -> list[str]:
-        return messages(self.check.warnings)
+        return [*messages(self.check.warnings), *self.cap_warnings]
 
 
 def read_time(ctx: ToolContext, phrase: str, zone: str | None, *, field: str = "when") -> ResolvedTime:
@@ -99,4 +102,15 @@ async def compose(ctx: ToolContext, fields: PostFields) -> Composed:
     check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,
                        media_urls=fields.media_urls, tags=fields.tags)
     refuse_on_errors(check)
-    return Composed(targets=resolved_targets, when=when, check=check)
+    errors, warnings = await cap_problems(ctx, resolved_targets, when, zone=fields.zone)
+    if errors:
+        raise ToolError("; ".join(errors), hint=f"{MOVE_HINT} {NOTHING_STORED}")
+    return Composed(targets=resolved_targets, when=when, check=check, cap_warnings=tuple(warnings))
+
+
+async def cap_problems(ctx: ToolContext, targets: Sequence[Target], when: ResolvedTime | None, *,
+                       zone: str | None = None, exclude: str | None = None) -> tuple[list[str], list[str]]:
+    """Posting caps for these targets at this time (or now, for a post published once approved)."""
+    at = when.utc if when else utcnow()
+    return await check_caps(ctx.store, targets, at, exclude=exclude, zone=when.zone if when else zone or ctx.zone,
+                            handles=lambda: account_handles(ctx.client))
