@@ -15,6 +15,7 @@ import sys
 
 from aiohttp import web
 
+from sdassist import heap
 from sdassist.config import Settings
 
 EXIT_CONFIG = 2
@@ -57,6 +58,8 @@ async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event
             print(f"sdassist slack: listening on http://{host}:{port} (/slack/events, /socialdock/webhook)",
                   file=sys.stderr)
         await face.start()
+        frozen = heap.settle()  # start-up is over: keep full GC passes over its objects out of the acks
+        log.info("start-up heap settled: %d objects out of the garbage collector's full passes", frozen)
         try:
             await stop.wait()
         finally:
