@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sdassist.netsafety import InsecureTransport
 from sdassist.tools import ALL_TOOLS, Tool, ToolError, get_tool
 from sdassist.tools.arguments import AssignmentError, parse_assignments
 from sdassist.tools.errors import redact
@@ -84,6 +85,9 @@ def cmd_call(args: argparse.Namespace) -> int:
         result = asyncio.run(_run_tool(tool, arguments, args.zone))
     except json.JSONDecodeError as exc:
         print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
+        return EXIT_USAGE
+    except InsecureTransport as exc:  # configuration, not the tool: said as such
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ToolError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sdassist.client import DEFAULT_BASE_URL
+from sdassist.client import DEFAULT_BASE_URL, PUBLIC_SANDBOX_KEY
+from sdassist.netsafety import check_secret_transport
 
 __all__ = ["DEFAULT_BASE_URL", "SANDBOX_KEY", "Settings", "default_data_dir", "mask_url_password"]
 
-SANDBOX_KEY = "sd_test_sandbox"
+SANDBOX_KEY = PUBLIC_SANDBOX_KEY
 
 
 def mask_url_password(url: str) -> str:
@@ -74,6 +75,15 @@ class Settings(BaseSettings):
             if name == "database_url" and isinstance(value, str):
                 value = mask_url_password(value)
             yield name, value
+
+    def check_secret_transports(self) -> None:
+        """Refuse at start-up (InsecureTransport, one line) a key or token set to travel over plain http to
+        another machine; the SocialDock client and the Slack Web API client refuse it again when built."""
+        key = self.socialdock_api_key.get_secret_value().strip() if self.socialdock_api_key else ""
+        if key and key != PUBLIC_SANDBOX_KEY:
+            check_secret_transport(self.socialdock_base_url, what="SocialDock API key", setting="SOCIALDOCK_BASE_URL")
+        if self.slack_bot_token is not None and self.slack_api_url:
+            check_secret_transport(self.slack_api_url, what="Slack bot token", setting="SDASSIST_SLACK_API_URL")
 
     @property
     def uses_sandbox(self) -> bool:

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings()
     try:
+        settings.check_secret_transports()
         server = build_server(settings, toolsets=getattr(args, "toolsets", None),
                               read_only=getattr(args, "read_only", None))
         if getattr(args, "http", False):

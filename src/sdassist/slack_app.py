@@ -17,6 +17,7 @@ from aiohttp import web
 
 from sdassist import heap
 from sdassist.config import Settings
+from sdassist.netsafety import InsecureTransport
 
 EXIT_CONFIG = 2
 log = logging.getLogger("sdassist.slack")
@@ -78,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"sdassist slack: {', '.join(missing)} not set. Set them in the environment or .env; "
               "the README (For teams: the Slack app) says where each value comes from.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        settings.check_secret_transports()
+    except InsecureTransport as exc:
+        print(f"sdassist slack: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         asyncio.run(serve(settings, getattr(args, "host", "0.0.0.0"), getattr(args, "port", 3000)))

@@ -9,7 +9,8 @@ import pytest
 
 from sdassist.publishing.drafts import DraftState
 from sdassist.tools import ToolError
-from sdassist.tools.changes import check_draft_change, is_public_url
+from sdassist.tools.changes import check_draft_change
+from sdassist.tools.compose import is_public_url
 from tests.tools.conftest import OPERATOR, call
 
 

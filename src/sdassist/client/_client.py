@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from functools import cached_property
 from types import TracebackType
 
 import httpx
 from pydantic import SecretStr
+
+from sdassist.netsafety import check_secret_transport, is_loopback_host
 
 from . import logs
 from ._transport import RequestLoop
@@ -18,6 +19,8 @@ from .resources import Accounts, Analytics, MediaResource, Posts, Webhooks
 DEFAULT_BASE_URL = "https://api.socialdock.com"
 TEST_KEY_PREFIX = "sd_test_"
 LIVE_KEY_PREFIX = "sd_live_"
+#: The local sandbox's published key (`sdassist sandbox`): not a secret, so plain http to a sandbox elsewhere is fine.
+PUBLIC_SANDBOX_KEY = "sd_test_sandbox"
 
 
 def _key_prefix(key: str) -> str:
@@ -40,27 +43,13 @@ def is_production_url(url: str) -> bool:
     return _host(url) == _host(DEFAULT_BASE_URL)
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """localhost, *.localhost, 127.0.0.0/8 or ::1: a host that never leaves this machine."""
-    host = (host or "").strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_scheme(base_url: str, key: str, transport: httpx.AsyncBaseTransport | None) -> None:
-    """A live key goes only over TLS, unless to this machine (or to an in-process app)."""
-    if not key.startswith(LIVE_KEY_PREFIX) or isinstance(transport, (httpx.ASGITransport, httpx.MockTransport)):
-        return
-    url = httpx.URL(base_url)
-    if url.scheme == "http" and not is_loopback_host(url.host):
-        raise ValueError(
-            f"refusing to send a live SocialDock key over plain http to {url.host}: the key would travel "
-            f"unencrypted. Use https:// in SOCIALDOCK_BASE_URL (plain http is allowed only to localhost)."
-        )
+def normalise_key(api_key: str | SecretStr) -> SecretStr:
+    """The key as sent: surrounding whitespace (a pasted newline, a leading space) removed, once, here."""
+    raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    key = raw.strip()
+    if not key:
+        raise ValueError("an API key is required")
+    return SecretStr(key)
 
 
 class _BearerAuth(httpx.Auth):
@@ -95,12 +84,14 @@ class SocialDock:
         rate_limiter: RateLimiter | None = None,
         deadline: float | None = None,
     ) -> None:
-        key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
-        if not key.get_secret_value().strip():
-            raise ValueError("an API key is required")
-        _check_scheme(base_url, key.get_secret_value(), transport)
+        key = normalise_key(api_key)
+        in_process = isinstance(transport, (httpx.ASGITransport, httpx.MockTransport))
+        if not in_process and key.get_secret_value() != PUBLIC_SANDBOX_KEY:
+            check_secret_transport(base_url, what="SocialDock API key", setting="SOCIALDOCK_BASE_URL")
         self._key = key
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url.strip().rstrip("/")
+        #: SocialDock is this machine (an in-process app or a loopback address): it may fetch loopback URLs.
+        self.is_local = in_process or is_loopback_host(httpx.URL(self.base_url).host)
         self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,

@@ -13,7 +13,7 @@ from typing import Any
 
 LOGGER_NAME = "sdassist.client"
 REDACTED = "[redacted]"
-_KEY_RE = re.compile(r"sd_(?:live|test)_\w+")
+_KEY_RE = re.compile(r"(?i)sd_(?:live|test)_\w+")
 _BEARER_RE = re.compile(r"(?i)(bearer\s+)\S+")
 #: JSON fields that carry a credential (a webhook's signing secret in a request body, a token…).
 _SECRET_FIELD_RE = re.compile(
@@ -49,13 +49,18 @@ if not any(isinstance(f, RedactingFilter) for f in logger.filters):
 
 
 def enabled() -> bool:
-    """Debug logging is opt-in through the environment, read on each call so tests can switch it."""
+    """Debug logging is opt-in through the environment, read on each call so tests can switch it.
+
+    The logger's own level is set here, not left to the root's: a face that configured logging first
+    (`sdassist slack` at INFO, `sdassist mcp` at WARNING) would otherwise drop every debug record."""
     on = os.environ.get("SDASSIST_LOG", "").strip().lower() == "debug"
-    if on and not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
+    if on:
+        if logger.level != logging.DEBUG:
+            logger.setLevel(logging.DEBUG)
+        if not logger.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+            logger.addHandler(handler)
     return on
 
 

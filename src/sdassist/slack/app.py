@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.client.models import Target
 from sdassist.config import Settings
+from sdassist.netsafety import check_secret_transport
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
@@ -50,8 +51,10 @@ PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when So
 
 def web_client(settings: Settings) -> AsyncWebClient:
     """The Web API client; `SDASSIST_SLACK_API_URL` points it elsewhere (a proxy, the tests' fake)."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    base = (settings.slack_api_url or SLACK_API).rstrip("/") + "/"
+    token = settings.slack_bot_token.get_secret_value().strip() if settings.slack_bot_token else None
+    base = (settings.slack_api_url or SLACK_API).strip().rstrip("/") + "/"
+    if token:
+        check_secret_transport(base, what="Slack bot token", setting="SDASSIST_SLACK_API_URL")
     return AsyncWebClient(token=token, base_url=base, timeout=10)
 
 

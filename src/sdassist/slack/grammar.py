@@ -18,7 +18,7 @@ from sdassist.client.models import PLATFORMS
 from sdassist.tools.arguments import AssignmentError
 from sdassist.tools.arguments import parse_assignments as read_assignments
 from sdassist.tools.base import Tool
-from sdassist.tools.changes import is_public_url
+from sdassist.tools.compose import is_public_url
 from sdassist.tools.registry import ALL_TOOLS, TOOLS_BY_NAME
 from sdassist.tools.targets import normalise_platform
 

@@ -16,25 +16,13 @@ from sdassist.publishing.drafts import AlreadyLive, Draft
 from sdassist.publishing.platforms import Problem, check_post
 from sdassist.publishing.when import ResolvedTime
 from sdassist.tools.base import ToolContext
-from sdassist.tools.compose import NOTHING_STORED, cap_problems, messages, read_time
+from sdassist.tools.compose import NOTHING_STORED, cap_problems, media_url_problem, messages, read_time
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
 UPDATE_KEEPS = ("a change to a scheduled post keeps its accounts and its schedule (SocialDock cannot move a post "
                 "to other accounts or publish it now)")
 _METADATA_FIELDS = {"subreddit": "subreddit", "privacy": "privacy", "privacy_level": "privacy", "chat_id": "chat_id"}
-
-
-def is_public_url(url: str) -> bool:
-    """The one media URL check every face shares: SocialDock fetches http(s) URLs only."""
-    return url.strip().lower().startswith(("http://", "https://"))
-
-
-def media_url_problem(urls: Sequence[str]) -> str | None:
-    bad = [u for u in urls if not is_public_url(u)]
-    if not bad:
-        return None
-    return f"media must be public http(s) URLs, not {bad[0][:60]!r}: upload the file somewhere public first"
 
 
 def field_of(problem: Problem) -> str:
@@ -115,7 +103,7 @@ async def check_draft_change(
     for name, value in (("text", text), ("title", title), ("media_urls", media_urls), ("tags", tags)):
         if value is not None:
             change.changes[name] = list(value) if isinstance(value, (list, tuple)) else value
-    if media_urls is not None and (bad := media_url_problem(media_urls)):
+    if media_urls is not None and (bad := media_url_problem(media_urls, loopback_ok=ctx.client.is_local)):
         change.refuse("media_urls", bad)
 
     resolved: list[Target] | None = None

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from sdassist.client.models import Target
+from sdassist.netsafety import UnsafeURL, check_public_url
 from sdassist.publishing.caps import MOVE_HINT, account_handles, check_caps
 from sdassist.publishing.drafts import utcnow
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
@@ -42,6 +43,29 @@ def change_of(name: str, description: str | None = None) -> Any:
 
 
 NOTHING_STORED = "Fix these and try again; nothing was stored."
+
+
+def is_public_url(url: str, *, loopback_ok: bool = True) -> bool:
+    """Whether SocialDock could fetch `url`: absolute http(s), not to a private or link-local address.
+
+    A parser that does not know where SocialDock runs (the Slack grammar) leaves loopback to the tool layer."""
+    try:
+        check_public_url(url, field="media_urls", loopback_ok=loopback_ok)
+    except UnsafeURL:
+        return False
+    return True
+
+
+def media_url_problem(urls: Iterable[str], *, loopback_ok: bool = False) -> str | None:
+    """The first media URL SocialDock must not be asked to fetch, and why (`netsafety.check_public_url`).
+
+    `loopback_ok`: SocialDock itself is on this machine (the sandbox), so a loopback URL stays here."""
+    for url in urls:
+        try:
+            check_public_url(url, field="media_urls", loopback_ok=loopback_ok)
+        except UnsafeURL as exc:
+            return f"{exc}: upload the file somewhere public first and give its URL"
+    return None
 
 # The rules speak SocialDock's wire names; a tool's user sets these through the flat fields.
 _FIELD_NAMES = {"metadata.privacy_level": "privacy", "metadata.privacy": "privacy",
@@ -97,6 +121,8 @@ def refuse_on_errors(check: DraftCheck) -> None:
 
 async def compose(ctx: ToolContext, fields: PostFields) -> Composed:
     """Resolve accounts and time, check every platform rule; raise with all errors at once."""
+    if bad := media_url_problem(fields.media_urls, loopback_ok=ctx.client.is_local):
+        raise ToolError(bad, hint=NOTHING_STORED)
     resolved_targets = await resolve_targets(ctx.client, fields.targets, fields)
     when = resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
     check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from sdassist.netsafety import UnsafeURL, check_public_url
 from sdassist.publishing.platforms import media_kind
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.changes import is_public_url
 from sdassist.tools.errors import ToolError
 
 
@@ -23,11 +23,12 @@ class MediaView(ToolOutput):
 
 
 async def upload_media(ctx: ToolContext, inp: UploadInput) -> MediaView:
-    if not is_public_url(inp.url):
-        raise ToolError(f"url must be a public http(s) URL, not {inp.url[:60]!r}",
-                        hint="Upload the file somewhere public first and pass its URL.")
+    try:
+        url = check_public_url(inp.url, field="url", loopback_ok=ctx.client.is_local)
+    except UnsafeURL as exc:
+        raise ToolError(str(exc), hint=f"{exc.hint} Upload the file somewhere public first and pass its URL.") from None
     await ctx.report_progress(0, 1, "SocialDock is fetching the file")
-    media = await ctx.client.media.upload(url=inp.url, file_name=inp.file_name)
+    media = await ctx.client.media.upload(url=url, file_name=inp.file_name)
     await ctx.report_progress(1, 1, "stored")
     return MediaView(media_id=media.id, url=media.url, mime_type=media.mime_type,
                      kind=media_kind(media.url, media.mime_type))

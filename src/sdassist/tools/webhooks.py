@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from sdassist.client import is_loopback_host
+from sdassist.netsafety import UnsafeURL, check_public_url, is_loopback_host
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.errors import ToolError
 
@@ -15,19 +15,18 @@ EVENTS = ("post_published", "post_failed")
 
 
 
-def check_webhook_url(url: str) -> str:
-    """HTTPS, or plain HTTP to a loopback address (a local sandbox or receiver)."""
+def check_webhook_url(url: str, *, loopback_ok: bool = False) -> str:
+    """HTTPS to a public host; plain HTTP only to loopback, and loopback only when SocialDock is on this
+    machine too (`loopback_ok`: the sandbox), since SocialDock delivers from wherever it runs."""
+    hint = "Use the public https address of your receiver, e.g. https://example.com/socialdock/webhook."
     try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:  # "https://[" and other unparseable netlocs
-        parts, host = None, None
-    if parts is not None and parts.scheme == "https" and host:
-        return url.strip()
-    if parts is not None and parts.scheme == "http" and is_loopback_host(host):
-        return url.strip()
-    raise ToolError(f"webhook url must be https (http only for loopback addresses), not {url[:80]!r}",
-                    hint="Use the public https address of your receiver, e.g. https://example.com/socialdock/webhook.")
+        checked = check_public_url(url, field="url", loopback_ok=loopback_ok)
+    except UnsafeURL as exc:
+        raise ToolError(f"webhook {exc}", hint=hint) from None
+    if urlsplit(checked).scheme.lower() == "http" and not is_loopback_host(urlsplit(checked).hostname):
+        raise ToolError(f"webhook url must be https (http only for loopback addresses), not {checked[:80]!r}",
+                        hint=hint)
+    return checked
 
 
 class WebhookView(ToolOutput):
@@ -60,7 +59,7 @@ class CreateWebhookInput(ToolInput):
 
 async def create_webhook(ctx: ToolContext, inp: CreateWebhookInput) -> WebhookView:
     ctx.policy.check_can_administer(ctx.principal, "register a webhook")
-    url = check_webhook_url(inp.url)
+    url = check_webhook_url(inp.url, loopback_ok=ctx.client.is_local)
     secret = inp.secret or (ctx.settings.webhook_secret.get_secret_value() if ctx.settings.webhook_secret else None)
     hook = await ctx.client.webhooks.create(url=url, events=list(inp.events), secret=secret)
     return WebhookView(id=hook.id, url=hook.url, events=hook.events, active=hook.active, signed=secret is not None)

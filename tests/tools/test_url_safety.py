@@ -1,0 +1,135 @@
+"""URLs someone hands us are checked for where they really point, however the address is spelt.
+
+Media and webhook URLs are fetched by SocialDock; OAuth client metadata documents by us. None of them may
+reach this machine, the cloud metadata service or a private network; loopback only when SocialDock itself is
+on this machine (the sandbox)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from sdassist.netsafety import UnsafeURL, check_public_url, check_resolved, is_loopback_host
+from sdassist.tools import ToolError
+from sdassist.tools.webhooks import check_webhook_url
+from tests.tools.conftest import call
+
+LOOPBACK_SPELLINGS = [
+    "http://127.0.0.1/a.png", "http://2130706433/a.png", "http://0x7f.1/a.png", "http://0x7f000001/a.png",
+    "http://0177.0.0.1/a.png", "http://127.1/a.png", "http://[::1]/a.png", "http://[::ffff:127.0.0.1]/a.png",
+    "http://[::ffff:7f00:1]/a.png", "http://[0:0:0:0:0:ffff:127.0.0.1]/a.png", "http://[::127.0.0.1]/a.png",
+    "http://[2002:7f00:1::]/a.png", "http://[64:ff9b::127.0.0.1]/a.png", "http://localhost/a.png",
+    "http://LOCALHOST./a.png", "http://img.localhost/a.png", "https://127.0.0.1:8443/a.png",
+]
+NEVER = {
+    "http://169.254.169.254/latest/meta-data/": "link-local",
+    "http://2852039166/latest/": "link-local",
+    "http://[::ffff:169.254.169.254]/": "link-local",
+    "http://[fe80::1]/x": "link-local",
+    "http://metadata.google.internal/computeMetadata/v1/": "internal",
+    "http://10.0.0.1/a.png": "private",
+    "http://012.0.0.1/a.png": "private",
+    "http://172.16.5.4/a.png": "private",
+    "http://192.168.1.1/a.png": "private",
+    "http://[fd00::1]/a.png": "private",
+    "http://100.64.0.1/a.png": "carrier-grade NAT",
+    "http://0.0.0.0/a.png": "unspecified",
+    "http://0/a.png": "unspecified",
+    "http://224.0.0.1/a.png": "multicast",
+}
+
+
+@pytest.mark.parametrize("url", LOOPBACK_SPELLINGS)
+def test_every_spelling_of_loopback_is_refused_with_the_reason(url: str) -> None:
+    with pytest.raises(UnsafeURL, match="loopback") as caught:
+        check_public_url(url, field="media_urls")
+    assert caught.value.field == "media_urls" and str(caught.value).startswith("media_urls: ")
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize("url", LOOPBACK_SPELLINGS)
+def test_loopback_is_allowed_when_socialdock_is_on_this_machine(url: str) -> None:
+    assert check_public_url(url, loopback_ok=True) == url
+    assert is_loopback_host(url.split("/")[2].rsplit(":", 1)[0] if "]" not in url else url.split("/")[2])
+
+
+@pytest.mark.parametrize(("url", "reason"), NEVER.items())
+def test_metadata_and_private_addresses_are_refused_even_beside_a_local_socialdock(url: str, reason: str) -> None:
+    for loopback_ok in (False, True):
+        with pytest.raises(UnsafeURL, match=reason):
+            check_public_url(url, field="url", loopback_ok=loopback_ok)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/a.png", "http://93.184.216.34/a.png", "HTTPS://Example.COM/x",
+                                 "http://[2606:4700::1111]/x", "http://[::ffff:8.8.8.8]/x", "https://x.test/a.jpg"])
+def test_public_addresses_pass(url: str) -> None:
+    assert check_public_url(url) == url
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("ftp://example.com/a.png", "absolute http"), ("/tmp/a.png", "absolute http"), ("https://", "absolute http"),
+    ("http://256.0.0.1/", "not a valid address"), ("http://1.2.3.4.5/", "not a valid address"),
+    ("http://0x100000000/", "not a valid address"), ("http://example.com:99999/", "port"),
+    ("http://127.0.0.1\\@example.com/", "backslash"), ("http://exa mple.com/", "spaces"),
+])
+def test_malformed_urls_say_what_is_wrong(url: str, reason: str) -> None:
+    with pytest.raises(UnsafeURL, match=reason):
+        check_public_url(url, field="media_urls")
+
+
+async def test_a_name_is_also_checked_by_what_it_resolves_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"rebind.example": ["93.184.216.34", "127.0.0.1"], "intranet.example": ["10.0.0.5"],
+               "ok.example": ["93.184.216.34", "2606:4700::1111"]}
+
+    async def resolve(host: str, port: int, **_: Any) -> list[Any]:  # a resolver that never leaves the machine
+        if host not in answers:
+            raise OSError("no such name")
+        return [(0, 1, 6, "", (a, port)) for a in answers[host]]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolve)
+    with pytest.raises(UnsafeURL, match=r"client_id: 'rebind\.example' resolves to 127\.0\.0\.1, loopback"):
+        await check_resolved("https://rebind.example/meta.json", field="client_id")
+    with pytest.raises(UnsafeURL, match=r"resolves to 10.0.0.5, a private network"):
+        await check_resolved("https://intranet.example/meta.json", loopback_ok=True)
+    with pytest.raises(UnsafeURL, match="could not be resolved"):
+        await check_resolved("https://nowhere.example/meta.json")
+    assert [str(a) for a in await check_resolved("https://ok.example/m")] == ["93.184.216.34", "2606:4700::1111"]
+    assert [str(a) for a in await check_resolved("https://93.184.216.34/m")] == ["93.184.216.34"]
+    with pytest.raises(UnsafeURL, match="loopback"):
+        await check_resolved("http://localhost:9/meta.json")
+
+
+def test_webhook_urls_to_loopback_only_when_socialdock_is_local_and_never_to_private_ranges() -> None:
+    with pytest.raises(ToolError, match="loopback"):
+        check_webhook_url("http://2130706433:8080/hook")
+    assert check_webhook_url("http://2130706433:8080/hook", loopback_ok=True)
+    for url in ("https://10.1.2.3/hook", "https://[::ffff:169.254.169.254]/hook", "https://0xa9.0xfe.0xa9.0xfe/"):
+        with pytest.raises(ToolError, match=r"webhook url: .* points at"):
+            check_webhook_url(url, loopback_ok=True)
+
+
+# --- through the tools: every path that hands SocialDock a URL ------------------------------------------
+
+async def test_every_tool_that_takes_a_url_refuses_private_ones(runtime: Any) -> None:
+    bad = "http://0xa9fea9fe/latest/meta-data/"  # 169.254.169.254
+    with pytest.raises(ToolError, match=r"media_urls: .* link-local"):
+        await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am", media_urls=[bad])
+    with pytest.raises(ToolError, match=r"url: .* link-local"):
+        await call(runtime, "upload_media", url=bad)
+    with pytest.raises(ToolError, match=r"webhook url: .* link-local"):
+        await call(runtime, "create_webhook", url=bad)
+    draft = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am")
+    with pytest.raises(ToolError, match=r"media_urls: .* private network"):
+        await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, media_urls=["http://10.0.0.8/a.png"])
+
+
+async def test_loopback_media_is_refused_when_socialdock_is_elsewhere(runtime: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime.client, "is_local", False)
+    with pytest.raises(ToolError, match=r"media_urls: .* loopback"):
+        await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am",
+                   media_urls=["http://[::ffff:127.0.0.1]/a.png"])
+    with pytest.raises(ToolError, match=r"webhook url: .* loopback"):
+        await call(runtime, "create_webhook", url="http://127.1:9/hook")
