@@ -21,7 +21,7 @@ async def test_host_that_accepts_sees_exactly_what_will_be_posted_then_it_is_sch
     async with Client(server_factory(), mode=mode, elicitation_callback=host) as client:
         out = data(await client.call_tool("draft_post", {**POST, "tags": ["launch"]}))
     assert out["state"] == "scheduled" and out["post_id"].startswith("post_")
-    assert "confirmed" in out["next_step"] and out["confirmation_token"] is None
+    assert "confirmed" in out["next_step"] and "confirmation_token" not in out
     [question] = host.asked
     assert "Launch day!" in question and "linkedin (acc_" in question
     assert "09:00 CET = 08:00 UTC" in question and "sandbox" in question and "launch" in question
@@ -35,7 +35,7 @@ async def test_host_that_declines_cancels_the_draft_and_says_so(
     host = Host(action, publish=publish)
     async with Client(server_factory(), mode=mode, elicitation_callback=host) as client:
         out = data(await client.call_tool("draft_post", POST))
-        assert out["state"] == "cancelled" and out["post_id"] is None
+        assert out["state"] == "cancelled" and "post_id" not in out
         assert "declined" in out["next_step"] and "nothing was published" in out["next_step"]
         posts = data(await client.call_tool("list_posts", {"status": "scheduled"}))
     assert all(p["text"] != "Launch day!" for p in posts["posts"])
@@ -79,7 +79,7 @@ async def test_forged_or_stale_token_is_refused(server_factory: Any, mode: str) 
                                                       "confirmation_token": token})
         assert stale.is_error
         state = data(await client.call_tool("get_draft", {"draft_id": first["draft_id"]}))
-        assert state["state"] == "pending" and state["post_id"] is None
+        assert state["state"] == "pending" and "post_id" not in state
 
 
 async def test_expired_token_is_refused(server_factory: Any) -> None:

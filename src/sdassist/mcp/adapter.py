@@ -11,14 +11,15 @@ pessimistic (any non-read-only tool would otherwise be "destructive").
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
 from sdassist.tools.base import Tool, ToolContext, ToolKind
@@ -33,18 +34,30 @@ ContextFactory = Callable[[Context], Awaitable[ToolContext]]
 
 
 def annotations_for(tool: Tool) -> ToolAnnotations:
-    """All four hints, explicit. A create or schedule is not destructive; a delete or cancel is.
+    """Every hint whose value differs from the spec's default, and `destructiveHint` always on a tool that
+    writes: that one decides whether a host asks before running it, so it never rests on a default.
 
-    Reads are idempotent; a write is not (each draft_post makes a new draft); a destructive call is not
-    either (a second delete answers "not found"), so `idempotent_hint` is False for it too.
+    The spec's defaults are readOnly false, destructive true, idempotent false, openWorld true; destructive
+    and idempotent mean something only when a tool is not read-only. A create or schedule is not
+    destructive; a delete or cancel is. Reads are idempotent (so no hint is needed beyond read-only); a
+    write is not (each draft_post makes a new draft); a destructive call is not either (a second delete
+    answers "not found"). Leaving defaults out keeps ~1 KB out of every tools/list.
     """
     read = tool.kind == ToolKind.READ
     return ToolAnnotations(  # no title here: the tool's own title is listed once, beside its name
-        read_only_hint=read,
-        destructive_hint=tool.kind == ToolKind.DESTRUCTIVE,
-        idempotent_hint=read,
-        open_world_hint=tool.name not in LOCAL_TOOLS,
+        read_only_hint=True if read else None,
+        destructive_hint=None if read else tool.kind == ToolKind.DESTRUCTIVE,
+        open_world_hint=None if tool.name not in LOCAL_TOOLS else False,
     )
+
+
+SPEC_DEFAULTS = {"read_only_hint": False, "destructive_hint": True, "idempotent_hint": False, "open_world_hint": True}
+
+
+def hint(annotations: ToolAnnotations | None, name: str) -> bool:
+    """A hint as a client must read it: the published value, or the spec's default when it is left out."""
+    value = getattr(annotations, name, None) if annotations is not None else None
+    return SPEC_DEFAULTS[name] if value is None else value
 
 
 def _flat_field(info: FieldInfo) -> tuple[Any, Any]:
@@ -54,6 +67,8 @@ def _flat_field(info: FieldInfo) -> tuple[Any, Any]:
         extra["description"] = info.description
     if info.examples:
         extra["examples"] = info.examples
+    if info.json_schema_extra:
+        extra["json_schema_extra"] = info.json_schema_extra
     annotation = Annotated[(info.annotation, *info.metadata, Field(**extra))]
     if info.is_required():
         return annotation, inspect.Parameter.empty
@@ -125,6 +140,14 @@ def progress_to(ctx: Context) -> Callable[[float, float | None, str | None], Awa
     return report
 
 
+def as_result(output: BaseModel) -> CallToolResult:
+    """A tool's output on the wire: no null fields (absent means none), and a compact JSON text copy for
+    clients that read only the text."""
+    data = output.model_dump(mode="json", exclude_none=True)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
 def build_plain_function(tool: Tool, context_for: ContextFactory) -> Callable[..., Awaitable[Any]]:
     """An async function with the tool's flat signature, returning the tool's output model."""
 
@@ -138,16 +161,21 @@ def build_plain_function(tool: Tool, context_for: ContextFactory) -> Callable[..
 def shape(
     fn: Callable[..., Any], tool: Tool, *, extra: list[inspect.Parameter]
 ) -> Callable[..., Awaitable[Any]]:
-    """Give `fn` the tool's name, docstring and flat signature (plus `ctx` and any `extra` parameters)."""
+    """A function with the tool's name, docstring and flat signature (plus `ctx` and any `extra` parameters)
+    that calls `fn` and answers with `as_result` of what it returns."""
+
+    async def respond(**kwargs: Any) -> Any:
+        return as_result(await fn(**kwargs))
+
     params = [
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),
         *extra,
         *flat_parameters(tool),
     ]
     # Required parameters first is only a positional rule; all of these are keyword-only, any order is valid.
-    fn.__signature__ = inspect.Signature(params, return_annotation=tool.output_model)  # type: ignore[attr-defined]
-    fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": tool.output_model}
-    fn.__name__ = tool.name
-    fn.__qualname__ = f"sdassist_tool_{tool.name}"
-    fn.__doc__ = tool.description
-    return fn
+    respond.__signature__ = inspect.Signature(params, return_annotation=tool.output_model)  # type: ignore[attr-defined]
+    respond.__annotations__ = {p.name: p.annotation for p in params} | {"return": tool.output_model}
+    respond.__name__ = tool.name
+    respond.__qualname__ = f"sdassist_tool_{tool.name}"
+    respond.__doc__ = tool.description
+    return respond

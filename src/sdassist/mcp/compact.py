@@ -57,6 +57,27 @@ def compact_schema(schema: Any, *, output: bool, optional_null: bool = True, _pr
     return out
 
 
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`$ref`s into `$defs` replaced by what they point at (input models are not recursive): an enum used
+    once is shorter written where it is used, and some clients resolve no `$ref` at all."""
+    defs = schema.get("$defs")
+    if not defs:
+        return schema
+
+    def resolve(node: Any, depth: int = 0) -> Any:
+        if isinstance(node, list):
+            return [resolve(n, depth) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 8:
+            target = defs.get(ref.removeprefix("#/$defs/"), {})
+            return resolve({**target, **{k: v for k, v in node.items() if k != "$ref"}}, depth + 1)
+        return {k: resolve(v, depth) for k, v in node.items()}
+
+    return {k: resolve(v) for k, v in schema.items() if k != "$defs"}
+
+
 def _shallow(prop: Any, defs: dict[str, Any]) -> Any:
     """One output property reduced to its JSON type: the values themselves show the rest, and every byte of a
     tools/list answer is read by the model on every turn."""
@@ -76,6 +97,15 @@ def _shallow(prop: Any, defs: dict[str, Any]) -> Any:
     return {key: prop[key] for key in ("type", "format") if key in prop}
 
 
+def _never_null(prop: Any) -> Any:
+    """Results leave null fields out (`as_result`), so a published type never needs `null`."""
+    kinds = prop.get("type") if isinstance(prop, dict) else None
+    if not isinstance(kinds, list) or "null" not in kinds:
+        return prop
+    rest = [k for k in kinds if k != "null"]
+    return {**prop, "type": rest[0] if len(rest) == 1 else rest}
+
+
 def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     """An output schema one level deep: every property with its type, nested objects as plain `object`.
 
@@ -85,5 +115,5 @@ def shallow_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     if schema is None:
         return None
     defs = schema.get("$defs", {})
-    props = {name: _shallow(p, defs) for name, p in schema.get("properties", {}).items()}
+    props = {name: _never_null(_shallow(p, defs)) for name, p in schema.get("properties", {}).items()}
     return {"type": "object", "properties": props}

@@ -32,7 +32,6 @@ from sdassist.tools.views import DraftView, draft_view
 # The tools whose result is a draft waiting for approval.
 CONFIRMED_TOOLS = frozenset({"draft_post", "edit_draft", "update_post"})
 
-CONFIRM_NOTE = " Pass back a confirmation_token only after the user said yes to its preview."
 
 
 class Confirm(BaseModel):

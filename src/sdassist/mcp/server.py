@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from pydantic import Field
 
+from sdassist import package_version
 from sdassist.config import Settings
 from sdassist.mcp.adapter import annotations_for, build_plain_function, progress_to
-from sdassist.mcp.compact import compact_schema, shallow_output
-from sdassist.mcp.confirm import CONFIRM_NOTE, CONFIRMED_TOOLS, build_confirmed_function
+from sdassist.mcp.compact import compact_schema, inline_defs, shallow_output
+from sdassist.mcp.confirm import CONFIRMED_TOOLS, build_confirmed_function
 from sdassist.publishing.drafts import Principal
 from sdassist.tools.base import Tool, ToolContext, ToolKind, Toolset
 from sdassist.tools.registry import parse_toolsets, select_tools
@@ -27,6 +29,8 @@ log = logging.getLogger("sdassist.mcp")
 
 ASSISTANT = Principal(id="mcp-assistant", kind="assistant", face="mcp", name="an assistant")
 RULES_URI = "sdassist://platform-rules"
+# No separate title: on the newest protocol the server's identity is stamped on every result, so it stays its
+# name and version; what sdassist does is said once, in the instructions.
 
 SANDBOX_LINE = ("SANDBOX: no SOCIALDOCK_API_KEY is set, so this server runs on the built-in SocialDock sandbox and "
                 "nothing is really posted. Say so when you report a post.")
@@ -93,21 +97,42 @@ def chosen_tools(settings: Settings, *, toolsets: str | None = None, read_only: 
     return select_tools(toolsets=sets, read_only=only_reads, for_assistant=True)
 
 
-def register_tool(server: MCPServer, tool: Tool, state: ServerState) -> None:
-    """One registry tool on the server: with a confirmation question when approval is `confirm`."""
+def schema_holders(tools: list[Tool]) -> dict[str, str]:
+    """tool name → the listed tool that publishes its output schema, for outputs several tools share.
+
+    MCP has no way to share a schema between tools, and the same draft schema four times is ~1.5 KB of every
+    tools/list. So one tool carries it (a read tool when there is one: get_draft for a draft) and the others
+    say in their description that they answer with the same shape."""
+    by_model: dict[type, list[Tool]] = {}
+    for tool in tools:
+        by_model.setdefault(tool.output_model, []).append(tool)
+    holders = {}
+    for group in by_model.values():
+        holder = next((t for t in group if t.kind == ToolKind.READ), group[0])
+        holders.update({t.name: holder.name for t in group})
+    return holders
+
+
+def register_tool(server: MCPServer, tool: Tool, state: ServerState, *, schema_from: str | None = None) -> None:
+    """One registry tool on the server: with a confirmation question when approval is `confirm`.
+
+    `schema_from` names another listed tool that publishes this tool's output schema: this one then lists
+    none, says so, and still answers with structured content of that shape."""
     description = tool.description
     if state.settings.approval == "confirm" and tool.name in CONFIRMED_TOOLS:
         fn = build_confirmed_function(tool, state.context, sandbox=state.settings.uses_sandbox)
-        description += CONFIRM_NOTE
     else:
         fn = build_plain_function(tool, state.context)
+    shared = schema_from is not None and schema_from != tool.name
+    if shared:
+        description += f" Answers like {schema_from}."
     server.add_tool(fn, name=tool.name, title=tool.title, description=description,
                     annotations=annotations_for(tool), structured_output=True)
     registered = server._tool_manager.get_tool(tool.name)
     assert registered is not None
-    registered.parameters = compact_schema(registered.parameters, output=False)
+    registered.parameters = inline_defs(compact_schema(registered.parameters, output=False))
     meta = registered.fn_metadata
-    meta.output_schema = shallow_output(compact_schema(meta.output_schema, output=True))
+    meta.output_schema = None if shared else shallow_output(compact_schema(meta.output_schema, output=True))
 
 
 def build_server(
@@ -128,12 +153,13 @@ def build_server(
 
     server = MCPServer(
         "sdassist",
-        title="sdassist: social media publishing with a human in the loop",
+        version=package_version(),
         instructions=instructions(settings, read_only=is_read_only),
         lifespan=lifespan,
     )
+    holders = schema_holders(tools)
     for tool in tools:
-        register_tool(server, tool, state)
+        register_tool(server, tool, state, schema_from=holders[tool.name])
     add_rules_resource(server)
     add_planning_prompt(server, settings)
     server.sdassist_state = state  # type: ignore[attr-defined]  # for tests and the benchmark
@@ -153,7 +179,12 @@ def add_rules_resource(server: MCPServer) -> None:
 def add_planning_prompt(server: MCPServer, settings: Settings) -> None:
     @server.prompt(name="plan_week", title="Plan a week of posts",
                    description="Plan a week of posts on a topic, check them, and draft them for approval.")
-    def plan_week(topic: str, platforms: str = "every connected platform", start: str = "next monday") -> str:
+    def plan_week(
+        topic: Annotated[str, Field(description="What the week's posts are about.")],
+        platforms: Annotated[str, Field(description="Where to post, e.g. 'linkedin, instagram'.")]
+        = "every connected platform",
+        start: Annotated[str, Field(description="The first day, e.g. 'next monday' or '2026-03-02'.")] = "next monday",
+    ) -> str:
         return (
             f"Plan a week of social media posts about: {topic}.\n"
             f"Platforms: {platforms}. The week starts {start}; times are in {settings.timezone} unless I say "

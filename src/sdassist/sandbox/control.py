@@ -99,6 +99,20 @@ async def clear_faults(request: Request) -> JSONResponse:
     return ok({"success": True})
 
 
+async def set_account_status(request: Request) -> JSONResponse:
+    """`{"status": "expired"}`: break (or mend, with "active") a connection, as a revoked token would."""
+    state = _state(request)
+    body = await json_body(request, fields=("status",))
+    status = body.get("status")
+    if not isinstance(status, str) or not status.strip():
+        raise bad_request('"status" must be a non-empty string, e.g. "active" or "expired"')
+    account = state.accounts.get(request.path_params["account_id"])
+    if account is None:
+        raise bad_request(f"no account {request.path_params['account_id']!r}")
+    account.status = status.strip()
+    return ok({"id": account.id, "status": account.status})
+
+
 async def deliveries(request: Request) -> JSONResponse:
     return ok({"deliveries": _state(request).dispatcher.deliveries})
 
@@ -143,6 +157,7 @@ routes = [
     Route(f"{S}/faults", set_faults, methods=["POST"]),
     Route(f"{S}/faults", get_faults, methods=["GET"]),
     Route(f"{S}/faults", clear_faults, methods=["DELETE"]),
+    Route(f"{S}/accounts/{{account_id}}/status", set_account_status, methods=["POST"]),
     Route(f"{S}/deliveries", deliveries, methods=["GET"]),
     Route(f"{S}/stats", stats, methods=["GET"]),
     Route(f"{S}/reset", reset, methods=["POST"]),

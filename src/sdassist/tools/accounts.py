@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from pydantic import Field
@@ -23,19 +24,31 @@ class AccountView(ToolOutput):
     platform: str
     handle: str | None = None
     name: str | None = None
+    status: str | None = Field(default=None, description="active, or why the connection is broken.")
+    connected_at: datetime | None = None
 
 
 class AccountList(ToolOutput):
     accounts: list[AccountView]
     connected_platforms: list[str]
+    next_step: str | None = None
 
 
 async def list_accounts(ctx: ToolContext, inp: ListAccountsInput) -> AccountList:
-    accounts = [a for a in await ctx.client.accounts.list() if inp.platform in (None, a.platform)]
-    return AccountList(
-        accounts=[AccountView(id=a.id, platform=a.platform, handle=a.username, name=a.display_name) for a in accounts],
-        connected_platforms=sorted({a.platform for a in accounts}),
-    )
+    """GET /accounts names the accounts and when they were connected; GET /accounts/status says whether each
+    connection still works. Both are asked at once."""
+    listed, states = await asyncio.gather(ctx.client.accounts.list(), ctx.client.accounts.status())
+    status_of = {s.id: s.status for s in states.accounts}
+    accounts = [a for a in listed if inp.platform in (None, a.platform)]
+    views = [AccountView(id=a.id, platform=a.platform, handle=a.username, name=a.display_name,
+                         status=status_of.get(a.id), connected_at=a.connected_at) for a in accounts]
+    broken = [v for v in views if v.status not in (None, "active")]
+    step = None
+    if broken:
+        names = ", ".join(f"{v.platform} @{(v.handle or v.id).lstrip('@')} ({v.status})" for v in broken)
+        step = (f"Not usable until reconnected: {names}. Reconnect with connect_account platform=…; posts to "
+                "these accounts would fail.")
+    return AccountList(accounts=views, connected_platforms=sorted({a.platform for a in accounts}), next_step=step)
 
 
 class ConnectInput(ToolInput):
@@ -80,8 +93,8 @@ async def disconnect_account(ctx: ToolContext, inp: AccountRef) -> Disconnected:
 TOOLS = [
     Tool(
         name="list_accounts", title="List connected accounts",
-        description="The social accounts connected to SocialDock: id, platform, handle. Call this first: posts "
-                    "go to these accounts.",
+        description="The social accounts connected to SocialDock: id, platform, handle, status, when connected. "
+                    "Call this first: posts go to these accounts.",
         input_model=ListAccountsInput, output_model=AccountList, kind=ToolKind.READ, toolset=Toolset.ACCOUNTS,
         handler=list_accounts,
     ),

@@ -24,7 +24,8 @@ class AnalyticsInput(ToolInput):
 
 class PlatformEngagement(ToolOutput):
     platform: str
-    metrics: EngagementMetrics | None = Field(description="null where the platform offers no analytics.")
+    metrics: EngagementMetrics | None = Field(
+        default=None, description="Absent where the platform offers no analytics.")
 
 
 class AnalyticsView(ToolOutput):

@@ -18,11 +18,12 @@ from sdassist.publishing.when import ResolvedTime
 from sdassist.tools.base import ToolContext
 from sdassist.tools.compose import NOTHING_STORED, cap_problems, media_url_problem, messages, read_time
 from sdassist.tools.errors import ToolError
-from sdassist.tools.targets import TargetOptions, resolve_targets
+from sdassist.tools.targets import TargetOptions, option_names, resolve_targets, with_options
 
 UPDATE_KEEPS = ("a change to a scheduled post keeps its accounts and its schedule (SocialDock cannot move a post "
                 "to other accounts or publish it now)")
-_METADATA_FIELDS = {"subreddit": "subreddit", "privacy": "privacy", "privacy_level": "privacy", "chat_id": "chat_id"}
+_METADATA_FIELDS = {"subreddit": "subreddit", "privacy": "privacy", "privacy_level": "privacy", "chat_id": "chat_id",
+                    "location": "location"}
 
 
 def field_of(problem: Problem) -> str:
@@ -118,6 +119,14 @@ async def check_draft_change(
             except ToolError as exc:
                 _refusal(change, "targets", exc)
         if resolved is not None:
+            change.changes["targets"] = resolved
+    elif options is not None and base is not None and option_names(options):
+        if base.kind == "update":
+            change.refuse(option_names(options)[0], f"{', '.join(option_names(options))} cannot change: {UPDATE_KEEPS}")
+        else:  # a setting changed on its own applies to the draft's current targets
+            resolved, unused = with_options(base.targets, options)
+            for name, message in unused:
+                change.refuse(name, message)
             change.changes["targets"] = resolved
 
     if publish_now and when:

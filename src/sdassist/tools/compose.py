@@ -16,16 +16,14 @@ from sdassist.publishing.caps import MOVE_HINT, account_handles, check_caps
 from sdassist.publishing.drafts import utcnow
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
 from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
-from sdassist.tools.base import ToolContext
+from sdassist.tools.base import ToolContext, ToolInput
 from sdassist.tools.errors import ToolError, time_refusal
 from sdassist.tools.targets import TargetOptions, resolve_targets
 
 WHEN_DESCRIPTION = "E.g. 'tomorrow 9am', 'in 2 hours', '5pm PT'."
 
 
-class PostFields(TargetOptions):
-    """The fields of a post, flat, as every face fills them in."""
-
+class _PostCore(ToolInput):
     text: str = Field(description="Exactly as published.")
     targets: list[str] = Field(min_length=1, description="Platforms, @handles or acc_ ids (list_accounts).")
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)
@@ -34,6 +32,11 @@ class PostFields(TargetOptions):
     media_urls: list[str] = Field(default_factory=list, description="Public image/video URLs.")
     tags: list[str] = Field(default_factory=list, description="Hashtags, no #.")
     zone: str | None = Field(default=None, description="IANA zone for when.")
+
+
+class PostFields(TargetOptions, _PostCore):
+    """The fields of a post, flat, as every face fills them in: the ones people fill most first (text, targets,
+    when), the per-platform settings after them."""
 
 
 def change_of(name: str, description: str | None = None) -> Any:
@@ -69,7 +72,7 @@ def media_url_problem(urls: Iterable[str], *, loopback_ok: bool = False) -> str 
 
 # The rules speak SocialDock's wire names; a tool's user sets these through the flat fields.
 _FIELD_NAMES = {"metadata.privacy_level": "privacy", "metadata.privacy": "privacy",
-                "metadata.subreddit": "subreddit", "metadata.chat_id": "chat_id"}
+                "metadata.subreddit": "subreddit", "metadata.chat_id": "chat_id", "metadata.location": "location"}
 _FIELD_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_FIELD_NAMES, key=len, reverse=True)))
 
 

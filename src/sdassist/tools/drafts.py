@@ -15,7 +15,7 @@ from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions
 from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
 
-TOKEN_DESCRIPTION = "From a preview the user said yes to."
+TOKEN_DESCRIPTION = "Only from a preview the user said yes to."
 
 
 class DraftPostInput(PostFields):
@@ -73,17 +73,23 @@ async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
     return draft_view(await ctx.store.get(inp.draft_id))
 
 
-class EditDraftInput(TargetOptions):
+class _EditFields(ToolInput):
     draft_id: str = Field(description="drf_…")
     version: int = Field(ge=1, description="The version you saw (get_draft).")
     text: str | None = change_of("text")
-    title: str | None = change_of("title")
     targets: list[str] | None = change_of("targets", "Replaces the targets.")
     when: str | None = change_of("when")
     publish_now: bool | None = change_of("publish_now")
+    title: str | None = change_of("title")
     media_urls: list[str] | None = change_of("media_urls")
     tags: list[str] | None = change_of("tags")
     zone: str | None = change_of("zone")
+
+
+class EditDraftInput(TargetOptions, _EditFields):
+    """The draft and its changes first, then per-platform settings (applied to the current targets when
+    targets is not given)."""
+
     confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 

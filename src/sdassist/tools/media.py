@@ -18,7 +18,7 @@ class UploadInput(ToolInput):
 class MediaView(ToolOutput):
     media_id: str
     url: str = Field(description="Use this URL in media_urls of draft_post.")
-    mime_type: str | None
+    mime_type: str | None = None
     kind: str
 
 

@@ -28,7 +28,8 @@ class ListPostsInput(ToolInput):
 class PostList(ToolOutput):
     posts: list[PostView]
     total: int
-    next_offset: int | None = Field(description="Pass as offset for the next page; null on the last page.")
+    next_offset: int | None = Field(
+        default=None, description="Pass as offset for the next page; absent on the last page.")
 
 
 async def list_posts(ctx: ToolContext, inp: ListPostsInput) -> PostList:

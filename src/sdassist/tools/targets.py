@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from sdassist.client import SocialDock
 from sdassist.client.models import PLATFORMS, Account, Target
@@ -19,13 +19,45 @@ PLATFORM_ALIASES = {
 }
 
 
+YOUTUBE_PRIVACY = ("public", "unlisted", "private")
+TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
+# One `privacy` word can serve a post to both: YouTube's public/private stand for TikTok's widest/narrowest.
+_TIKTOK_FROM_YOUTUBE = {"public": "PUBLIC_TO_EVERYONE", "private": "SELF_ONLY"}
+Privacy = Literal["public", "unlisted", "private",
+                  "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
+
+# Which platforms take each per-target setting (SocialDock's platform notes; location as in its POST /posts
+# example, for the platforms whose own APIs tag a place).
+OPTION_PLATFORMS: dict[str, tuple[str, ...]] = {
+    "subreddit": ("reddit",),
+    "privacy": ("youtube", "tiktok"),
+    "chat_id": ("telegram",),
+    "location": ("instagram", "facebook"),
+}
+
+_PRIVACY_SCHEMA = {"anyOf": [{"enum": list(YOUTUBE_PRIVACY), "description": "YouTube"},
+                             {"enum": list(TIKTOK_PRIVACY), "description": "TikTok; public, private also work"}]}
+
+
+def _privacy_case(value: Any) -> Any:
+    """`Unlisted` → `unlisted`, `self_only` → `SELF_ONLY`: each platform's values in its own case."""
+    if isinstance(value, str):
+        word = value.strip()
+        if word.lower() in YOUTUBE_PRIVACY:
+            return word.lower()
+        if word.upper() in TIKTOK_PRIVACY:
+            return word.upper()
+    return value
+
+
 class TargetOptions(ToolInput):
-    """Per-platform settings, flat so every face can fill them in."""
+    """Per-platform settings, flat so every face can fill them in; each goes only to the platforms that take it."""
 
     subreddit: str | None = Field(default=None, description="Reddit: r/name.")
-    privacy: str | None = Field(
-        default=None, description="YouTube: public|unlisted|private; TikTok: PUBLIC_TO_EVERYONE|SELF_ONLY|…")
+    privacy: Annotated[Privacy | None, BeforeValidator(_privacy_case)] = Field(
+        default=None, description="Per platform.", json_schema_extra=_PRIVACY_SCHEMA)
     chat_id: str | None = Field(default=None, description="Telegram: chat id.")
+    location: str | None = Field(default=None, max_length=200, description="Instagram, Facebook: a place name.")
 
 
 def normalise_platform(word: str) -> str | None:
@@ -35,17 +67,50 @@ def normalise_platform(word: str) -> str | None:
 
 
 def _metadata_for(platform: str, options: TargetOptions) -> dict[str, Any] | None:
+    """The target's metadata in SocialDock's names: each setting only for the platforms that take it."""
     meta: dict[str, Any] = {}
     if platform == "reddit" and options.subreddit:
         sub = options.subreddit.strip()
         meta["subreddit"] = sub if sub.lower().startswith("r/") else f"r/{sub}"
     if platform == "youtube" and options.privacy:
-        meta["privacy"] = options.privacy.lower()
+        meta["privacy"] = options.privacy
     if platform == "tiktok" and options.privacy:
-        meta["privacy_level"] = options.privacy.upper()
+        meta["privacy_level"] = _TIKTOK_FROM_YOUTUBE.get(options.privacy, options.privacy)
     if platform == "telegram" and options.chat_id:
         meta["chat_id"] = options.chat_id
+    if platform in OPTION_PLATFORMS["location"] and options.location:
+        meta["location"] = options.location
     return meta or None
+
+
+def unused_options(options: TargetOptions, platforms: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, refusal) for every setting given that none of the chosen platforms takes (it would silently
+    vanish), and for a privacy value the chosen platform does not have."""
+    problems = []
+    for name, takers in OPTION_PLATFORMS.items():
+        if getattr(options, name, None) and not set(takers) & set(platforms):
+            problems.append((name, f"{name} applies only to {' and '.join(takers)}, and no target is on "
+                            f"{'either' if len(takers) > 1 else 'it'}: leave {name} out or add such a target"))
+    if options.privacy in TIKTOK_PRIVACY and "youtube" in platforms:
+        problems.append(("privacy", f"youtube: privacy {options.privacy} is a TikTok level; YouTube takes "
+                                    f"{', '.join(YOUTUBE_PRIVACY)}"))
+    if options.privacy == "unlisted" and "tiktok" in platforms:
+        problems.append(("privacy", "tiktok: privacy unlisted does not exist on TikTok; use public, private or "
+                                    f"one of {', '.join(TIKTOK_PRIVACY)}"))
+    return problems
+
+
+def option_names(options: TargetOptions) -> list[str]:
+    """The per-platform settings that were given."""
+    return [name for name in OPTION_PLATFORMS if getattr(options, name, None)]
+
+
+def with_options(targets: Sequence[Target], options: TargetOptions) -> tuple[list[Target], list[tuple[str, str]]]:
+    """Targets already chosen, with settings given later merged into their metadata, and any refusals."""
+    problems = unused_options(options, [t.platform for t in targets])
+    merged = [t.model_copy(update={"metadata": {**(t.metadata or {}), **(_metadata_for(t.platform, options) or {})}
+                                   or None}) for t in targets]
+    return merged, problems
 
 
 def _roster(accounts: Sequence[Account]) -> str:
@@ -118,6 +183,8 @@ async def resolve_targets(client: SocialDock, words: Sequence[str], options: Tar
             continue
         targets.append(Target(platform=account.platform, account_id=account.id,  # type: ignore[arg-type]
                               metadata=_metadata_for(account.platform, options)))
+    if not problems:
+        problems = [message for _, message in unused_options(options, [t.platform for t in targets])]
     if problems:
         raise ToolError("; ".join(problems), hint=" ".join(hints) or None)
     return targets

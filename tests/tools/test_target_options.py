@@ -1,0 +1,77 @@
+"""Per-target settings (privacy, subreddit, chat id, location): enums per platform, sent only where a platform
+takes them, and a clear refusal when none of the targets would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sdassist.tools import TOOLS_BY_NAME, ToolError
+from tests.tools.conftest import call, sandbox_control
+
+VIDEO = "https://cdn.example.com/clip.mp4"
+
+
+async def _metadata(runtime: Any, draft_id: str) -> dict[str, Any]:
+    stored = await runtime.store.get(draft_id)
+    return {t.platform: t.metadata for t in stored.targets}
+
+
+def test_privacy_is_an_enum_per_platform_in_the_schema() -> None:
+    prop = TOOLS_BY_NAME["draft_post"].input_model.model_json_schema()["properties"]["privacy"]
+    branches = {b["description"].split(";")[0]: b["enum"] for b in prop["anyOf"]}
+    assert branches == {"YouTube": ["public", "unlisted", "private"],
+                        "TikTok": ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]}
+
+
+async def test_one_privacy_word_serves_youtube_and_tiktok_in_their_own_terms(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="Clip", title="Clip", targets=["youtube", "tiktok"],
+                       media_urls=[VIDEO], privacy="Private", when="tomorrow 9am")
+    assert await _metadata(runtime, draft.draft_id) == {"youtube": {"privacy": "private"},
+                                                         "tiktok": {"privacy_level": "SELF_ONLY"}}
+
+
+async def test_a_privacy_value_the_platform_lacks_is_refused_with_its_choices(runtime: Any) -> None:
+    with pytest.raises(ToolError, match="youtube: privacy SELF_ONLY is a TikTok level; YouTube takes public"):
+        await call(runtime, "draft_post", text="Clip", title="Clip", targets=["youtube"], media_urls=[VIDEO],
+                   privacy="self_only", when="tomorrow 9am")
+    with pytest.raises(ToolError, match="tiktok: privacy unlisted does not exist on TikTok"):
+        await call(runtime, "check_post", text="Clip", targets=["tiktok"], media_urls=[VIDEO], privacy="unlisted")
+    with pytest.raises(ToolError, match="privacy"):  # not a privacy value anywhere: refused by the model
+        await call(runtime, "draft_post", text="Clip", targets=["youtube"], privacy="friends", when="tomorrow 9am")
+
+
+async def test_location_goes_to_the_platforms_that_take_it_and_is_refused_where_none_does(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="At the fair", targets=["instagram", "linkedin"],
+                       location="Berlin Messe", when="tomorrow 9am")
+    assert await _metadata(runtime, draft.draft_id) == {"instagram": {"location": "Berlin Messe"}, "linkedin": None}
+    done = await call(runtime, "approve_draft", draft_id=draft.draft_id, version=draft.version)
+    record = runtime.sandbox_app.state.sandbox.posts[done.post_id]  # what SocialDock received
+    assert {t.platform: t.metadata for t in record.targets} == {"instagram": {"location": "Berlin Messe"},
+                                                                "linkedin": {}}
+    with pytest.raises(ToolError) as refused:
+        await call(runtime, "draft_post", text="Hi", targets=["linkedin"], location="Berlin", when="tomorrow 9am")
+    assert "location applies only to instagram and facebook" in refused.value.message
+    with pytest.raises(ToolError, match="subreddit applies only to reddit"):
+        await call(runtime, "draft_post", text="Hi", targets=["linkedin"], subreddit="r/x", when="tomorrow 9am")
+
+
+async def test_a_setting_edited_on_its_own_applies_to_the_current_targets(runtime: Any) -> None:
+    draft = await call(runtime, "draft_post", text="At the fair", targets=["facebook"], when="tomorrow 9am")
+    edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, location="Hall 4")
+    assert edited.version == 2
+    assert await _metadata(runtime, draft.draft_id) == {"facebook": {"location": "Hall 4"}}
+    with pytest.raises(ToolError, match="chat_id applies only to telegram"):
+        await call(runtime, "edit_draft", draft_id=draft.draft_id, version=2, chat_id="@news")
+
+
+async def test_list_accounts_shows_status_and_when_connected_and_names_a_broken_one(runtime: Any) -> None:
+    out = await call(runtime, "list_accounts")
+    assert all(a.status == "active" and a.connected_at is not None for a in out.accounts)
+    assert out.next_step is None
+    reddit = next(a for a in out.accounts if a.platform == "reddit")
+    await sandbox_control(runtime, "POST", f"/_sandbox/accounts/{reddit.id}/status", json={"status": "expired"})
+    out = await call(runtime, "list_accounts")
+    assert next(a for a in out.accounts if a.id == reddit.id).status == "expired"
+    assert "reddit" in out.next_step and "(expired)" in out.next_step and "connect_account" in out.next_step
