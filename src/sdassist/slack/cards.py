@@ -33,6 +33,8 @@ class CardKeeper:
         self.store = store
         self.channel = channel
         self.handles = handles or (lambda: {})
+        self.on_change: Callable[[Draft], None] = lambda draft: None
+        """Called after a card shows a draft's change (App Home refreshes on it)."""
 
     # DraftNotifier
     async def draft_pending(self, draft: Draft) -> None:
@@ -68,6 +70,7 @@ class CardKeeper:
             channel, ts = answer["channel"], answer["ts"]
         await self.store.set_face_refs(draft.id, slack_channel=channel, slack_ts=ts,
                                        slack_version=str(draft.version), slack_state=str(draft.state))
+        self.on_change(draft)
         return True
 
     async def settle(self, draft: Draft, *, announce: bool = True) -> bool:
@@ -101,6 +104,7 @@ class CardKeeper:
         text, blocks = await self._render(draft)
         await self.client.chat_update(channel=refs["slack_channel"], ts=refs["slack_ts"], text=text, blocks=blocks)
         await self.store.set_face_refs(draft.id, slack_state=str(draft.state))
+        self.on_change(draft)
 
     async def say(self, draft: Draft, text: str) -> None:
         """A message in the card's thread."""
