@@ -97,6 +97,7 @@ async def test_home_shows_the_fortnight_from_real_drafts_with_buttons_only_for_a
 
 
 async def test_approve_on_home_uses_the_cards_handler_and_refreshes_the_tab(h: Harness) -> None:
+    h.face.home.delay = 0.05  # changes are gathered for seconds in production; the test need not wait
     waiting = await draft(h, ASKER, "Approve me from home", "tomorrow 10am")
     await h.card_of(waiting.draft_id)
     await open_home(h, APPROVER)

@@ -40,9 +40,9 @@ RECONNECT = "sd_reconnect"
 VIEW_BLOCKS, MESSAGE_BLOCKS = 100, 50  # Block Kit: blocks in a view, in a message
 SECTION_CHARS = 2900  # of the 3,000 a section holds, leaving room for "and N more"
 LINE_CHARS = 110  # first line of a post, as shown in a list
-REFRESH_DELAY = 1.0  # seconds: changes within this are one refresh
-VIEWER_TTL = 24 * 3600.0  # refresh the tab of people who opened it within this many seconds
-MAX_VIEWERS = 200  # tabs refreshed per change, most recent viewers first
+REFRESH_DELAY = 5.0  # seconds: changes within this are one round of refreshes (a round costs ~20 ms a viewer)
+VIEWER_TTL = 4 * 3600.0  # refresh the tabs of people who opened theirs within this many seconds
+MAX_VIEWERS = 50  # tabs refreshed per round, most recent viewers first; others refresh when opened
 
 
 # --- pieces ------------------------------------------------------------------------------------------------
@@ -254,6 +254,7 @@ class HomeKeeper:
                  spawn: Callable[[Any], Any]) -> None:
         self.client, self.render, self.spawn = client, render, spawn
         self.viewers: dict[str, float] = {}
+        self.delay = REFRESH_DELAY
         self._pending: asyncio.Task[Any] | None = None
         self._dirty = False
 
@@ -273,7 +274,7 @@ class HomeKeeper:
 
     async def _refresh_soon(self) -> None:
         while self._dirty:  # a change during a round of refreshes earns one more round
-            await asyncio.sleep(REFRESH_DELAY)
+            await asyncio.sleep(self.delay)
             self._dirty = False
             await self._refresh_all()
 
