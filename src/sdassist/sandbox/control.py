@@ -54,22 +54,6 @@ async def tick(request: Request) -> JSONResponse:
     return ok({"published": _state(request).publish_due()})
 
 
-ACCOUNT_STATES = ("active", "expired", "revoked")
-
-
-async def set_account_status(request: Request) -> JSONResponse:
-    """`{"status": "expired"}`: break (or mend) an account's connection, as a platform revoking a token does."""
-    state = _state(request)
-    body = await json_body(request, fields=("status",))
-    account = state.accounts.get(request.path_params["account_id"])
-    if account is None:
-        raise bad_request(f"no account {request.path_params['account_id']!r}")
-    if body.get("status") not in ACCOUNT_STATES:
-        raise bad_request(f"status must be one of {', '.join(ACCOUNT_STATES)}")
-    account.status = body["status"]
-    return ok({"id": account.id, "status": account.status})
-
-
 async def add_failure(request: Request) -> JSONResponse:
     body = await json_body(request, fields=("account_id", "platform", "count", "reason"))
     return ok(_state(request).add_failure(body))
@@ -167,7 +151,6 @@ routes = [
     Route(f"{S}/clock", get_clock, methods=["GET"]),
     Route(f"{S}/clock", set_clock, methods=["POST"]),
     Route(f"{S}/tick", tick, methods=["POST"]),
-    Route(f"{S}/accounts/{{account_id}}/status", set_account_status, methods=["POST"]),
     Route(f"{S}/failures", add_failure, methods=["POST"]),
     Route(f"{S}/failures", list_failures, methods=["GET"]),
     Route(f"{S}/failures", clear_failures, methods=["DELETE"]),
