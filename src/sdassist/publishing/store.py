@@ -100,6 +100,16 @@ seen_events_table = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 
+late_watch_table = Table(
+    "sdassist_late_watch",
+    metadata,
+    Column("draft_id", String(40), primary_key=True),
+    Column("watch_until", DateTime(timezone=True), nullable=False),
+    Column("next_check_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""Drafts whose sent request was not found on SocialDock: looked for again until `watch_until`. Written in
+the same transaction as the draft's `open_attempt` (a table of its own, so older databases gain it)."""
+
 EDITABLE_FIELDS = frozenset({
     "text", "title", "targets", "media_urls", "tags", "publish_now", "scheduled_at", "timezone",
     "time_phrase", "warnings", "expires_at",
@@ -370,6 +380,8 @@ class DraftStore:
             result = await conn.execute(update(drafts_table).where(*where).values(**_row_values(new)))
             if result.rowcount != 1:
                 return False
+            if new.open_attempt != current.open_attempt:
+                await self._sync_watch(conn, new)
             if log:
                 await conn.execute(
                     insert(decisions_table).values(
@@ -377,6 +389,34 @@ class DraftStore:
                     )
                 )
         return True
+
+    @staticmethod
+    async def _sync_watch(conn: Any, draft: Draft) -> None:
+        """The late-post watch row follows the draft's open attempt: one while it is watched, else none."""
+        await conn.execute(delete(late_watch_table).where(late_watch_table.c.draft_id == draft.id))
+        attempt = draft.open_attempt
+        if attempt is not None and attempt.watch_until > utcnow():
+            await conn.execute(insert(late_watch_table).values(
+                draft_id=draft.id, watch_until=attempt.watch_until, next_check_at=utcnow()))
+
+    async def watched(self, *, due_by: datetime | None = None, limit: int = 1000) -> list[Draft]:
+        """Drafts with a watched open attempt; with `due_by`, those whose next look is due by then."""
+        query = select(late_watch_table.c.draft_id).order_by(late_watch_table.c.next_check_at).limit(limit)
+        if due_by is not None:
+            query = query.where(late_watch_table.c.next_check_at <= as_utc(due_by))
+        async with self._engine.connect() as conn:
+            ids = (await conn.execute(query)).scalars().all()
+        found = [await self._get_or_none(i) for i in ids]
+        return [d for d in found if d is not None]
+
+    async def watch_next(self, draft_id: str, at: datetime | None) -> None:
+        """When to look for the draft's late post again; None ends the watch."""
+        async with self._engine.begin() as conn:
+            where = late_watch_table.c.draft_id == draft_id
+            if at is None:
+                await conn.execute(delete(late_watch_table).where(where))
+            else:
+                await conn.execute(update(late_watch_table).where(where).values(next_check_at=as_utc(at)))
 
     async def transition(
         self,

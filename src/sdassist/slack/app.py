@@ -283,7 +283,9 @@ class SlackFace:
     async def relay(self, draft: Draft, event: Any) -> None:
         try:
             await self.cards.say(draft, event_text(event))
-            await self.cards.refresh(await self.rt.store.get(draft.id))
+            current = await self.rt.store.get(draft.id)
+            if not await self.cards.tell_late(current):  # a late post is news for the thread, told once
+                await self.cards.refresh(current)
         except Exception as exc:
             log.warning("could not relay webhook for %s: %s", draft.id, exc)
 
