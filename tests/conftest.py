@@ -42,6 +42,7 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 
 async def _drop_everything(url: str) -> None:
     from sdassist import ratebudget
+    from sdassist.identity import store as identity
     from sdassist.publishing import store
 
     engine = create_async_engine(url)
@@ -49,6 +50,7 @@ async def _drop_everything(url: str) -> None:
         async with engine.begin() as conn:
             await conn.run_sync(store.metadata.drop_all)
             await conn.run_sync(ratebudget.metadata.drop_all)
+            await conn.run_sync(identity.metadata.drop_all)
     finally:
         await engine.dispose()
 

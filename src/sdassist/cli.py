@@ -181,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_slack)
+
+    from sdassist.tokens_cli import add_tokens_parser
+
+    add_tokens_parser(sub)
     return parser
 
 

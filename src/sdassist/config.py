@@ -52,11 +52,6 @@ class Settings(BaseSettings):
     approvers: str = Field(default="", validation_alias="SDASSIST_APPROVERS")
     allow_self_approval: bool = Field(default=False, validation_alias="SDASSIST_ALLOW_SELF_APPROVAL")
     draft_ttl_hours: float = Field(default=72.0, gt=0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
-    #: How long a sent `POST /posts` may still land after the client gave up: no second POST before then.
-    attempt_may_land_minutes: float = Field(default=15.0, ge=2, le=1440,
-                                            validation_alias="SDASSIST_ATTEMPT_MAY_LAND_MINUTES")
-    #: How long a sent request not found on SocialDock is still looked for (reconcile rounds, webhooks).
-    late_post_watch_hours: float = Field(default=24.0, gt=0, le=720, validation_alias="SDASSIST_LATE_POST_WATCH_HOURS")
     rate_share: float = Field(default=1.0, gt=0, le=1, validation_alias="SDASSIST_RATE_SHARE")
     #: Coordinate the workspace's rate budget through the database, across every instance using it.
     shared_rate_budget: bool = Field(default=False, validation_alias="SDASSIST_SHARED_RATE_BUDGET")
@@ -74,6 +69,12 @@ class Settings(BaseSettings):
     mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
     mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")
     mcp_allowed_hosts: str = Field(default="", validation_alias="SDASSIST_MCP_ALLOWED_HOSTS")
+    #: How `sdassist mcp --http` authenticates callers; None picks: oauth with a public non-loopback
+    #: SDASSIST_PUBLIC_URL, else the static token if set, else none (loopback only).
+    mcp_auth: Literal["oauth", "token", "none"] | None = Field(default=None, validation_alias="SDASSIST_MCP_AUTH")
+    oidc_issuer: str | None = Field(default=None, validation_alias="SDASSIST_OIDC_ISSUER")
+    oidc_client_id: str | None = Field(default=None, validation_alias="SDASSIST_OIDC_CLIENT_ID")
+    oidc_client_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_OIDC_CLIENT_SECRET")
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

@@ -73,5 +73,6 @@ def test_reject_and_cancel_by_approvers_or_requester() -> None:
 def test_from_settings() -> None:
     settings = Settings(SDASSIST_APPROVERS="U1, U2,", SDASSIST_ALLOW_SELF_APPROVAL=True)
     policy = ApprovalPolicy.from_settings(settings)
-    assert policy == ApprovalPolicy(frozenset({"U1", "U2"}), True)
-    assert ApprovalPolicy.from_settings(Settings()) == ApprovalPolicy()
+    assert policy == ApprovalPolicy(frozenset({"U1", "U2"}), True, confirm_mode=True)
+    assert ApprovalPolicy.from_settings(Settings()) == ApprovalPolicy(confirm_mode=True)
+    assert ApprovalPolicy.from_settings(Settings(SDASSIST_APPROVAL="slack")) == ApprovalPolicy()

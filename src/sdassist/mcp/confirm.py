@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from sdassist.mcp.adapter import ContextFactory, explicit_arguments, mcp_failure, run_tool, shape
 from sdassist.publishing.drafts import Draft, DraftState, InvalidTransition, Principal, StaleVersion
-from sdassist.tools.approval import HOST_USER, confirm_and_publish
+from sdassist.tools.approval import confirm_and_publish, host_user
 from sdassist.tools.base import Tool
 from sdassist.tools.views import DraftView, draft_view
 
@@ -106,7 +106,7 @@ def describe(tool: Tool, view: DraftView, *, sandbox: bool) -> str:
 async def _cancel(tctx: Any, draft_id: str) -> Draft:
     """Cancel as the person who declined; the requester may always cancel its own draft as a fallback."""
     try:
-        return await tctx.publisher.cancel(draft_id, actor=HOST_USER)
+        return await tctx.publisher.cancel(draft_id, actor=host_user(tctx.principal))
     except Exception:
         return await tctx.publisher.cancel(draft_id, actor=tctx.principal)
 

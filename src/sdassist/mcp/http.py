@@ -1,14 +1,14 @@
-"""Streamable HTTP at /mcp: a bearer token unless bound to loopback, and an explicit Host allow-list.
-
-A static token is all a single-tenant server needs, so the check is a small ASGI wrapper rather than the
-SDK's OAuth resource-server machinery (which would advertise an authorization server we do not run).
+"""Streamable HTTP at /mcp, with an explicit Host allow-list and one of three ways to know the caller
+(SDASSIST_MCP_AUTH): `oauth` (sdassist is the OAuth authorization server, every token belongs to a person),
+`token` (the shared SDASSIST_MCP_TOKEN, plus personal access tokens), `none` (loopback only).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
@@ -17,6 +17,8 @@ from sdassist.client import is_loopback_host
 from sdassist.config import Settings
 
 JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
+GUARD_KEY = "sdassist.resource_guard"
+"""Where the resource guard leaves itself in the ASGI scope, to check scopes once the body is parsed."""
 
 
 class HttpConfigError(ValueError):
@@ -48,26 +50,6 @@ def transport_security(settings: Settings, host: str, port: int) -> TransportSec
     if not is_loopback_host(host) and host not in ("0.0.0.0", "::"):
         hosts.extend([host, f"{host}:{port}"])
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
-
-
-class BearerAuth:
-    """ASGI wrapper: every HTTP request must carry `Authorization: Bearer <token>` (constant-time check)."""
-
-    def __init__(self, app: Any, token: str) -> None:
-        self.app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
-                body = b'{"error":"unauthorized","error_description":"send Authorization: Bearer <SDASSIST_MCP_TOKEN>"}'
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="sdassist"'),
-                    (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
 
 
 async def _refuse(send: Any, status: int, code: int, message: str) -> None:
@@ -115,9 +97,13 @@ class InputGuard:
             more = message.get("more_body", False)
         raw = b"".join(chunks)
         try:
-            unknown = _unknown_members(json.loads(raw))
+            message = json.loads(raw)
+            unknown = _unknown_members(message)
         except (ValueError, RecursionError):
-            unknown = []  # the SDK answers malformed JSON with its own parse error
+            message, unknown = None, []  # the SDK answers malformed JSON with its own parse error
+        guard = scope.get(GUARD_KEY)
+        if guard is not None and not await guard.allows(scope, message, send):
+            return
         if unknown:
             await _refuse(send, 400, -32600, f"Invalid Request: unknown JSON-RPC member(s) {', '.join(unknown)}; "
                                              f"a message has only {', '.join(JSONRPC_FIELDS)}")
@@ -134,13 +120,120 @@ class InputGuard:
         await self.app(scope, replay, send)
 
 
-def http_app(server: MCPServer, settings: Settings, host: str, port: int) -> Any:
-    """The ASGI app: the SDK's streamable HTTP app at /mcp, behind the token when one is required."""
+def auth_mode(settings: Settings, host: str) -> str:
+    """The configured SDASSIST_MCP_AUTH, or the safe default; refuse what would leave the server open."""
+    public = (settings.public_url or "").rstrip("/")
+    mode = settings.mcp_auth
+    if mode is None:
+        public_host = urlsplit(public).hostname if public else None
+        if public_host and not is_loopback_host(public_host):
+            mode = "oauth"
+        elif settings.mcp_token is not None or not is_loopback_host(host):
+            mode = "token"
+        else:
+            mode = "none"
+    if mode == "none" and not is_loopback_host(host):
+        raise HttpConfigError(f"refusing SDASSIST_MCP_AUTH=none on {host}: anyone who can reach it could draft posts. "
+                              "Use SDASSIST_MCP_AUTH=oauth (with SDASSIST_PUBLIC_URL) or token, or bind to 127.0.0.1.")
+    if mode == "token":
+        required_token(settings, host)
+    if mode == "oauth":
+        parts = urlsplit(public) if public else None
+        if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+            raise HttpConfigError("SDASSIST_MCP_AUTH=oauth needs SDASSIST_PUBLIC_URL, the address people and their "
+                                  "assistants reach this server at, e.g. https://sdassist.example.com")
+        if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+            raise HttpConfigError(f"SDASSIST_PUBLIC_URL must be https:// for OAuth (got {public}); plain http only "
+                                  "on loopback")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise HttpConfigError(f"SDASSIST_PUBLIC_URL must be an origin like https://sdassist.example.com, without "
+                                  f"a path (got {public}); the MCP endpoint is <origin>/mcp")
+    return mode
+
+
+def _tool_scopes() -> Any:
+    from sdassist.identity.scopes import scopes_needed
+    from sdassist.tools.registry import ALL_TOOLS
+
+    kinds = {t.name: t.kind.value for t in ALL_TOOLS}
+    return lambda names: scopes_needed(names, kinds)
+
+
+class PathDispatch:
+    """/mcp (and the lifespan) to the MCP app behind its guard; every other path to the web app."""
+
+    def __init__(self, mcp: Any, web: Any) -> None:
+        self.mcp, self.web = mcp, web
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "lifespan" or path == "/mcp" or path.startswith("/mcp/"):
+            await self.mcp(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+
+def client_documents(store: Any) -> Any:
+    """Client ID Metadata Documents, fetched safely and cached in the database."""
+    from sdassist.identity.cimd import ClientDocuments
+
+    return ClientDocuments(store)
+
+
+def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
+             documents: Callable[[Any], Any] = client_documents) -> Any:
+    """The ASGI app: the SDK's streamable HTTP app at /mcp behind the configured authentication, and (with
+    OAuth) the authorization server and its pages beside it."""
+    mode = auth_mode(settings, host)
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host,
                                      transport_security=transport_security(settings, host, port))
-    token = required_token(settings, host)
     guarded = InputGuard(app)
-    return BearerAuth(guarded, token) if token else guarded
+    if mode == "none":
+        return guarded
+    from starlette.applications import Starlette
+
+    from sdassist.identity import DEFAULT_SCOPES, AuthServerConfig, IdentityStore, SdassistAuthProvider
+    from sdassist.mcp.auth import ChainedVerifier, ResourceGuard, StaticTokenVerifier
+    from sdassist.web.oauth import resource_metadata_routes
+
+    origin = (settings.public_url or "").rstrip("/") or f"http://{host}:{port}"
+    resource = f"{origin}/mcp"
+    store = IdentityStore(settings.effective_database_url)
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    provider = SdassistAuthProvider(store, AuthServerConfig(issuer=origin, resource=resource),
+                                    client_documents=documents(store))
+    routes: list[Any] = []
+    if mode == "oauth":
+        from sdassist.web.oauth import auth_server_routes
+        from sdassist.web.session import Sessions
+
+        routes = [*auth_server_routes(provider, Sessions(store, secure=origin.startswith("https://")),
+                                      upstream_oidc(settings, origin)),
+                  *resource_metadata_routes(resource, origin)]
+        verifier: Any = provider
+    else:
+        static = settings.mcp_token.get_secret_value() if settings.mcp_token else None
+        verifier = ChainedVerifier(*([StaticTokenVerifier(static, resource)] if static else []), provider)
+    metadata_url = None
+    if mode == "oauth":
+        metadata_url = f"{origin}/.well-known/oauth-protected-resource/mcp"
+    guard = ResourceGuard(guarded, verifier, resource=resource, metadata_url=metadata_url,
+                          default_scopes=list(DEFAULT_SCOPES), scopes_for=_tool_scopes())
+    return PathDispatch(guard, Starlette(routes=routes))
+
+
+def upstream_oidc(settings: Settings, origin: str) -> Any:
+    """The upstream OpenID Connect provider people sign in with, or None when none is configured."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_client_id:
+        raise HttpConfigError("SDASSIST_OIDC_ISSUER is set but SDASSIST_OIDC_CLIENT_ID is not: register sdassist at "
+                              f"the provider with the redirect URI {origin}/oauth/callback and set both")
+    from sdassist.identity.oidc import UpstreamOidc
+
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
+    return UpstreamOidc(settings.oidc_issuer, settings.oidc_client_id, secret, f"{origin}/oauth/callback")
 
 
 def serve_http(server: MCPServer, settings: Settings, host: str, port: int) -> None:

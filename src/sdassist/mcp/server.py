@@ -82,11 +82,22 @@ class ServerState:
 
     async def context(self, ctx: Context) -> ToolContext:
         runtime = await self.runtime()
-        return runtime.context(ASSISTANT, progress=progress_to(ctx))
+        return runtime.context(caller(ctx), progress=progress_to(ctx))
 
     async def aclose(self) -> None:
         await self._stack.aclose()
         self._runtime = None
+
+
+def caller(ctx: Context) -> Principal:
+    """Who is asking: the person behind the OAuth or personal access token ("Alice via Claude"), else an
+    anonymous assistant (stdio, the shared token, or no authentication)."""
+    request = ctx.request_context.request
+    if request is None:
+        return ASSISTANT
+    from sdassist.mcp.auth import principal_of
+
+    return principal_of(request, ASSISTANT)
 
 
 def chosen_tools(settings: Settings, *, toolsets: str | None = None, read_only: bool | None = None) -> list[Tool]:

@@ -4,7 +4,12 @@ The rules, in order:
 - An AI assistant (kind "assistant") never approves or rejects: a human stays in the loop whatever a
   prompt says. It may cancel a draft that an assistant requested (withdrawing its own request).
 - The person at an MCP host (kind "human", face "mcp") approves only by confirming a preview the host
-  showed them (elicitation or a confirmation token); with an approver list, "mcp-host-user" must be in it.
+  showed them (elicitation or a confirmation token), or on the confirmation page (face "web"); with an
+  approver list, "mcp-host-user" or their own id must be in it.
+- An assistant signed in for a person (`Principal.via`, "Alice via Claude") drafts as that person: in Slack
+  Alice cannot approve what her assistant drafted (self-approval), exactly as if she had typed it. Only in
+  `confirm` mode does she confirm her own assistant's draft, at her host or on the confirmation page, as
+  that person: that confirmation is what the mode is. Her assistant withdraws only her drafts, not others'.
 - sdassist itself (face "system") approves only when the operator switched approval off
   (SDASSIST_APPROVAL=none); otherwise it only expires, reconciles and records outcomes.
 - With an approver list (SDASSIST_APPROVERS), only those ids approve. Empty list: any human or operator.
@@ -40,6 +45,8 @@ class ApprovalPolicy:
     approvers: frozenset[str] = frozenset()
     allow_self_approval: bool = False
     approval_required: bool = True
+    confirm_mode: bool = False
+    """SDASSIST_APPROVAL=confirm: the person behind an assistant confirms its drafts themself."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> ApprovalPolicy:
@@ -47,6 +54,7 @@ class ApprovalPolicy:
             approvers=frozenset(settings.approver_ids),
             allow_self_approval=bool(settings.allow_self_approval),
             approval_required=getattr(settings, "approval", "confirm") != "none",
+            confirm_mode=getattr(settings, "approval", "confirm") == "confirm",
         )
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -61,9 +69,10 @@ class ApprovalPolicy:
         return self._who_may()
 
     def _refuse_machines(self, actor: Principal, action: str, draft: Draft) -> None:
-        speaks_for_assistant = actor.kind == "assistant" or (actor.face == "mcp" and actor.id != MCP_HOST_USER)
+        confirming = actor.id == MCP_HOST_USER or actor.via is not None  # the person at the host, not the model
+        speaks_for_assistant = actor.kind == "assistant" or (actor.face == "mcp" and not confirming)
         if speaks_for_assistant:
-            if action in ("cancel", "edit") and draft.requester_kind == "assistant":
+            if action in ("cancel", "edit") and self._assistant_may_withdraw(actor, draft):
                 return
             raise PolicyError(
                 f"an AI assistant can never {action} a post: draft {draft.id} waits for a person — "
@@ -73,10 +82,25 @@ class ApprovalPolicy:
         if actor.face == "system" and (action != "approve" or self.approval_required):
             raise PolicyError(f"sdassist itself cannot {action} draft {draft.id}; a person has to")
 
+    @staticmethod
+    def _assistant_may_withdraw(actor: Principal, draft: Draft) -> bool:
+        """An assistant withdraws an assistant's draft; one signed in for a person only that person's."""
+        if draft.requester_kind != "assistant":
+            return False
+        return (draft.requester_via is None and actor.via is None) or actor.id == draft.requester_id
+
+    @staticmethod
+    def _confirms_at_host(actor: Principal) -> bool:
+        """The person at an MCP host or on the confirmation page, confirming a preview they were shown."""
+        return actor.kind == "human" and (actor.face == "web" or (actor.face == "mcp" and actor.via is not None)
+                                          or actor.id == MCP_HOST_USER)
+
     def _is_listed(self, actor: Principal) -> bool:
         if not self.approvers:
             return True
         if actor.id in self.approvers:
+            return True
+        if self._confirms_at_host(actor) and MCP_HOST_USER in self.approvers:
             return True
         return actor.kind == "operator" and OPERATOR in self.approvers
 
@@ -93,7 +117,9 @@ class ApprovalPolicy:
                 f"Ask one of them, or have SDASSIST_APPROVERS changed"
             )
         is_self = actor.id in (draft.requester_id, draft.last_editor_id)
-        if is_self and actor.kind != "operator" and not self.allow_self_approval:
+        own_assistant = (self.confirm_mode and self._confirms_at_host(actor) and draft.requester_kind == "assistant"
+                         and draft.requester_id == actor.id and draft.last_editor_id in (None, actor.id))
+        if is_self and actor.kind != "operator" and not own_assistant and not self.allow_self_approval:
             made = "requested" if actor.id == draft.requester_id else "wrote the current version of"
             raise PolicyError(
                 f"you {made} draft {draft.id}, so someone else has to approve it "

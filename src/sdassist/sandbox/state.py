@@ -120,7 +120,6 @@ class SandboxState:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-        await self.faults.aclose()
         await self.dispatcher.aclose()
 
     # --- persistence ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the app renders the same card for the same draft, and tests can read the blocks 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ APPROVE, EDIT, REJECT = "sd_approve", "sd_edit", "sd_reject"
 COMPOSER_VIEW, EDIT_VIEW, REJECT_VIEW = "sd_composer", "sd_edit_view", "sd_reject_view"
 MAX_TEXT = 2900  # a section's text holds 3,000 characters
 S = DraftState
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")  # a person id from Sign in with Slack is their Slack id
 
 PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
                   "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube"}
@@ -79,6 +81,11 @@ def who(actor_id: str, face: str, name: str | None = None) -> str:
 
 
 def requester_text(draft: Draft) -> str:
+    if draft.requester_kind == "assistant" and draft.requester_via:  # a signed-in person's assistant
+        person = (draft.requester_name or draft.requester_id).removesuffix(f" via {draft.requester_via}")
+        mention = who(draft.requester_id, "slack", person) if SLACK_USER_ID.fullmatch(draft.requester_id) \
+            else escape(person)
+        return f"{mention} via {escape(draft.requester_via)}"
     if draft.requester_kind == "assistant":
         return ":robot_face: an assistant (from an assistant, via MCP)"
     if draft.requester_face == "slack":
@@ -132,8 +139,6 @@ def outcome_text(draft: Draft) -> str:
         return f":white_check_mark: Published as `{draft.post_id}`."
     if state == S.PUBLISHING:
         return ":hourglass_flowing_sand: Sending to SocialDock…"
-    if state == S.FAILED and draft.open_attempt is not None:  # sent, not seen yet: not a failure to retry at once
-        return f":grey_question: {escape(draft.error or 'not found on SocialDock yet')}."
     if state == S.FAILED:
         again = "edit it" if live_targets(draft)[0] else "edit it or approve again"
         return f":warning: Failed: {escape(draft.error or 'SocialDock refused it')}. The draft is kept: {again}."
@@ -220,8 +225,6 @@ def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[s
         blocks.append(section("*Tags:* " + " ".join("#" + escape(t) for t in draft.tags)))
     if draft.warnings:
         blocks.append(context(*(f":warning: {escape(w)}" for w in draft.warnings)))
-    if draft.late_note:
-        blocks.append(context(f":turtle: {escape(draft.late_note)}"))
     blocks.append(context(status_line(draft)))
     if draft.state == S.PENDING:
         blocks.append(_buttons(draft))

@@ -14,17 +14,21 @@ AUTO_APPROVER = Principal(id="auto-approval", kind="operator", face="system", na
 HOST_USER = Principal(id=MCP_HOST_USER, kind="human", face="mcp", name="the person at the MCP host")
 
 
+def host_user(principal: Principal) -> Principal:
+    """Who confirms at the host for this caller: the signed-in person behind the assistant, else anyone there."""
+    if principal.kind != "assistant" or principal.via is None:
+        return HOST_USER
+    person = (principal.name or principal.id).removesuffix(f" via {principal.via}")
+    return Principal(id=principal.id, kind="human", face="mcp", name=f"{person} at {principal.via}",
+                     via=principal.via)
+
+
 def outcome_step(draft: Draft) -> str:
-    """What a finished publish means, in one sentence (two when an earlier request landed late)."""
-    late = f" Note: {draft.late_note}." if draft.late_note else ""
+    """What a finished publish means, in one sentence."""
     if draft.state == DraftState.SCHEDULED and draft.scheduled_at is not None:
-        return f"Scheduled on SocialDock as {draft.post_id}.{late}"
+        return f"Scheduled on SocialDock as {draft.post_id}."
     if draft.state == DraftState.PUBLISHED:
-        return f"Published on SocialDock as {draft.post_id}.{late}"
-    if draft.state == DraftState.FAILED and draft.open_attempt is not None:
-        return ("The post is not on SocialDock yet, but the request that was sent may still land, so nothing is "
-                "sent again: sdassist keeps looking and updates the draft (get_draft shows it); the error says "
-                "when approving again becomes possible.")
+        return f"Published on SocialDock as {draft.post_id}."
     if draft.state == DraftState.FAILED:
         return "Publishing failed: fix what the error says with edit_draft, then it goes for approval again."
     if draft.state == DraftState.UNKNOWN:
@@ -35,7 +39,7 @@ def outcome_step(draft: Draft) -> str:
 
 async def confirm_and_publish(ctx: ToolContext, draft_id: str, version: int) -> DraftView:
     """The person at the host said yes: approve exactly this version and publish it."""
-    draft = await ctx.publisher.approve(draft_id, version=version, actor=HOST_USER)
+    draft = await ctx.publisher.approve(draft_id, version=version, actor=host_user(ctx.principal))
     return draft_view(draft, next_step=outcome_step(draft))
 
 

@@ -87,7 +87,7 @@ def _targets_of(draft: Draft) -> list[TargetView]:
 
 def requester_label(draft: Draft) -> str:
     if draft.requester_kind == "assistant":
-        return "an assistant"
+        return draft.requester_name if draft.requester_via and draft.requester_name else "an assistant"
     return draft.requester_name or draft.requester_id
 
 
@@ -107,7 +107,7 @@ def draft_view(draft: Draft, *, next_step: str | None = None, token: str | None 
         requested_by=requester_label(draft),
         post_id=draft.post_id,
         error=draft.error,
-        warnings=[*draft.warnings, *([draft.late_note] if draft.late_note else [])],
+        warnings=list(draft.warnings),
         next_step=next_step,
         confirmation_token=token,
     )

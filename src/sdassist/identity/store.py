@@ -1,0 +1,314 @@
+"""Who may call the MCP server, kept in the draft database: OAuth clients, codes, tokens, sign-in sessions.
+
+Every secret (access and refresh tokens, personal access tokens, authorization codes, client secrets, browser
+sessions) is stored only as its SHA-256 digest: a copy of the database lets nobody sign in. The secrets are
+256 random bits, so a plain digest is enough (no salt or slow hash: nothing to guess). Tables live in the same
+database as the drafts (`sdassist.db.open_engine`), so several instances on PostgreSQL share them and a restart
+signs nobody out. Single use (codes, refresh tokens) is one compare-and-set `UPDATE`, safe across instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sdassist.db import open_engine
+
+__all__ = ["IdentityStore", "Person", "TokenRecord", "digest", "new_secret"]
+
+metadata = MetaData()
+
+clients_table = Table(
+    "sdassist_oauth_clients",
+    metadata,
+    Column("client_id", String(600), primary_key=True),
+    Column("source", String(10), nullable=False),  # "dcr" (registered here) or "cimd" (a fetched document)
+    Column("body", JSON, nullable=False),  # the client's metadata, without any secret
+    Column("secret_hash", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("fresh_until", BigInteger, nullable=True),  # a cached metadata document is fetched again after this
+)
+
+codes_table = Table(
+    "sdassist_oauth_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+tokens_table = Table(
+    "sdassist_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("id", String(40), nullable=False, unique=True),  # public: names the token in lists and logs
+    Column("kind", String(10), nullable=False),  # "access", "refresh" or "pat"
+    Column("family", String(40), nullable=False, index=True),  # one sign-in's tokens: revoked together
+    Column("client_id", String(600), nullable=False),
+    Column("client_name", String(200), nullable=False),
+    Column("subject", String(200), nullable=False, index=True),
+    Column("person_name", String(200), nullable=True),
+    Column("scopes", String(200), nullable=False),
+    Column("resource", String(600), nullable=True),
+    Column("label", String(200), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("used_at", BigInteger, nullable=True),  # a refresh token, once exchanged
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+pending_table = Table(
+    "sdassist_auth_pending",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),  # "authorize", "login", "session", "confirm"
+    Column("body", JSON, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+
+def digest(secret: str) -> str:
+    """The stored form of a secret."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_secret(prefix: str) -> str:
+    """A fresh 256-bit secret; the prefix says what it is (for people and secret scanners), never who."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who signed in (or for whom the operator issued a token): a stable id and a display name."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """What a token stands for. Never holds the token itself."""
+
+    id: str
+    kind: str
+    family: str
+    client_id: str
+    client_name: str
+    subject: str
+    person_name: str | None
+    scopes: tuple[str, ...]
+    resource: str | None
+    label: str | None
+    created_at: int
+    expires_at: int | None
+    used_at: int | None
+    revoked_at: int | None
+
+    @property
+    def person(self) -> Person:
+        return Person(self.subject, self.person_name or self.subject)
+
+    def usable(self, now: int | None = None) -> bool:
+        now = _now() if now is None else now
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+def _record(row: Any) -> TokenRecord:
+    return TokenRecord(
+        id=row.id, kind=row.kind, family=row.family, client_id=row.client_id, client_name=row.client_name,
+        subject=row.subject, person_name=row.person_name, scopes=tuple(row.scopes.split()), resource=row.resource,
+        label=row.label, created_at=row.created_at, expires_at=row.expires_at, used_at=row.used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class IdentityStore:
+    """Clients, codes, tokens and short-lived pending state. Open with `await IdentityStore.open(url)`."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._opened: AsyncEngine | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str) -> IdentityStore:
+        store = cls(url)
+        await store._engine_()
+        return store
+
+    async def _engine_(self) -> AsyncEngine:
+        """The engine, its tables created on first use (the HTTP app is built before its event loop runs)."""
+        if self._opened is None:
+            async with self._lock:
+                if self._opened is None:
+                    self._opened = await open_engine(self._url, metadata)
+        return self._opened
+
+    async def close(self) -> None:
+        if self._opened is not None:
+            await self._opened.dispose()
+            self._opened = None
+
+    # --- tokens ----------------------------------------------------------------------------------
+
+    async def issue(
+        self, kind: str, *, person: Person, client_id: str, client_name: str, scopes: tuple[str, ...] | list[str],
+        resource: str | None, ttl: int | None, family: str | None = None, label: str | None = None,
+    ) -> tuple[str, TokenRecord]:
+        """A new token of `kind`; returns the secret (shown once) and its record."""
+        prefix = {"access": "sda_at_", "refresh": "sda_rt_", "pat": "sda_pat_"}[kind]
+        secret = new_secret(prefix)
+        now = _now()
+        values = {
+            "token_hash": digest(secret), "id": kind[:3] + "_" + secrets.token_hex(8), "kind": kind,
+            "family": family or "fam_" + secrets.token_hex(8), "client_id": client_id, "client_name": client_name,
+            "subject": person.id, "person_name": person.name, "scopes": " ".join(scopes), "resource": resource,
+            "label": label, "created_at": now, "expires_at": now + ttl if ttl else None, "used_at": None,
+            "revoked_at": None,
+        }
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(insert(tokens_table).values(**values))
+        return secret, _record(SimpleNamespace(**values))
+
+    async def find(self, secret: str) -> TokenRecord | None:
+        """The record of a token as presented (usable or not), or None if this server never issued it."""
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(select(tokens_table).where(tokens_table.c.token_hash == digest(secret)))).first()
+        return _record(row) if row else None
+
+    async def use_refresh(self, secret: str) -> bool:
+        """Mark a refresh token exchanged; False if it was already (a replay: the caller revokes its family)."""
+        query = (update(tokens_table)
+                 .where(tokens_table.c.token_hash == digest(secret), tokens_table.c.kind == "refresh",
+                        tokens_table.c.used_at.is_(None), tokens_table.c.revoked_at.is_(None))
+                 .values(used_at=_now()))
+        async with (await self._engine_()).begin() as conn:
+            return (await conn.execute(query)).rowcount == 1
+
+    async def revoke_family(self, family: str) -> int:
+        """Revoke every token of one sign-in (access and refresh alike)."""
+        query = (update(tokens_table).where(tokens_table.c.family == family, tokens_table.c.revoked_at.is_(None))
+                 .values(revoked_at=_now()))
+        async with (await self._engine_()).begin() as conn:
+            return (await conn.execute(query)).rowcount
+
+    async def revoke_id(self, token_id: str, *, kind: str | None = None) -> TokenRecord | None:
+        """Revoke a token by its public id (with its family); the record, or None if there is no such token."""
+        query = select(tokens_table).where(tokens_table.c.id == token_id)
+        if kind is not None:
+            query = query.where(tokens_table.c.kind == kind)
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        await self.revoke_family(row.family)
+        return await self._by_id(token_id)
+
+    async def _by_id(self, token_id: str) -> TokenRecord | None:
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(select(tokens_table).where(tokens_table.c.id == token_id))).first()
+        return _record(row) if row else None
+
+    async def list_tokens(self, *, kind: str, subject: str | None = None) -> list[TokenRecord]:
+        query = select(tokens_table).where(tokens_table.c.kind == kind)
+        if subject is not None:
+            query = query.where(tokens_table.c.subject == subject)
+        async with (await self._engine_()).connect() as conn:
+            rows = (await conn.execute(query.order_by(tokens_table.c.created_at, tokens_table.c.id))).all()
+        return [_record(r) for r in rows]
+
+    # --- authorization codes ---------------------------------------------------------------------
+
+    async def save_code(self, body: dict[str, Any], ttl: int) -> str:
+        code = new_secret("sda_code_")
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(insert(codes_table).values(
+                code_hash=digest(code), body=body, expires_at=_now() + ttl, used_at=None))
+        return code
+
+    async def find_code(self, code: str) -> tuple[dict[str, Any], int, int | None] | None:
+        """(body, expires_at, used_at) of a code, or None."""
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(select(codes_table).where(codes_table.c.code_hash == digest(code)))).first()
+        return (dict(row.body), row.expires_at, row.used_at) if row else None
+
+    async def use_code(self, code: str) -> bool:
+        """Spend a code: True for the one caller that did, False for a replay."""
+        query = (update(codes_table).where(codes_table.c.code_hash == digest(code), codes_table.c.used_at.is_(None))
+                 .values(used_at=_now()))
+        async with (await self._engine_()).begin() as conn:
+            return (await conn.execute(query)).rowcount == 1
+
+    # --- clients ---------------------------------------------------------------------------------
+
+    async def save_client(self, client_id: str, body: dict[str, Any], *, source: str, secret: str | None = None,
+                          fresh_until: int | None = None) -> None:
+        values = {"source": source, "body": body, "secret_hash": digest(secret) if secret else None,
+                  "fresh_until": fresh_until}
+        async with (await self._engine_()).begin() as conn:
+            done = await conn.execute(update(clients_table).where(clients_table.c.client_id == client_id)
+                                      .values(**values))
+            if done.rowcount == 0:
+                await conn.execute(insert(clients_table).values(client_id=client_id, created_at=_now(), **values))
+
+    async def get_client(self, client_id: str) -> tuple[dict[str, Any], str, str | None, int | None] | None:
+        """(body, source, secret_hash, fresh_until) or None."""
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(select(clients_table).where(clients_table.c.client_id == client_id))).first()
+        return (dict(row.body), row.source, row.secret_hash, row.fresh_until) if row else None
+
+    # --- pending state (authorization requests, upstream logins, browser sessions) ----------------
+
+    async def put_pending(self, kind: str, body: dict[str, Any], ttl: int, *, key: str | None = None) -> str:
+        key = key or new_secret("")
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(pending_table).where(pending_table.c.expires_at < _now()))
+            await conn.execute(insert(pending_table).values(
+                key_hash=digest(kind + ":" + key), kind=kind, body=body, expires_at=_now() + ttl))
+        return key
+
+    async def get_pending(self, kind: str, key: str) -> dict[str, Any] | None:
+        query = select(pending_table).where(pending_table.c.key_hash == digest(kind + ":" + key),
+                                            pending_table.c.expires_at >= _now())
+        async with (await self._engine_()).connect() as conn:
+            row = (await conn.execute(query)).first()
+        return dict(row.body) if row else None
+
+    async def take_pending(self, kind: str, key: str) -> dict[str, Any] | None:
+        """Read and delete in one go: the one caller that gets it back owns it."""
+        body = await self.get_pending(kind, key)
+        if body is None:
+            return None
+        async with (await self._engine_()).begin() as conn:
+            gone = await conn.execute(delete(pending_table).where(
+                pending_table.c.key_hash == digest(kind + ":" + key)))
+        return body if gone.rowcount == 1 else None
+
+    async def drop_pending(self, kind: str, key: str) -> None:
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(pending_table).where(pending_table.c.key_hash == digest(kind + ":" + key)))
+

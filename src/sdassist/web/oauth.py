@@ -1,0 +1,259 @@
+"""The authorization server's HTTP side: metadata, the SDK's authorize/token/register/revoke handlers over our
+provider, and the pages a person sees (sign-in through the upstream provider, consent).
+
+What the SDK's `create_auth_routes` would not do, and this does: advertise public clients (`none`), Client ID
+Metadata Documents and the `iss` response parameter (RFC 9207) in the metadata; send `iss` back with every
+authorization response; check client secrets against their stored digests; serve OIDC discovery too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+from urllib.parse import unquote, urlencode, urlsplit
+
+from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from mcp.server.auth.handlers.register import RegistrationHandler
+from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
+from mcp.server.auth.provider import construct_redirect_uri
+from mcp.server.auth.routes import cors_middleware, create_protected_resource_routes
+from mcp.server.auth.settings import ClientRegistrationOptions
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
+from mcp.shared.auth import OAuthClientInformationFull
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route, request_response
+
+from sdassist.identity.oidc import OidcError, UpstreamOidc
+from sdassist.identity.provider import SdassistAuthProvider
+from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
+from sdassist.web.pages import consent_page, message_page
+from sdassist.web.session import Sessions
+
+__all__ = ["HashedClientAuthenticator", "auth_server_metadata", "auth_server_routes"]
+
+log = logging.getLogger("sdassist.web")
+
+LOGIN_TTL = 15 * 60
+NO_STORE = {"Cache-Control": "no-store"}
+CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+class HashedClientAuthenticator(ClientAuthenticator):
+    """The SDK's client authentication, but against the digest of the secret (we never keep the secret)."""
+
+    provider: SdassistAuthProvider
+
+    async def authenticate_request(self, request: Request) -> OAuthClientInformationFull:
+        form = await request.form()
+        client_id = form.get("client_id")
+        if not isinstance(client_id, str) or not client_id:
+            raise AuthenticationError("Missing client_id")
+        client = await self.provider.get_client(client_id)
+        if client is None:
+            raise AuthenticationError("Invalid client_id")
+        method = client.token_endpoint_auth_method or "client_secret_post"
+        if method == "none":
+            return client
+        secret: str | None = None
+        header = request.headers.get("authorization", "")
+        if method == "client_secret_basic":
+            if not header.startswith("Basic "):
+                raise AuthenticationError("Missing or invalid Basic authentication in Authorization header")
+            try:
+                basic_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError, binascii.Error):
+                raise AuthenticationError("Invalid Basic authentication header") from None
+            if unquote(basic_id) != client_id:
+                raise AuthenticationError("Client ID mismatch in Basic auth")
+            secret = unquote(secret)
+        elif method == "client_secret_post":
+            given = form.get("client_secret")
+            secret = given if isinstance(given, str) else None
+        else:
+            raise AuthenticationError(f"Unsupported auth method: {method}")
+        if not await self.provider.client_secret_matches(client_id, secret):
+            raise AuthenticationError("Invalid client_secret")
+        return client
+
+
+def auth_server_metadata(issuer: str, *, registration: bool) -> dict[str, Any]:
+    """RFC 8414 metadata, as MCP clients need it (Claude uses CIMD only with `none` and the CIMD flag)."""
+    meta: dict[str, Any] = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["S256"],
+        "client_id_metadata_document_supported": True,
+        "authorization_response_iss_parameter_supported": True,
+        "service_documentation": f"{issuer}/oauth/about",
+    }
+    if registration:
+        meta["registration_endpoint"] = f"{issuer}/register"
+    return meta
+
+
+def _local_path(target: str | None, default: str = "/oauth/about") -> str:
+    """Only a path on this server (no scheme, no `//host`): the sign-in's `next` is never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _limited(app: Any) -> Any:
+    return RequestBodyLimitMiddleware(app, DEFAULT_MAX_REQUEST_BODY_SIZE)
+
+
+def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstream: UpstreamOidc | None
+                       ) -> list[BaseRoute]:
+    """Every route of the authorization server and its pages, plus the protected resource metadata."""
+    issuer = provider.config.issuer
+    metadata = auth_server_metadata(issuer, registration=True)
+    authenticator = HashedClientAuthenticator(provider)  # type: ignore[arg-type]
+    registration = RegistrationHandler(provider, ClientRegistrationOptions(  # type: ignore[arg-type]
+        enabled=True, valid_scopes=list(SCOPES), default_scopes=list(DEFAULT_SCOPES)))
+
+    async def as_metadata(_request: Request) -> Response:
+        return JSONResponse(metadata, headers={"Cache-Control": "public, max-age=3600"})
+
+    async def about(_request: Request) -> Response:
+        return HTMLResponse(message_page("sdassist sign-in", "This server lets AI assistants draft social media "
+                                         "posts for you through sdassist. Connect it from your assistant's "
+                                         "settings; you will be asked to sign in and to allow it here."))
+
+    async def consent(request: Request) -> Response:
+        key = request.query_params.get("request", "") if request.method == "GET" else None
+        if request.method == "POST":
+            form = await request.form()
+            key = str(form.get("request", ""))
+        pending = await provider.store.get_pending("authorize", key or "")
+        if pending is None:
+            return HTMLResponse(message_page("This sign-in link has expired",
+                                             "Start connecting again from your assistant."), 400, headers=NO_STORE)
+        session = await sessions.current(request)
+        if session is None:
+            if request.method == "POST":
+                return HTMLResponse(message_page("Signed out", "Sign in again from your assistant."), 403)
+            return RedirectResponse(f"/oauth/login?{urlencode({'next': f'/oauth/consent?request={key}'})}", 303,
+                                    headers=NO_STORE)
+        redirect_host = urlsplit(pending["redirect_uri"]).netloc or pending["redirect_uri"]
+        if request.method == "GET":
+            html = consent_page(app=pending["client_name"], app_id=pending["client_id"], person=session.person.name,
+                                scopes=[(s, describe_scope(s)) for s in pending["scopes"]],
+                                redirect_host=redirect_host, request_key=key or "", csrf=session.csrf,
+                                action="/oauth/consent")
+            return HTMLResponse(html, headers={**NO_STORE, "X-Frame-Options": "DENY",
+                                               "Content-Security-Policy": CSP})
+        if not session.csrf_ok(form.get("csrf")):
+            return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
+        taken = await provider.store.take_pending("authorize", key or "")
+        if taken is None:
+            return HTMLResponse(message_page("Already answered", "This request was answered already."), 400)
+        answer: dict[str, str | None] = {"state": taken.get("state"), "iss": issuer}
+        if form.get("decision") == "allow":
+            answer["code"] = await provider.issue_code(taken, session.person)
+            log.info("%s allowed %s (%s)", session.person.id, taken["client_id"], " ".join(taken["scopes"]))
+        else:
+            answer.update(error="access_denied", error_description="the person declined")
+        return RedirectResponse(construct_redirect_uri(taken["redirect_uri"], **answer), 303, headers=NO_STORE)
+
+    async def login(request: Request) -> Response:
+        target = _local_path(request.query_params.get("next"))
+        if upstream is None:
+            return HTMLResponse(message_page(
+                "Sign-in is not set up", "The operator has not configured a sign-in provider "
+                "(SDASSIST_OIDC_ISSUER). Ask them for a personal access token instead."), 503)
+        try:
+            started = await upstream.start()
+        except OidcError as exc:
+            return HTMLResponse(message_page("Sign-in is unavailable", str(exc)), 502)
+        await provider.store.put_pending("login", {"nonce": started.nonce, "verifier": started.code_verifier,
+                                                   "next": target}, LOGIN_TTL, key=started.state)
+        return RedirectResponse(started.url, 303, headers=NO_STORE)
+
+    async def callback(request: Request) -> Response:
+        state = request.query_params.get("state", "")
+        pending = await provider.store.take_pending("login", state) if state else None
+        if pending is None:
+            return HTMLResponse(message_page("This sign-in has expired", "Start again from your assistant."), 400)
+        if "error" in request.query_params:
+            return HTMLResponse(message_page("Not signed in", "The sign-in provider said: "
+                                             + request.query_params.get("error", "")[:100]), 403)
+        try:
+            assert upstream is not None
+            person = await upstream.finish(request.query_params.get("code", ""), nonce=pending["nonce"],
+                                           code_verifier=pending["verifier"])
+        except OidcError as exc:
+            return HTMLResponse(message_page("Not signed in", str(exc)), 403)
+        response = RedirectResponse(_local_path(pending["next"]), 303, headers=NO_STORE)
+        await sessions.start(response, person)
+        log.info("%s signed in", person.id)
+        return response
+
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        session = await sessions.current(request)
+        if session is not None and not session.csrf_ok(form.get("csrf")):
+            return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
+        response = HTMLResponse(message_page("Signed out", "You are signed out of sdassist in this browser."))
+        await sessions.end(request, response)
+        return response
+
+    async def revoke(request: Request) -> Response:
+        """RFC 7009. Not the SDK's handler: it demands a `client_secret` field even from public clients."""
+        try:
+            client = await authenticator.authenticate_request(request)
+        except AuthenticationError as exc:
+            return JSONResponse({"error": "invalid_client", "error_description": exc.message}, 401, headers=NO_STORE)
+        given = (await request.form()).get("token")
+        if not isinstance(given, str) or not given:
+            return JSONResponse({"error": "invalid_request", "error_description": "token: give the token to revoke"},
+                                400, headers=NO_STORE)
+        record = await provider.store.find(given)
+        if record is not None and record.client_id == client.client_id and record.kind in ("access", "refresh"):
+            await provider.store.revoke_family(record.family)
+        return Response(status_code=200, headers=NO_STORE)  # unknown tokens too (RFC 7009 §2.2)
+
+    token = TokenHandler(provider, authenticator)  # type: ignore[arg-type]
+    routes: list[BaseRoute] = [
+        Route("/.well-known/oauth-authorization-server", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
+              methods=["GET", "OPTIONS"]),
+        Route("/.well-known/openid-configuration", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
+              methods=["GET", "OPTIONS"]),
+        Route("/authorize", _limited(request_response(AuthorizationHandler(provider).handle)),  # type: ignore[arg-type]
+              methods=["GET", "POST"]),
+        Route("/token", cors_middleware(token.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/register", cors_middleware(registration.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/revoke", cors_middleware(revoke, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/oauth/about", about, methods=["GET"]),
+        Route("/oauth/consent", consent, methods=["GET", "POST"]),
+        Route("/oauth/login", login, methods=["GET"]),
+        Route("/oauth/callback", callback, methods=["GET"]),
+        Route("/oauth/logout", logout, methods=["POST"]),
+    ]
+    return routes
+
+
+def resource_metadata_routes(resource: str, issuer: str | None) -> list[BaseRoute]:
+    """RFC 9728 metadata at the path-inserted well-known URI (and the root one, for older clients)."""
+    # Plain strings: the metadata model keeps an empty path empty, so the issuer reads exactly as in the AS
+    # metadata (RFC 8414 compares issuers as strings; `AnyHttpUrl(...)` here would add a trailing slash).
+    servers: list[Any] = [issuer] if issuer else []
+    routes: list[BaseRoute] = []
+    if servers:
+        routes = create_protected_resource_routes(resource, servers, scopes_supported=list(SCOPES),  # type: ignore
+                                                  resource_name="sdassist")
+        routes.append(Route("/.well-known/oauth-protected-resource", routes[0].endpoint,  # type: ignore[attr-defined]
+                            methods=["GET", "OPTIONS"]))
+    return routes
+

@@ -1,0 +1,183 @@
+"""Client ID Metadata Documents: fetched safely, checked, cached; and the SDK's client signing in with one.
+
+The documents are served over real TLS on loopback with a test certificate authority (trustme); only these
+tests allow loopback (`loopback_ok=True`), which the server itself never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import trustme
+import uvicorn
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientMetadata
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from sdassist.identity import IdentityStore
+from sdassist.identity.cimd import ClientDocumentError, ClientDocuments, check_document
+from sdassist.mcp import build_server
+from sdassist.mcp.http import http_app
+from sdassist.sandbox.server import free_loopback_port as free_port
+from tests.conftest import make_settings
+from tests.oauth.conftest import CLIENT_ID, CLIENT_SECRET, Browser, Oidc
+from tests.oauth.test_sdk_client import REDIRECT_URI, Host, Storage
+
+
+class DocumentServer:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.origin = f"https://127.0.0.1:{self.port}"
+        self.fetches: list[str] = []
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1")
+        self.key, self.chain = tmp / "key.pem", tmp / "chain.pem"
+        leaf.private_key_pem.write_to_path(str(self.key))
+        leaf.cert_chain_pems[0].write_to_path(str(self.chain))
+        self.trust = ssl.create_default_context()
+        ca.configure_trust(self.trust)
+
+    def url(self, name: str) -> str:
+        return f"{self.origin}/clients/{name}.json"
+
+    def document(self, name: str, **changes: Any) -> dict[str, Any]:
+        doc = {"client_id": self.url(name), "client_name": "Claude", "redirect_uris": [REDIRECT_URI],
+               "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+               "token_endpoint_auth_method": "none"}
+        doc.update(changes)
+        return doc
+
+    def app(self) -> Starlette:
+        async def serve(request: Request) -> Response:
+            name = request.path_params["name"]
+            self.fetches.append(name)
+            if name == "moved":
+                return RedirectResponse(self.url("good"), 302)
+            if name == "missing":
+                return Response(status_code=404)
+            if name == "big":
+                return JSONResponse(self.document("big", padding="x" * 100_000))
+            if name == "wrong-id":
+                return JSONResponse(self.document("good"))
+            if name == "secret":
+                return JSONResponse(self.document("secret", client_secret="s3cr3t"))
+            return JSONResponse(self.document(name), headers={"Cache-Control": "public, max-age=600"})
+
+        return Starlette(routes=[Route("/clients/{name}.json", serve)])
+
+
+@pytest.fixture
+def documents(tmp_path: Path) -> Iterator[DocumentServer]:
+    server = DocumentServer(tmp_path)
+    config = uvicorn.Config(server.app(), host="127.0.0.1", port=server.port, log_level="warning",
+                            ssl_keyfile=str(server.key), ssl_certfile=str(server.chain))
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield server
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: Path) -> None:
+    store = await IdentityStore.open(f"sqlite+aiosqlite:///{tmp_path / 'id.db'}")
+    try:
+        fetcher = ClientDocuments(store, loopback_ok=True, verify=documents.trust)
+        client = await fetcher.get(documents.url("good"))
+        assert client is not None and client.client_name == "Claude"
+        assert client.token_endpoint_auth_method == "none" and [str(u) for u in client.redirect_uris or []] == [
+            REDIRECT_URI]
+        assert await fetcher.get(documents.url("good")) is not None
+        assert documents.fetches == ["good"]  # the second came from the cache (max-age=600)
+        for name, why in (("wrong-id", "is not its URL"), ("big", "over 65536 bytes"), ("moved", "302"),
+                          ("missing", "404"), ("secret", "client secret")):
+            with pytest.raises(ClientDocumentError, match=why):
+                await fetcher.fetch(documents.url(name))
+            assert await fetcher.get(documents.url(name)) is None
+        # Without the test's permission, this machine is never fetched from, however it is written.
+        strict = ClientDocuments(store, verify=documents.trust)
+        for url in (documents.url("other"), f"https://localhost:{documents.port}/c.json",
+                    f"https://2130706433:{documents.port}/c.json", "https://10.0.0.1/c.json",
+                    "https://169.254.169.254/latest/meta-data", "https://[::ffff:127.0.0.1]/c.json"):
+            with pytest.raises(ClientDocumentError, match="refused"):
+                await strict.fetch(url)
+        for url in ("http://example.com/c.json", "https://example.com/", "https://example.com/c.json#x"):
+            with pytest.raises(ClientDocumentError, match="https URL with a path"):
+                await strict.fetch(url)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"redirect_uris": []}, "at least one redirect URI"),
+    ({"redirect_uris": ["http://evil.example/cb"]}, "plain http"),
+    ({"token_endpoint_auth_method": "client_secret_basic"}, "not supported"),
+    ({"grant_types": ["client_credentials"]}, "authorization_code"),
+])
+def test_documents_that_are_refused(change: dict[str, Any], why: str) -> None:
+    url = "https://app.example/oauth/client.json"
+    doc = {"client_id": url, "redirect_uris": ["https://app.example/cb"], **change}
+    with pytest.raises(ClientDocumentError, match=why):
+        check_document(doc, url)
+
+
+def serve_sdassist(settings: Any, port: int, documents: DocumentServer) -> Iterator[str]:
+    app = http_app(build_server(settings), settings, "127.0.0.1", port,
+                   documents=lambda store: ClientDocuments(store, loopback_ok=True, verify=documents.trust))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/mcp"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_the_sdk_client_signs_in_with_a_metadata_document(
+    oidc: Oidc, documents: DocumentServer, tmp_path: Path, browser: Browser,
+) -> None:
+    port = oidc.ports[2]
+    settings = make_settings(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                             SDASSIST_OIDC_ISSUER=oidc.issuer, SDASSIST_OIDC_CLIENT_ID=CLIENT_ID,
+                             SDASSIST_OIDC_CLIENT_SECRET=CLIENT_SECRET)
+    served = serve_sdassist(settings, port, documents)
+    mcp_url = await asyncio.to_thread(next, served)
+    try:
+        host = Host(mcp_url, browser)
+        metadata = OAuthClientMetadata(client_name="Claude", redirect_uris=[REDIRECT_URI],
+                                       grant_types=["authorization_code", "refresh_token"],
+                                       token_endpoint_auth_method="none")
+        host.storage = Storage()
+        host.auth = OAuthClientProvider(mcp_url, metadata, host.storage, host._redirect, host._callback,
+                                        client_metadata_url=documents.url("claude"))
+        async with httpx2.AsyncClient(auth=host.auth, timeout=30) as http, \
+                Client(streamable_http_client(mcp_url, http_client=http)) as client:
+            result = await client.call_tool("draft_post", {"text": "Hi", "targets": ["linkedin"],
+                                                           "when": "tomorrow 9am"})
+        assert not result.is_error, result.content
+        assert result.structured_content["requested_by"] == "Alice via Claude"
+        # No registration happened: the client id is the document's URL, and the consent page showed it.
+        assert host.storage.client is not None and host.storage.client.client_id == documents.url("claude")
+        assert documents.url("claude") in browser.pages[-1]
+        assert documents.fetches == ["claude"]
+    finally:
+        await asyncio.to_thread(lambda: list(served))
+

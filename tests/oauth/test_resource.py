@@ -1,0 +1,275 @@
+"""The MCP endpoint as a protected resource, and the authorization server's contract, over real HTTP.
+
+Personal access tokens stand in for signed-in people here (no provider needed); the full sign-in is in
+test_sdk_client.py. What is checked is what the RFCs and the MCP authorization spec say a client may rely on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from sdassist.config import Settings
+from sdassist.identity import IdentityStore, Person
+from sdassist.mcp import build_server
+from sdassist.mcp.http import HttpConfigError, auth_mode, http_app
+from sdassist.sandbox.server import free_loopback_port as free_port
+from tests.conftest import make_settings
+
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+
+
+class Served:
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings = settings
+        self.origin = f"http://127.0.0.1:{port}"
+        self.mcp = f"{self.origin}/mcp"
+
+    def pat(self, *scopes: str, user: str = "U0ALICE", name: str = "Alice", ttl: int | None = 3600) -> str:
+        async def issue() -> str:
+            store = await IdentityStore.open(self.settings.effective_database_url)
+            try:
+                secret, _ = await store.issue("pat", person=Person(user, name), client_id="personal-access-token",
+                                              client_name="CI", scopes=list(scopes), resource=None, ttl=ttl)
+            finally:
+                await store.close()
+            return secret
+
+        return asyncio.run(issue())
+
+    @contextlib.contextmanager
+    def session(self, token: str) -> Iterator[httpx.Client]:
+        """An initialized MCP session (streamable HTTP) with this token."""
+        with httpx.Client(headers={"Authorization": f"Bearer {token}", **ACCEPT}, timeout=20) as http:
+            response = http.post(self.mcp, json=INIT)
+            assert response.status_code == 200, response.text
+            http.headers["mcp-session-id"] = response.headers["mcp-session-id"]
+            http.headers["mcp-protocol-version"] = "2025-11-25"
+            http.post(self.mcp, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+            yield http
+
+
+def answer(response: httpx.Response) -> Any:
+    """The JSON-RPC answer, whether sent as JSON or as one server-sent event."""
+    assert response.status_code == 200, response.text
+    if response.headers["content-type"].startswith("text/event-stream"):
+        data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
+        return json.loads(data[-1])
+    return response.json()
+
+
+def serve(tmp_path: Path, **env: str) -> Iterator[Served]:
+    port = free_port()
+    settings = make_settings(tmp_path, SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}", **env)
+    app = http_app(build_server(settings), settings, "127.0.0.1", port)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield Served(settings, port)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def oauth_server(tmp_path: Path) -> Iterator[Served]:
+    yield from serve(tmp_path, SDASSIST_MCP_AUTH="oauth")
+
+
+def challenge(response: httpx.Response) -> dict[str, str]:
+    header = response.headers["www-authenticate"]
+    assert header.startswith("Bearer ")
+    parts = {}
+    for item in header[7:].split('", '):
+        key, _, value = item.partition("=")
+        parts[key.strip()] = value.strip().strip('"')
+    return parts
+
+
+def test_no_token_is_a_401_that_says_where_to_sign_in(oauth_server: Served) -> None:
+    response = httpx.post(oauth_server.mcp, json=INIT, headers=ACCEPT)
+    assert response.status_code == 401
+    parts = challenge(response)
+    assert parts["resource_metadata"] == f"{oauth_server.origin}/.well-known/oauth-protected-resource/mcp"
+    assert parts["scope"] == "read draft"
+    # RFC 9728, at the path-inserted well-known URI (and the root one).
+    for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+        prm = httpx.get(oauth_server.origin + path).json()
+        assert prm["resource"] == oauth_server.mcp
+        assert prm["authorization_servers"] == [oauth_server.origin]
+        assert prm["scopes_supported"] == ["read", "draft", "admin"]
+
+
+def test_authorization_server_metadata(oauth_server: Served) -> None:
+    for path in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+        meta = httpx.get(oauth_server.origin + path).json()
+        assert meta["issuer"] == oauth_server.origin
+        assert meta["code_challenge_methods_supported"] == ["S256"]
+        assert meta["client_id_metadata_document_supported"] is True
+        assert "none" in meta["token_endpoint_auth_methods_supported"]
+        assert meta["authorization_response_iss_parameter_supported"] is True
+        assert meta["registration_endpoint"] == f"{oauth_server.origin}/register"
+        assert meta["revocation_endpoint"] == f"{oauth_server.origin}/revoke"
+        assert "offline_access" not in meta["scopes_supported"]
+
+
+@pytest.mark.parametrize("token", ["wrong", "sda_at_" + "x" * 43])
+def test_unknown_tokens_are_401_invalid_token(oauth_server: Served, token: str) -> None:
+    response = httpx.post(oauth_server.mcp, json=INIT, headers={"Authorization": f"Bearer {token}", **ACCEPT})
+    assert response.status_code == 401
+    assert challenge(response)["error"] == "invalid_token"
+    assert token not in response.text
+
+
+def test_expired_and_revoked_tokens_are_refused(oauth_server: Served) -> None:
+    expired = oauth_server.pat("read", ttl=1)
+    time.sleep(1.5)
+    response = httpx.post(oauth_server.mcp, json=INIT, headers={"Authorization": f"Bearer {expired}", **ACCEPT})
+    assert response.status_code == 401
+
+    token = oauth_server.pat("read")
+    assert httpx.post(oauth_server.mcp, json=INIT, headers={"Authorization": f"Bearer {token}", **ACCEPT}
+                      ).status_code == 200
+
+    async def revoke_all() -> None:
+        store = await IdentityStore.open(oauth_server.settings.effective_database_url)
+        try:
+            for record in await store.list_tokens(kind="pat"):
+                await store.revoke_id(record.id)
+        finally:
+            await store.close()
+
+    asyncio.run(revoke_all())
+    response = httpx.post(oauth_server.mcp, json=INIT, headers={"Authorization": f"Bearer {token}", **ACCEPT})
+    assert response.status_code == 401 and challenge(response)["error"] == "invalid_token"
+
+
+def test_a_call_beyond_the_scopes_is_a_403_naming_them(oauth_server: Served) -> None:
+    with oauth_server.session(oauth_server.pat("read")) as http:
+        listed = http.post(oauth_server.mcp, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        assert listed.status_code == 200
+        call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "draft_post", "arguments": {"text": "hi", "targets": ["linkedin"]}}}
+        refused = http.post(oauth_server.mcp, json=call)
+        assert refused.status_code == 403
+        parts = challenge(refused)
+        assert parts["error"] == "insufficient_scope" and parts["scope"] == "draft"
+        assert parts["resource_metadata"].endswith("/.well-known/oauth-protected-resource/mcp")
+        # A batch needs the union of what its calls need.
+        batch = [call, {**call, "id": 4, "params": {"name": "delete_post", "arguments": {"post_id": "p"}}}]
+        assert challenge(http.post(oauth_server.mcp, json=batch))["scope"] == "draft admin"
+        allowed = http.post(oauth_server.mcp, json={**call, "params": {"name": "list_accounts", "arguments": {}}})
+        assert allowed.status_code == 200
+
+
+def test_a_personal_access_token_drafts_as_its_person(oauth_server: Served) -> None:
+    with oauth_server.session(oauth_server.pat("read", "draft")) as http:
+        call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "draft_post", "arguments": {"text": "Launch!", "targets": ["linkedin"],
+                                                                "when": "tomorrow 9am"}}}
+        draft = answer(http.post(oauth_server.mcp, json=call))["result"]["structuredContent"]
+        assert draft["requested_by"] == "Alice via CI"
+        mine = {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "list_drafts", "arguments": {"mine_only": True}}}
+        listed = answer(http.post(oauth_server.mcp, json=mine))["result"]["structuredContent"]["drafts"]
+        assert [d["draft_id"] for d in listed] == [draft["draft_id"]]
+    with oauth_server.session(oauth_server.pat("read", user="U0BOB", name="Bob")) as http:
+        listed = answer(http.post(oauth_server.mcp, json=mine))["result"]["structuredContent"]["drafts"]
+        assert listed == []
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge_ = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge_
+
+
+def register(origin: str, **extra: Any) -> httpx.Response:
+    body = {"client_name": "Test host", "redirect_uris": ["http://127.0.0.1:1/cb"],
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"], **extra}
+    return httpx.post(f"{origin}/register", json=body)
+
+
+def test_registration_checks_redirect_uris(oauth_server: Served) -> None:
+    assert register(oauth_server.origin).status_code == 201
+    for bad in ("http://evil.example/cb", "https://ok.example/cb#frag", "javascript:alert(1)"):
+        refused = register(oauth_server.origin, redirect_uris=[bad])
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_redirect_uri", bad
+    confidential = register(oauth_server.origin, token_endpoint_auth_method="client_secret_post").json()
+    assert confidential["client_secret"]
+
+    async def stored() -> Any:
+        store = await IdentityStore.open(oauth_server.settings.effective_database_url)
+        try:
+            return await store.get_client(confidential["client_id"])
+        finally:
+            await store.close()
+
+    body, _source, secret_hash, _ = asyncio.run(stored())
+    assert "client_secret" not in body and secret_hash != confidential["client_secret"]
+    assert secret_hash == hashlib.sha256(confidential["client_secret"].encode()).hexdigest()
+
+
+def test_authorize_requires_pkce_s256_and_this_resource(oauth_server: Served) -> None:
+    client = register(oauth_server.origin).json()
+    _verifier, code_challenge = pkce()
+    base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
+            "state": "s1", "resource": oauth_server.mcp}
+    no_pkce = httpx.get(f"{oauth_server.origin}/authorize", params=base)
+    assert no_pkce.status_code in (302, 400)
+    assert "code_challenge" in (no_pkce.headers.get("location", "") + no_pkce.text)
+    plain = httpx.get(f"{oauth_server.origin}/authorize",
+                      params={**base, "code_challenge": code_challenge, "code_challenge_method": "plain"})
+    assert "consent" not in plain.headers.get("location", "")
+    other = httpx.get(f"{oauth_server.origin}/authorize",
+                      params={**base, "code_challenge": code_challenge, "resource": "https://other.example/mcp"})
+    assert "error=invalid_target" in other.headers["location"]
+    good = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "code_challenge": code_challenge})
+    assert good.status_code == 302 and "/oauth/consent?request=" in good.headers["location"]
+
+
+def test_modes_and_their_refusals(tmp_path: Path) -> None:
+    def settings(**env: str) -> Settings:
+        return make_settings(tmp_path, **env)
+
+    assert auth_mode(settings(SDASSIST_PUBLIC_URL="https://sd.example.com"), "0.0.0.0") == "oauth"
+    assert auth_mode(settings(SDASSIST_PUBLIC_URL="https://sd.example.com"), "127.0.0.1") == "oauth"
+    assert auth_mode(settings(), "127.0.0.1") == "none"
+    assert auth_mode(settings(SDASSIST_MCP_TOKEN="t" * 20), "127.0.0.1") == "token"
+    with pytest.raises(HttpConfigError, match="SDASSIST_MCP_AUTH=none"):
+        auth_mode(settings(SDASSIST_MCP_AUTH="none"), "0.0.0.0")
+    with pytest.raises(HttpConfigError, match="needs SDASSIST_PUBLIC_URL"):
+        auth_mode(settings(SDASSIST_MCP_AUTH="oauth"), "127.0.0.1")
+    with pytest.raises(HttpConfigError, match="https"):
+        auth_mode(settings(SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL="http://sd.example.com"), "0.0.0.0")
+    with pytest.raises(HttpConfigError, match="without a path"):
+        auth_mode(settings(SDASSIST_PUBLIC_URL="https://sd.example.com/x"), "0.0.0.0")
+
+
+def test_token_mode_takes_the_shared_token_and_personal_tokens(tmp_path: Path) -> None:
+    for served in serve(tmp_path, SDASSIST_MCP_AUTH="token", SDASSIST_MCP_TOKEN="shared-token-0123456789"):
+        bearer = {"Authorization": "Bearer shared-token-0123456789", **ACCEPT}
+        shared = httpx.post(served.mcp, json=INIT, headers=bearer)
+        assert shared.status_code == 200
+        personal = served.pat("read")
+        assert httpx.post(served.mcp, json=INIT, headers={"Authorization": f"Bearer {personal}", **ACCEPT}
+                          ).status_code == 200
+        refused = httpx.post(served.mcp, json=INIT, headers=ACCEPT)
+        assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]

@@ -1,0 +1,171 @@
+"""The mcp SDK's own OAuth client against a real `sdassist mcp --http` in oauth mode, with a real OpenID Connect
+provider behind the sign-in: discovery, registration, sign-in, consent, tokens, tool calls as a person,
+step-up to a wider scope, refresh, revocation; and two instances sharing one database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+from sdassist.publishing.store import DraftStore
+from tests.oauth.conftest import Browser, Cluster, code_from
+
+REDIRECT_URI = "http://127.0.0.1:1/callback"  # never contacted: the browser stops when it is sent there
+POST = {"text": "Launch day!", "targets": ["linkedin"], "when": "tomorrow 9am"}
+
+
+class Storage:
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+class Host:
+    """An MCP host (like Claude) using the SDK's OAuth client; its person answers in `browser`."""
+
+    def __init__(self, mcp_url: str, browser: Browser, *, name: str = "Claude", decision: str = "allow") -> None:
+        self.browser = browser
+        self.decision = decision
+        self.storage = Storage()
+        self.final_urls: list[str] = []
+        self.authorize_urls: list[str] = []
+        metadata = OAuthClientMetadata(client_name=name, redirect_uris=[REDIRECT_URI],
+                                       grant_types=["authorization_code", "refresh_token"],
+                                       token_endpoint_auth_method="none")
+        self.auth = OAuthClientProvider(mcp_url, metadata, self.storage, self._redirect, self._callback)
+        self.mcp_url = mcp_url
+
+    async def _redirect(self, url: str) -> None:
+        self.authorize_urls.append(url)
+        self.final_urls.append(await asyncio.to_thread(self.browser.authorize, url, REDIRECT_URI,
+                                                       decision=self.decision))
+
+    async def _callback(self) -> AuthorizationCodeResult:
+        answer = code_from(self.final_urls[-1])
+        return AuthorizationCodeResult(code=answer["code"], state=answer.get("state"), iss=answer.get("iss"))
+
+    def client(self) -> Any:
+        http = httpx2.AsyncClient(auth=self.auth, timeout=30)
+        return http, Client(streamable_http_client(self.mcp_url, http_client=http))
+
+
+async def call(host: Host, tool: str, arguments: dict[str, Any]) -> Any:
+    http, client = host.client()
+    async with http, client:
+        return await client.call_tool(tool, arguments)
+
+
+async def test_discovery_registration_sign_in_and_a_draft_in_alices_name(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    http, client = host.client()
+    async with http, client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "draft_post" in names
+        result = await client.call_tool("draft_post", POST)
+    assert not result.is_error, result.content
+    draft = result.structured_content
+    assert draft["requested_by"] == "Alice via Claude"
+    # The consent page said who asks, for what, as whom, and where the browser goes next.
+    consent = browser.pages[-1]
+    assert "Allow Claude to use sdassist as you?" in consent and "Alice" in consent
+    assert "<strong>read</strong>" in consent and "<strong>draft</strong>" in consent and "admin" not in consent
+    assert "127.0.0.1:1" in consent
+    # RFC 9207: the authorization response named its issuer (the SDK client checked it too).
+    assert code_from(host.final_urls[0])["iss"] == a.origin
+    # The client registered dynamically (no CIMD URL given) as a public client.
+    assert host.storage.client is not None and host.storage.client.client_secret is None
+    assert host.storage.tokens is not None and set(host.storage.tokens.scope.split()) == {"read", "draft"}
+    # The draft is Alice's: her id from the provider, through Claude.
+    store = await DraftStore.open(cluster.database_url)
+    try:
+        stored = await store.get(draft["draft_id"])
+    finally:
+        await store.close()
+    assert (stored.requester_id, stored.requester_kind, stored.requester_via) == ("alice", "assistant", "Claude")
+
+
+async def test_step_up_refresh_and_revocation(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    http, client = host.client()
+    async with http, client:
+        assert not (await client.call_tool("list_accounts", {})).is_error
+        assert len(host.authorize_urls) == 1
+        # connect_account needs `admin`: 403 insufficient_scope, the SDK asks again for the union, Alice allows.
+        stepped = await client.call_tool("connect_account", {"platform": "tiktok"})
+        assert not stepped.is_error, stepped.content
+        assert len(host.authorize_urls) == 2
+        assert set(code_from(host.authorize_urls[1])["scope"].split()) == {"read", "draft", "admin"}
+        assert set(host.storage.tokens.scope.split()) == {"read", "draft", "admin"}  # type: ignore[union-attr]
+        # The access token runs out: the SDK refreshes it (a new refresh token too) without the person.
+        before = host.storage.tokens
+        host.auth.context.token_expiry_time = time.time() - 1
+        assert not (await client.call_tool("list_drafts", {})).is_error
+        after = host.storage.tokens
+        assert after is not None and before is not None
+        assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
+        assert len(host.authorize_urls) == 2
+    # The old refresh token is spent; presenting it again revokes the whole sign-in (reuse detection).
+    client_id = host.storage.client.client_id  # type: ignore[union-attr]
+    replay = httpx.post(f"{a.origin}/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                   "refresh_token": before.refresh_token})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {"Authorization": f"Bearer {after.access_token}", "Accept": "application/json, text/event-stream"}
+    assert httpx.post(a.mcp_url, json=ping, headers=headers).status_code == 401
+
+
+async def test_two_instances_share_tokens_and_revocation(cluster: Cluster, browser: Browser) -> None:
+    """Two instances behind one public URL (as behind a load balancer) on one database; a third elsewhere."""
+    a = cluster.start(0)
+    b = cluster.start(1, SDASSIST_PUBLIC_URL=a.origin)
+    elsewhere = cluster.start(2)
+    host = Host(a.mcp_url, browser)
+    assert not (await call(host, "list_accounts", {})).is_error
+    tokens = host.storage.tokens
+    assert tokens is not None
+    headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json, text/event-stream"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    assert httpx.post(a.mcp_url, json=init, headers=headers).status_code == 200
+    assert httpx.post(b.mcp_url, json=init, headers=headers).status_code == 200
+    # Another server (another resource) knows the token from the database but it was not issued for it.
+    refused = httpx.post(elsewhere.mcp_url, json=init, headers=headers)
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+    # Revoking at B (RFC 7009, with the refresh token) ends the sign-in on both.
+    client_id = host.storage.client.client_id  # type: ignore[union-attr]
+    revoked = httpx.post(f"{b.origin}/revoke", data={"token": tokens.refresh_token, "client_id": client_id})
+    assert revoked.status_code == 200
+    assert httpx.post(a.mcp_url, json=init, headers=headers).status_code == 401
+    assert httpx.post(b.mcp_url, json=init, headers=headers).status_code == 401
+
+
+async def test_deny_sends_access_denied_back(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser, decision="deny")
+    with pytest.raises(Exception):  # noqa: B017 - the SDK gives up (as it should) in its own way: there is no code
+        await call(host, "list_accounts", {})
+    answer = code_from(host.final_urls[0])
+    assert answer["error"] == "access_denied" and answer["iss"] == a.origin and "code" not in answer
