@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     approvers: str = Field(default="", validation_alias="SDASSIST_APPROVERS")
     allow_self_approval: bool = Field(default=False, validation_alias="SDASSIST_ALLOW_SELF_APPROVAL")
     draft_ttl_hours: float = Field(default=72.0, gt=0, validation_alias="SDASSIST_DRAFT_TTL_HOURS")
+    #: How long a sent `POST /posts` may still land after the client gave up: no second POST before then.
+    attempt_may_land_minutes: float = Field(default=15.0, ge=2, le=1440,
+                                            validation_alias="SDASSIST_ATTEMPT_MAY_LAND_MINUTES")
+    #: How long a sent request not found on SocialDock is still looked for (reconcile rounds, webhooks).
+    late_post_watch_hours: float = Field(default=24.0, gt=0, le=720, validation_alias="SDASSIST_LATE_POST_WATCH_HOURS")
     rate_share: float = Field(default=1.0, gt=0, le=1, validation_alias="SDASSIST_RATE_SHARE")
     #: Coordinate the workspace's rate budget through the database, across every instance using it.
     shared_rate_budget: bool = Field(default=False, validation_alias="SDASSIST_SHARED_RATE_BUDGET")

@@ -119,15 +119,17 @@ class Runtime:
         return settled
 
     async def keep_reconciling(self, every: float | None = None) -> None:
-        """`reconcile_stranded` every `every` seconds (RECONCILE_EVERY), until cancelled."""
+        """`reconcile_stranded` and the late-post watch every `every` seconds (RECONCILE_EVERY), until cancelled."""
         while True:
             await asyncio.sleep(every if every is not None else RECONCILE_EVERY)
-            try:
-                await self.reconcile_stranded()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # SocialDock or the database briefly away: try again next round
-                log.warning("could not reconcile stranded drafts: %s", type(exc).__name__)
+            for work, what in ((self.reconcile_stranded, "reconcile stranded drafts"),
+                               (self.publisher.watch_late_posts, "look for late posts")):
+                try:
+                    await work()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # SocialDock or the database briefly away: try again next round
+                    log.warning("could not %s: %s", what, type(exc).__name__)
 
 
 @asynccontextmanager
@@ -161,7 +163,9 @@ async def open_runtime(
             settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
         stack.push_async_callback(store.close)
         policy = ApprovalPolicy.from_settings(settings)
-        publisher = Publisher(client, store, policy)
+        publisher = Publisher(
+            client, store, policy, attempt_may_land=timedelta(minutes=settings.attempt_may_land_minutes),
+            late_post_watch=timedelta(hours=settings.late_post_watch_hours))
         runtime = Runtime(
             settings=settings, client=client, store=store, publisher=publisher, policy=policy,
             confirmations=ConfirmationTokens.with_key(

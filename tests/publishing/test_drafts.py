@@ -32,6 +32,8 @@ ALLOWED = {
     (S.PUBLISHING, S.UNKNOWN),
     (S.UNKNOWN, S.SCHEDULED), (S.UNKNOWN, S.PUBLISHED), (S.UNKNOWN, S.FAILED),
     (S.FAILED, S.PENDING), (S.FAILED, S.CANCELLED),
+    # an earlier request, first not found on SocialDock, landed late
+    (S.PENDING, S.SCHEDULED), (S.PENDING, S.PUBLISHED), (S.FAILED, S.SCHEDULED), (S.FAILED, S.PUBLISHED),
     (S.SCHEDULED, S.PUBLISHED), (S.SCHEDULED, S.FAILED), (S.SCHEDULED, S.CANCELLED),
 }
 ALL_PAIRS = list(itertools.product(DraftState, DraftState))

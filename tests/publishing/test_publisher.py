@@ -29,7 +29,7 @@ from sdassist.publishing.drafts import (
     utcnow,
 )
 from sdassist.publishing.policy import ApprovalPolicy, PolicyError
-from sdassist.publishing.publisher import NO_RECORD, Publisher
+from sdassist.publishing.publisher import NOT_FOUND_YET, Publisher
 from sdassist.publishing.store import DraftStore
 from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
 from tests.publishing.conftest import ALICE, ASSISTANT, BOB, CAROL, force_state, make_draft
@@ -199,7 +199,7 @@ async def test_reconcile_of_a_post_that_never_arrived_fails_it(env: Env) -> None
     started = utcnow() - timedelta(minutes=10)
     await force_state(env.store, draft.id, S.UNKNOWN, publish_started_at=started)
     settled = await env.publisher.reconcile(draft.id)
-    assert settled.state == S.FAILED and settled.error == NO_RECORD
+    assert settled.state == S.FAILED and settled.error.startswith(NOT_FOUND_YET) and settled.open_attempt
     assert await env.posts_sent() == 0
     # Within the grace period a missing post is not yet proof: it stays unknown.
     young = await env.add()

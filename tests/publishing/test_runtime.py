@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,27 @@ def test_one_default_base_url() -> None:
 
     assert config.DEFAULT_BASE_URL is _client.DEFAULT_BASE_URL
     assert Settings(_env_file=None).socialdock_base_url == _client.DEFAULT_BASE_URL
+
+
+async def test_the_late_post_settings_reach_the_publisher_and_every_round_looks_for_late_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"SDASSIST_ATTEMPT_MAY_LAND_MINUTES": "30", "SDASSIST_LATE_POST_WATCH_HOURS": "48"}
+    async with open_runtime(settings(tmp_path, **env), announce=False, reconcile=False) as rt:
+        assert rt.publisher.attempt_may_land == timedelta(minutes=30)
+        assert rt.publisher.late_post_watch == timedelta(hours=48)
+        rounds: list[str] = []
+
+        async def looked() -> list[Any]:
+            rounds.append("watch")
+            raise asyncio.CancelledError  # one round is enough
+
+        monkeypatch.setattr(rt.publisher, "watch_late_posts", looked)
+        with pytest.raises(asyncio.CancelledError):
+            await rt.keep_reconciling(every=0)
+    assert rounds == ["watch"]
+
+
+def test_a_request_may_land_for_at_least_the_reconcile_grace(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="SDASSIST_ATTEMPT_MAY_LAND_MINUTES"):
+        settings(tmp_path, SDASSIST_ATTEMPT_MAY_LAND_MINUTES="1")

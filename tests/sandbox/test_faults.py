@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -77,3 +78,55 @@ async def test_latency_and_rule_validation(client: httpx.AsyncClient) -> None:
     bad = await client.post("/_sandbox/faults", json={"rules": [{"path": "/x", "error_rate": 2}]})
     assert bad.status_code == 400 and "error_rate" in bad.json()["error"]["details"]
     assert (await client.post("/_sandbox/faults", json={"rules": [{"paths": "/x"}]})).status_code == 400
+
+
+async def _posts(client: httpx.AsyncClient) -> list[str]:
+    return [p["text"] for p in (await client.get("/api/v1/posts")).json()["data"]["posts"]]
+
+
+async def test_a_held_request_lands_after_its_client_gave_up(client: httpx.AsyncClient) -> None:
+    insta = await first_account(client, "instagram")
+    await client.post("/_sandbox/faults", json={"rules": [
+        {"path": "/api/v1/posts", "method": "POST", "hold_rate": 1.0, "count": 1}]})
+    body = {"text": "stuck in traffic", "targets": [{"platform": "instagram", "account_id": insta}]}
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await client.post("/api/v1/posts", json=body)
+    assert await _posts(client) == []  # not processed yet: held
+    assert (await client.get("/_sandbox/faults")).json()["data"]["held"] == 1
+    assert (await client.post("/_sandbox/faults/release")).json()["data"] == {"released": 1}
+    for _ in range(100):
+        if await _posts(client):
+            break
+        await asyncio.sleep(0.01)
+    assert await _posts(client) == ["stuck in traffic"]  # processed although nobody waits for the answer
+    stats = (await client.get("/_sandbox/stats")).json()["data"]
+    assert stats["processed"]["POST /api/v1/posts"] == 1
+    assert (await client.post("/api/v1/posts", json=body)).status_code == 200  # count 1: the rule is spent
+
+
+async def test_a_held_request_whose_client_waits_is_answered_after_hold_ms(client: httpx.AsyncClient) -> None:
+    insta = await first_account(client, "instagram")
+    await client.post("/_sandbox/faults", json={"rules": [
+        {"path": "/api/v1/posts", "method": "POST", "hold_rate": 1.0, "hold_ms": 150}]})
+    sending = asyncio.create_task(client.post("/api/v1/posts", json={"text": "late but answered", "targets": [
+        {"platform": "instagram", "account_id": insta}]}))
+    for _ in range(100):
+        if (await client.get("/_sandbox/faults")).json()["data"]["held"] == 1:
+            break
+        await asyncio.sleep(0.005)
+    assert (await client.get("/_sandbox/faults")).json()["data"]["held"] == 1 or sending.done()
+    answer = await sending  # released by hold_ms, not by anyone
+    assert answer.status_code == 200, answer.text
+    assert await _posts(client) == ["late but answered"]
+
+
+@pytest.mark.parametrize("rule", [
+    {"hold_rate": 2}, {"hold_rate": "all"}, {"hold_rate": 1, "hold_ms": -5}, {"hold_rate": 1, "hold_ms": True},
+    {"hold_rate": 1, "hold_ms": "soon"}, {"hold_rate": 1, "hold_ms": 1e12},
+])
+async def test_hold_rules_are_validated(client: httpx.AsyncClient, rule: dict) -> None:
+    answer = await client.post("/_sandbox/faults", json={"rules": [{"path": "/api/v1/posts", **rule}]})
+    assert answer.status_code == 400
+    assert "hold_" in answer.json()["error"]["details"]
+    assert (await client.get("/api/v1/posts")).status_code == 200  # the sandbox still works

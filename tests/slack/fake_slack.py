@@ -24,10 +24,14 @@ Call = tuple[str, dict[str, Any]]
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.called_at: list[float] = []
+        """`time.perf_counter()` of each call in `calls` (benchmarks time what the app sends)."""
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}
         self.default_tz = "Europe/Berlin"
         self.fail_methods: dict[str, str] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        """File id → {"name", "length", "content", "completed", "channel_id", …}: files:write as it happens."""
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
         self.server: TestServer | None = None
@@ -39,6 +43,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self.server = TestServer(app, host="127.0.0.1", port=0)
         await self.server.start_server()
         return self
@@ -89,6 +94,7 @@ class FakeSlack:
 
     def _record(self, method: str, params: dict[str, Any]) -> None:
         self.calls.append((method, params))
+        self.called_at.append(time.perf_counter())
         self._changed.set()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -126,6 +132,26 @@ class FakeSlack:
             answer.update(channel=params.get("channel"), ts=params.get("ts"), text=params.get("text"))
         elif method == "chat.postEphemeral":
             answer.update(message_ts=self._ts_now())
+        elif method == "views.publish":
+            view = dict(params.get("view") or {})
+            answer.update(view={**view, "id": f"V{next(self._ts):06d}", "type": "home"})
+        elif method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.uploads[file_id] = {"name": params.get("filename"), "length": int(params.get("length", 0)),
+                                     "content": None, "completed": False}
+            answer.update(upload_url=f"{self.root}/upload/{file_id}", file_id=file_id)
+        elif method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            done = []
+            for item in files:
+                upload = self.uploads.get(item.get("id"))
+                if upload is None or upload["content"] is None:
+                    return web.json_response({"ok": False, "error": "file_not_found"})
+                upload.update(completed=True, title=item.get("title"), channel_id=params.get("channel_id"),
+                              initial_comment=params.get("initial_comment"), thread_ts=params.get("thread_ts"))
+                done.append({"id": item["id"], "title": item.get("title")})
+            answer.update(files=done)
         elif method in ("views.open", "views.update"):
             view = dict(params.get("view") or {})
             answer.update(view={**view, "id": f"V{next(self._ts):06d}"})
@@ -143,6 +169,21 @@ class FakeSlack:
         else:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(answer)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL `files.getUploadURLExternal` hands out: the raw bytes (or a multipart form) go here."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="no such upload")
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(iter(form.values()))
+            content = part.file.read() if hasattr(part, "file") else str(part).encode()
+        else:
+            content = await request.read()
+        upload["content"] = content
+        self._record("upload", {"file_id": request.match_info["file_id"], "bytes": len(content)})
+        return web.Response(text=f"OK - {len(content)}")
 
     async def _response(self, request: web.Request) -> web.Response:
         params = await request.json()

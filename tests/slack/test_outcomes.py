@@ -203,3 +203,53 @@ async def test_a_card_that_slack_refused_is_posted_on_a_later_round(h: Harness) 
     await asyncio.sleep(0.3)
     tries = len(h.fake.of("chat.postMessage", where=lambda p: "Retry my card" in str(p.get("blocks"))))
     assert tries == refused + 1  # refused ones, then exactly one card
+
+
+async def test_a_post_held_past_the_grace_is_not_found_yet_then_its_late_landing_is_told(h: Harness) -> None:
+    """Issue 9 §1 in Slack: held past the grace → "not found on SocialDock yet" (never "nothing was posted"),
+    approving again refused with the time, the late post's webhook flips the card and says so in the thread."""
+    from datetime import timedelta
+
+    from sdassist.client import SocialDock
+    from sdassist.publishing.drafts import utcnow
+    from sdassist.sandbox import DEFAULT_KEY
+
+    publisher = h.rt.publisher
+    publisher.client = SocialDock(DEFAULT_KEY, base_url="http://sandbox.test", transport=h.sandbox._transport,
+                                  max_retries=0, timeout=0.2, deadline=0.3)
+    later = utcnow() + timedelta(minutes=3)  # past the two-minute grace
+    await h.faults({"path": "/api/v1/posts", "method": "POST", "hold_rate": 1.0, "count": 1})
+    await h.command('schedule "Held in traffic" tomorrow 9am on linkedin')
+    draft = await h.card_of((await h.latest_draft()).id)
+    await h.click("sd_approve", draft.id, 1)
+    await h.wait_state(draft.id, "unknown")
+    publisher.clock = lambda: later
+    failed = await publisher.reconcile(draft.id)
+    assert failed.state == "failed" and failed.open_attempt is not None
+    said = await h.fake.wait_for("chat.postMessage", where=lambda p: "not found on SocialDock yet" in
+                                 (p.get("text") or ""))
+    assert said[0]["thread_ts"] == draft.face_refs["slack_ts"]
+    await h.click("sd_approve", failed.id, failed.version)
+    refused = await h.fake.wait_for("chat.postEphemeral", where=lambda p: p["user"] == APPROVER and
+                                    "cannot be approved again yet" in p["text"])
+    assert f"{failed.open_attempt.may_land_until:%H:%M}" in refused[0]["text"]
+
+    assert (await h.sandbox.post("/_sandbox/faults/release")).json()["data"]["released"] == 1
+    posts: list = []
+    for _ in range(200):
+        posts = (await h.sandbox.get("/api/v1/posts", headers={"Authorization": f"Bearer {DEFAULT_KEY}"})
+                 ).json()["data"]["posts"]
+        if any(p["text"] == "Held in traffic" for p in posts):
+            break
+        await asyncio.sleep(0.02)
+    [post] = [p for p in posts if p["text"] == "Held in traffic"]
+    assert (await h.webhook(event(post["id"], "linkedin", "published", event_id="evt_late"))).status == 200
+    await h.wait_state(draft.id, "published")
+    told = await h.fake.wait_for("chat.postMessage", where=lambda p: "landed late" in (p.get("text") or ""))
+    assert told[0]["thread_ts"] == draft.face_refs["slack_ts"]
+    await h.fake.wait_for("chat.update", where=lambda p: "landed late" in str(p["blocks"]))
+    await asyncio.sleep(0.3)
+    assert len(h.fake.of("chat.postMessage", where=lambda p: "landed late" in (p.get("text") or ""))) == 1
+    everything = " ".join(str(p.get("text")) + str(p.get("blocks")) for p in h.fake.of("chat.postMessage"))
+    assert "nothing was posted" not in everything
+    assert await h.posts_on_sandbox() == 1

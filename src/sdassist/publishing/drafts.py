@@ -23,6 +23,7 @@ __all__ = [
     "SYSTEM",
     "TERMINAL_STATES",
     "TRANSITIONS",
+    "AttemptMayLand",
     "Decision",
     "Draft",
     "DraftError",
@@ -30,6 +31,7 @@ __all__ = [
     "DraftNotFound",
     "DraftState",
     "InvalidTransition",
+    "OpenAttempt",
     "Principal",
     "StaleApproval",
     "StaleVersion",
@@ -74,10 +76,11 @@ class DraftState(StrEnum):
 
 S = DraftState
 TRANSITIONS: dict[DraftState, frozenset[DraftState]] = {
-    S.PENDING: frozenset({S.PENDING, S.PUBLISHING, S.REJECTED, S.EXPIRED, S.CANCELLED}),
+    # pending/failed → scheduled/published: only when an earlier request, first not found, landed late
+    S.PENDING: frozenset({S.PENDING, S.PUBLISHING, S.REJECTED, S.EXPIRED, S.CANCELLED, S.SCHEDULED, S.PUBLISHED}),
     S.PUBLISHING: frozenset({S.SCHEDULED, S.PUBLISHED, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.SCHEDULED, S.PUBLISHED, S.FAILED}),
-    S.FAILED: frozenset({S.PENDING, S.CANCELLED}),
+    S.FAILED: frozenset({S.PENDING, S.CANCELLED, S.SCHEDULED, S.PUBLISHED}),
     S.SCHEDULED: frozenset({S.PUBLISHED, S.FAILED, S.CANCELLED}),
     S.PUBLISHED: frozenset(),
     S.REJECTED: frozenset(),
@@ -163,6 +166,18 @@ class AlreadyLive(DraftError):
         )
 
 
+class AttemptMayLand(DraftError):
+    """Approving again now could post twice: an earlier request that was sent may still land."""
+
+    def __init__(self, draft_id: str, sent_at: datetime, possible_at: datetime) -> None:
+        self.draft_id, self.sent_at, self.possible_at = draft_id, sent_at, possible_at
+        super().__init__(
+            f"draft {draft_id} cannot be approved again yet: the request sent at {sent_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"is not found on SocialDock yet but may still land until {possible_at:%H:%M:%S} UTC; approve again "
+            f"after {possible_at:%Y-%m-%d %H:%M} UTC (SocialDock is checked once more first), or cancel it"
+        )
+
+
 class DraftExpired(DraftError):
     def __init__(self, draft_id: str, reason: str) -> None:
         self.draft_id, self.reason = draft_id, reason
@@ -215,6 +230,33 @@ class Decision:
 
 
 # --- the draft ------------------------------------------------------------------------------------
+
+class OpenAttempt(BaseModel):
+    """A `POST /posts` that was sent and not found on SocialDock: what it carried, so that a late post can
+    still be recognised as its own, and until when it may land (no new POST before) and is watched for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sent_at: datetime
+    may_land_until: datetime
+    watch_until: datetime
+    version: int
+    text: str
+    title: str | None = None
+    targets: list[Target] = Field(default_factory=list)
+    media_urls: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("sent_at", "may_land_until", "watch_until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)  # type: ignore[return-value]
+
+    def content(self) -> dict[str, Any]:
+        """The draft fields as this attempt sent them (what a late post of it really shows)."""
+        return {"text": self.text, "title": self.title, "targets": [t.model_copy() for t in self.targets],
+                "media_urls": list(self.media_urls), "tags": list(self.tags)}
+
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -269,6 +311,10 @@ class Draft(BaseModel):
     error: str | None = None
     warnings: list[str] = Field(default_factory=list)
     face_refs: dict[str, str] = Field(default_factory=dict)
+    open_attempt: OpenAttempt | None = None
+    """A sent `POST /posts` not found on SocialDock (yet): watched for a late post, checked before any new one."""
+    late_note: str | None = None
+    """Set when a post of an attempt first not found landed late: what happened, for every face to show."""
 
     created_at: datetime
     updated_at: datetime

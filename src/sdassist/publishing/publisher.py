@@ -5,8 +5,20 @@ SocialDock has no idempotency key, so "exactly once" is built here from two rule
    Fifty concurrent clicks on Approve produce one request.
 2. `POST /posts` is never sent twice for one approval. When its outcome is ambiguous (a 5xx, or the
    connection dropped after the request went out) the draft becomes `unknown` and is reconciled
-   against SocialDock's post list: found → its real state; provably absent → failed, and a person
-   approves again.
+   against SocialDock's post list: found → its real state.
+3. A request that was sent can still land long after the client gave up (a slow network, a proxy holding
+   it). Not found after the grace period, the draft is `failed` with an open attempt ("not found on
+   SocialDock yet"), never "nothing was posted": the attempt is looked for again (`watch_late_posts`,
+   webhooks) for `late_post_watch`; a late post flips the draft to its real state with a note. Approving
+   again is refused until `attempt_may_land` after the request was sent, and even then SocialDock is
+   checked once more for the earlier attempt's post right before the new `POST`.
+
+SocialDock documents no idempotency key (api-notes.md). The client sends one anyway (client-notes.md),
+but nothing here relies on SocialDock honouring it, for any length of time.
+
+Target outcomes only move forward (`_merge_results`): an event older than the one recorded for a target,
+or a `failed` after `published`, is logged and not applied, whichever path (webhook, a read of the post)
+brings it.
 
 Re-approving a failed draft is allowed: it first goes back to pending with version + 1 (logged as a
 resubmission) and is then approved at that new version, so the same race protection applies.
@@ -27,18 +39,22 @@ from sdassist.client.errors import (
     SocialDockError,
     TransportError,
 )
-from sdassist.client.models import Post, PostUpdate, WebhookEvent
+from sdassist.client.models import Post, PostUpdate, Target, WebhookEvent
 from sdassist.publishing.caps import CapReached, account_handles, check_caps
 from sdassist.publishing.drafts import (
     POST_UPDATE_FIELDS,
     SYSTEM,
+    TRANSITIONS,
+    AttemptMayLand,
     Draft,
     DraftExpired,
     DraftState,
     InvalidTransition,
+    OpenAttempt,
     Principal,
     StaleApproval,
     StaleVersion,
+    as_utc,
     utcnow,
 )
 from sdassist.publishing.policy import ApprovalPolicy
@@ -54,7 +70,20 @@ log = logging.getLogger("sdassist.publishing")
 S = DraftState
 IN_FLIGHT = (S.PUBLISHING, S.UNKNOWN)
 NOT_SENT = "SocialDock could not be reached; nothing was sent; approve again"
-NO_RECORD = "SocialDock has no record of it: nothing was posted; approve again to retry"
+NOT_FOUND_YET = "not found on SocialDock yet"
+ATTEMPT_MAY_LAND = timedelta(minutes=15)
+"""How long a sent `POST /posts` may still land: well past the client's deadline (60 s by default)."""
+LATE_POST_WATCH = timedelta(hours=24)
+"""How long a sent request not found on SocialDock is still looked for."""
+_RANK = {"scheduled": 1, "failed": 2, "published": 3}
+
+
+def not_found_yet(attempt: OpenAttempt) -> str:
+    """What is known about a sent request SocialDock does not show (yet), and what the person can do."""
+    return (f"{NOT_FOUND_YET}: the request sent at {attempt.sent_at:%Y-%m-%d %H:%M:%S} UTC may still land; "
+            f"sdassist looks for it until {attempt.watch_until:%Y-%m-%d %H:%M} UTC and updates this draft if it "
+            f"does. Approve again from {attempt.may_land_until:%H:%M} UTC (SocialDock is checked once more "
+            "first), or cancel")
 
 
 def _results(post: Post) -> list[dict[str, Any]]:
@@ -98,25 +127,67 @@ def _shows_update(post: Post, draft: Draft) -> bool:
     return True
 
 
-def _same_targets(post: Post, draft: Draft) -> bool:
-    """The post went to the draft's platforms, and to its accounts wherever SocialDock names them."""
-    if sorted(t.platform for t in post.targets) != sorted(draft.platforms):
+def _same_targets(post: Post, targets: list[Target]) -> bool:
+    """The post went to these targets' platforms, and to their accounts wherever SocialDock names them."""
+    if sorted(t.platform for t in post.targets) != sorted(t.platform for t in targets):
         return False
     named = {(t.platform, t.account_id) for t in post.targets if t.account_id}
-    return named <= {(t.platform, t.account_id) for t in draft.targets}
+    return named <= {(t.platform, t.account_id) for t in targets}
 
 
-def _outcome(post: Post) -> tuple[DraftState, dict[str, Any]]:
-    """The draft state and fields that SocialDock's answer implies."""
-    results = _results(post)
+def _recorded_at(entry: dict[str, Any]) -> datetime | None:
+    try:
+        return as_utc(datetime.fromisoformat(entry["at"])) if entry.get("at") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _moves_forward(old: dict[str, Any], status: str | None, at: datetime | None) -> bool:
+    """Whether evidence of `status` (from an event made at `at`, or a read of the post when None) may
+    replace a target's recorded outcome: never over `published`, never older than what is recorded, and
+    a read never ranks below an outcome already recorded (it lags behind the events)."""
+    before = old.get("status")
+    if before == "published" and status != "published":
+        return False
+    old_at = _recorded_at(old)
+    if at is not None and old_at is not None and at < old_at:
+        return False
+    return at is not None or _RANK.get(status or "", 0) >= _RANK.get(before or "", 0)
+
+
+def _merge_results(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], *, at: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """`old` per-target outcomes with `new` applied where they move a target forward; and what was not."""
+    merged = [dict(r) for r in old]
+    ignored = []
+    for entry in new:
+        match = next((r for r in merged if r.get("platform") == entry.get("platform") and (
+            entry.get("account_id") is None or r.get("account_id") in (None, entry.get("account_id")))), None)
+        stamp = {"at": at.isoformat()} if at is not None else {}
+        if match is None:
+            merged.append({**entry, **stamp})
+        elif _moves_forward(match, entry.get("status"), at):
+            match.update({k: v for k, v in entry.items() if v is not None or k == "error"}, **stamp)
+        else:
+            ignored.append(f"{entry.get('platform')} {entry.get('status')}")
+    return merged, ignored
+
+
+def _outcome(post: Post, recorded: list[dict[str, Any]] | None = None) -> tuple[DraftState, dict[str, Any]]:
+    """The draft state and fields that SocialDock's answer implies, over the outcomes already `recorded`."""
+    results, _ = _merge_results(recorded or [], _results(post))
+    status = post.status
+    if results and all(r.get("status") == "published" for r in results):
+        status = "published"  # events already recorded are newer than a lagging read
     changes: dict[str, Any] = {
-        "post_id": post.id, "post_status": post.status, "target_results": results, "error": None,
+        "post_id": post.id, "post_status": status, "target_results": results, "error": None,
     }
     failure = _failures(results)
-    if post.status == "failed" or (failure and post.status != "scheduled"):
+    if status == "failed" or (failure and status != "scheduled"):
         changes["error"] = failure or "SocialDock reports the post as failed"
         return S.FAILED, changes
-    if post.status == "published":
+    if status == "published":
         return S.PUBLISHED, changes
     return S.SCHEDULED, changes
 
@@ -134,6 +205,8 @@ class Publisher:
         reconcile_grace: timedelta = timedelta(minutes=2),
         clock_skew: timedelta = timedelta(minutes=2),
         max_scan: int = 2000,
+        attempt_may_land: timedelta = ATTEMPT_MAY_LAND,
+        late_post_watch: timedelta = LATE_POST_WATCH,
     ) -> None:
         self.client = client
         self.store = store
@@ -142,17 +215,23 @@ class Publisher:
         self.reconcile_grace = reconcile_grace
         self.clock_skew = clock_skew
         self.max_scan = max_scan
+        self.attempt_may_land = max(attempt_may_land, reconcile_grace)
+        self.late_post_watch = max(late_post_watch, self.attempt_may_land)
 
     # --- decisions -------------------------------------------------------------------------------
 
     async def approve(self, draft_id: str, *, version: int, actor: Principal) -> Draft:
         """Approve version `version` and publish it; returns the draft in its new state.
 
-        Raises PolicyError, DraftExpired, StaleApproval (someone decided first, or it was edited).
+        Raises PolicyError, DraftExpired, StaleApproval (someone decided first, or it was edited),
+        AttemptMayLand (an earlier request of this draft may still land).
         If the task is cancelled while the request is in flight the draft stays `publishing`;
         `reconcile_all()` at the next start settles it."""
         draft = await self.store.get(draft_id)
         self.policy.check_can_approve(actor, draft)
+        attempt = draft.open_attempt
+        if attempt is not None and draft.state in (S.FAILED, S.PENDING) and self.clock() < attempt.may_land_until:
+            raise AttemptMayLand(draft_id, attempt.sent_at, attempt.may_land_until)
         if draft.state == S.FAILED:
             draft = await self._resubmit(draft, version=version, actor=actor)
             version = draft.version
@@ -200,6 +279,11 @@ class Publisher:
 
     async def _send(self, draft: Draft) -> Draft:
         """The one request for this approval. Only the CAS winner gets here."""
+        if draft.open_attempt is not None and draft.kind == "create":
+            checked = await self._check_earlier_attempt(draft)
+            if checked.state != S.PUBLISHING or checked.open_attempt is not None:
+                return checked  # it landed after all, or it cannot be ruled out: nothing new is sent
+            draft = checked
         try:
             body = draft.to_post_update() if draft.kind == "update" else draft.to_post_create()
         except ValueError as exc:  # nothing was sent: the draft itself cannot be expressed as a request
@@ -231,6 +315,54 @@ class Publisher:
             return await self._ambiguous(draft, f"unexpected error after sending: {exc!r}")
         state, changes = _outcome(post)
         return await self._finish(draft, state, changes, note=f"SocialDock post {post.id} is {post.status}")
+
+    async def _check_earlier_attempt(self, draft: Draft) -> Draft:
+        """Right before a new `POST`: did the earlier request land after all? Found → the draft takes that
+        post; cannot tell → failed again, nothing sent; absent → the attempt is closed and the caller sends."""
+        attempt = draft.open_attempt
+        assert attempt is not None
+        try:
+            post, doubt = await self._scan_for(attempt.text, attempt.targets, attempt.sent_at, draft.id)
+        except SocialDockError as exc:
+            post, doubt = None, f"SocialDock could not be checked ({exc})"
+        if post is not None:
+            return await self._land_late(draft, post, "found right before approving again; nothing new was sent")
+        sent = f"{attempt.sent_at:%Y-%m-%d %H:%M:%S} UTC"
+        if doubt is not None:
+            reason = (f"nothing was sent: whether the request sent at {sent} landed could not be ruled out "
+                      f"({doubt}); approve again in a few minutes")
+            return await self._finish(draft, S.FAILED, {"error": reason})
+        won = await self.store.annotate(
+            draft.id, expected_state=S.PUBLISHING, changes={"open_attempt": None}, actor=SYSTEM,
+            note=f"checked SocialDock: the request sent at {sent} did not land; sending this approval")
+        return won or await self.store.get(draft.id)
+
+    async def _land_late(self, draft: Draft, post: Post, how: str) -> Draft:
+        """A post of the draft's open attempt exists after all: the draft takes its real state, showing what
+        that attempt sent, with a note saying so (a draft that ended meanwhile only records it)."""
+        attempt = draft.open_attempt
+        assert attempt is not None
+        state, changes = _outcome(post, draft.target_results if draft.post_id == post.id else [])
+        note = (f"the request sent at {attempt.sent_at:%Y-%m-%d %H:%M:%S} UTC landed late: SocialDock post "
+                f"{post.id} is {changes['post_status']} ({how})")
+        if draft.version != attempt.version:
+            note += f"; version {draft.version}, edited since, was not sent: create a new draft to post it"
+        if draft.state in (S.PUBLISHING, S.UNKNOWN, S.PENDING, S.FAILED) and state in TRANSITIONS[draft.state]:
+            changes.update(attempt.content(), open_attempt=None, late_note=note)
+            won = await self.store.transition(
+                draft.id, to=state, actor=SYSTEM, expected_state=draft.state, changes=changes, note=note)
+        else:  # the late post failed there, or the draft ended meanwhile (cancelled, expired): record what is true
+            post_fields = {k: changes[k] for k in ("post_id", "post_status", "target_results")}
+            record: dict[str, Any] = {"open_attempt": None, "late_note": note}
+            if state != S.FAILED:
+                record.update(post_fields, late_note=f"{note}: it is live although this draft ended; delete it "
+                                                     "on SocialDock if it should not be")
+            elif draft.state == S.FAILED:
+                record.update(post_fields,
+                              error=f"{note}, and failed there: {changes['error']}; approve again to retry")
+            won = await self.store.annotate(
+                draft.id, expected_state=draft.state, changes=record, actor=SYSTEM, note=record["late_note"])
+        return won or await self.store.get(draft.id)
 
     async def _finish(
         self, draft: Draft, to: DraftState, changes: dict[str, Any], *, note: str | None = None
@@ -286,7 +418,7 @@ class Publisher:
         try:
             post = await self.client.posts.get(draft.post_id)
             if post.status != "scheduled":
-                state, changes = _outcome(post)
+                state, changes = _outcome(post, draft.target_results)
                 await self._finish_from(draft, state, changes)
                 raise InvalidTransition(state, S.CANCELLED, draft_id)
             await self.client.posts.delete(draft.post_id)
@@ -310,9 +442,10 @@ class Publisher:
     async def reconcile(self, draft_id: str) -> Draft:
         """Find out what happened to a draft in `publishing` or `unknown`. Never sends it again.
 
-        Found → its real state. Absent → failed, but only after a complete scan that can be trusted
-        (every page back to before the attempt in a verified order, or the whole list). Anything less
-        (the scan bound reached, an inconsistent order, SocialDock unreachable) leaves it `unknown`."""
+        Found → its real state. Absent after the grace period, by a complete scan that can be trusted
+        (every page back to before the attempt in a verified order, or the whole list) → failed with an open
+        attempt: "not found on SocialDock yet", watched for a late post. Anything less (the scan bound
+        reached, an inconsistent order, SocialDock unreachable) leaves it `unknown`."""
         draft = await self.store.get(draft_id)
         if draft.state not in IN_FLIGHT:
             return draft
@@ -322,7 +455,7 @@ class Publisher:
             return await self._still_unknown(
                 draft, f"could not check SocialDock ({exc}); still unknown, nothing will be resent")
         if post is not None:
-            state, changes = _outcome(post)
+            state, changes = _outcome(post, draft.target_results)
             if draft.kind == "update":
                 state, changes = S.SCHEDULED, {**changes, "post_id": draft.post_id}
             return await self._finish(draft, state, changes, note=f"reconciled: found SocialDock post {post.id}")
@@ -333,10 +466,17 @@ class Publisher:
         started = draft.publish_started_at or draft.updated_at
         if self.clock() - started < self.reconcile_grace:
             return draft  # too early to call it lost: the request may still be on its way
-        reason = NO_RECORD if draft.kind == "create" else (
-            f"SocialDock post {draft.post_id} does not show the change: nothing was changed; approve again"
-        )
-        return await self._finish(draft, S.FAILED, {"error": reason}, note=f"reconciled: {reason}")
+        if draft.kind == "update":  # sending the same change again is harmless: no attempt to watch
+            reason = (f"SocialDock post {draft.post_id} does not show the change yet: the request may still "
+                      "land; approving again sends the same change, which does no harm")
+            return await self._finish(draft, S.FAILED, {"error": reason}, note=f"reconciled: {reason}")
+        attempt = OpenAttempt(
+            sent_at=started, may_land_until=started + self.attempt_may_land,
+            watch_until=started + self.late_post_watch, version=draft.version, text=draft.text,
+            title=draft.title, targets=draft.targets, media_urls=draft.media_urls, tags=draft.tags)
+        reason = not_found_yet(attempt)
+        return await self._finish(draft, S.FAILED, {"error": reason, "open_attempt": attempt.model_dump()},
+                                  note=f"reconciled: {reason}")
 
     async def _still_unknown(self, draft: Draft, why: str) -> Draft:
         if draft.state == S.PUBLISHING:
@@ -359,6 +499,12 @@ class Publisher:
                 return None, None
             return (post if _shows_update(post, draft) else None), None
         started = draft.publish_started_at or draft.updated_at
+        return await self._scan_for(draft.text, draft.targets, started, draft.id)
+
+    async def _scan_for(
+        self, text: str, targets: list[Target], started: datetime, draft_id: str
+    ) -> tuple[Post | None, str | None]:
+        """The post a create sent at `started` with `text` and `targets` made, as `_find_post` answers."""
         since = started - self.clock_skew
         previous: datetime | None = None
         descending = ascending = False  # what the created_at sequence has shown so far
@@ -381,14 +527,14 @@ class Publisher:
                 if descending and not ascending and not undated:
                     return None, None  # verified newest first: everything further is older still
                 continue
-            if not _same_text(post.text, draft.text):
+            if not _same_text(post.text, text):
                 continue
             if not post.targets:  # list items carry no targets as documented: read the post itself
                 post = await self.client.posts.get(post.id)
-            if not _same_targets(post, draft):
+            if not _same_targets(post, targets):
                 continue
             owner = await self.store.find_by_post_id(post.id)
-            if owner is not None and owner.id != draft.id:
+            if owner is not None and owner.id != draft_id:
                 continue  # the same text approved twice: that post belongs to the other draft
             return post, None
         if ascending and descending:
@@ -404,6 +550,44 @@ class Publisher:
             except Exception:  # one bad draft must not keep the others unsettled
                 log.exception("could not reconcile draft %s; the others go on", draft.id)
         return settled
+
+    async def watch_late_posts(self) -> list[Draft]:
+        """One round of the late-post watch: every draft with an open attempt whose next look is due is
+        looked for once. Found → its real state; the watch over and still absent → said so; else the next
+        look is scheduled, further apart as the attempt ages (a few dozen looks in 24 hours)."""
+        now = self.clock()
+        changed = []
+        for draft in await self.store.watched(due_by=now):
+            attempt = draft.open_attempt
+            if attempt is None or draft.state in IN_FLIGHT:
+                await self.store.watch_next(draft.id, None if attempt is None else now + self.reconcile_grace)
+                continue
+            try:
+                post, doubt = await self._scan_for(attempt.text, attempt.targets, attempt.sent_at, draft.id)
+            except SocialDockError as exc:
+                log.warning("could not look for the late post of draft %s: %s", draft.id, type(exc).__name__)
+                post, doubt = None, "unreachable"
+            if post is not None:
+                changed.append(await self._land_late(draft, post, "found by the late-post watch"))
+                continue
+            if doubt is None and now >= attempt.watch_until:
+                await self._end_watch(draft, attempt)
+                changed.append(await self.store.get(draft.id))
+                continue
+            age = now - attempt.sent_at
+            wait = min(max(age / 2, timedelta(seconds=30)), timedelta(hours=1))
+            await self.store.watch_next(draft.id, min(now + wait, max(attempt.watch_until, now)))
+        return changed
+
+    async def _end_watch(self, draft: Draft, attempt: OpenAttempt) -> None:
+        """The watch is over and SocialDock still shows no post of the attempt: say so, stop looking."""
+        if draft.state == S.FAILED and (draft.error or "").startswith(NOT_FOUND_YET):
+            reason = (f"SocialDock still shows no post from the request sent at {attempt.sent_at:%Y-%m-%d %H:%M} "
+                      f"UTC after watching until {attempt.watch_until:%Y-%m-%d %H:%M} UTC: it did not land; "
+                      "approve again to send it")
+            await self.store.annotate(draft.id, expected_state=S.FAILED, expected_revision=draft.revision,
+                                      changes={"error": reason}, actor=SYSTEM, note=reason)
+        await self.store.watch_next(draft.id, None)
 
     # --- webhooks --------------------------------------------------------------------------------
 
@@ -436,7 +620,8 @@ class Publisher:
             return await self.reconcile(draft.id)  # settled or not, the event is recorded on it
         candidates = [d for d in await self.store.list(states=IN_FLIGHT, limit=1000)
                       if d.kind == "create" and d.post_id is None]
-        if not candidates:
+        watched = [d for d in await self.store.watched() if d.open_attempt is not None]
+        if not candidates and not watched:
             return None
         try:
             post = await self.client.posts.get(post_id)
@@ -446,9 +631,9 @@ class Publisher:
             started = candidate.publish_started_at or candidate.updated_at
             if post.created_at is not None and post.created_at < started - self.clock_skew:
                 continue  # made before this draft was sent: not its post
-            if not (_same_text(post.text, candidate.text) and _same_targets(post, candidate)):
+            if not (_same_text(post.text, candidate.text) and _same_targets(post, candidate.targets)):
                 continue
-            state, changes = _outcome(post)
+            state, changes = _outcome(post, candidate.target_results)
             note = f"settled by SocialDock's webhook about post {post.id}"
             won = await self.store.transition(
                 candidate.id, to=state, actor=SYSTEM, expected_state=IN_FLIGHT, changes=changes, note=note,
@@ -458,27 +643,38 @@ class Publisher:
             current = await self.store.get(candidate.id)
             if current.post_id == post.id:
                 return current
+        for draft in watched:  # a request first not found: this event may be about its late post
+            attempt = draft.open_attempt
+            assert attempt is not None
+            if post.created_at is not None and post.created_at < attempt.sent_at - self.clock_skew:
+                continue
+            if not (_same_text(post.text, attempt.text) and _same_targets(post, attempt.targets)):
+                continue
+            owner = await self.store.find_by_post_id(post.id)
+            if owner is not None and owner.id != draft.id:
+                continue
+            return await self._land_late(draft, post, f"SocialDock's webhook about post {post.id}")
         return None
 
     async def _record_webhook(self, event: WebhookEvent, draft: Draft) -> Draft:
         data = event.data
         status = data.status or ("published" if event.event == "post_published" else "failed")
+        at = as_utc(event.created_at)
+        note = f"SocialDock: {data.platform} {status}" + (f" ({data.error})" if data.error else "")
+        entry = {
+            "platform": data.platform, "account_id": data.account_id, "status": status,
+            "platform_post_id": data.platform_post_id, "error": data.error,
+        }
         for _ in range(20):
             draft = await self.store.get(draft.id)
-            results = [dict(r) for r in draft.target_results]
-            matches = [
-                r for r in results
-                if r.get("platform") == data.platform
-                and (data.account_id is None or r.get("account_id") in (None, data.account_id))
-            ]
-            entry = {
-                "platform": data.platform, "account_id": data.account_id, "status": status,
-                "platform_post_id": data.platform_post_id, "error": data.error,
-            }
-            if matches:
-                matches[0].update({k: v for k, v in entry.items() if v is not None or k == "error"})
-            else:
-                results.append(entry)
+            results, ignored = _merge_results(draft.target_results, [entry], at=at)
+            if ignored:  # older than the outcome recorded for that target, or a failure after it published
+                won = await self.store.annotate(
+                    draft.id, expected_state=draft.state, expected_revision=draft.revision, changes={},
+                    actor=SYSTEM, note=f"{note}: not applied, the outcome recorded for it is later or final")
+                if won is not None:
+                    return won
+                continue
             changes: dict[str, Any] = {"target_results": results}
             failure = _failures(results)
             by_platform = {r.get("platform"): r.get("status") for r in results}
@@ -489,13 +685,12 @@ class Publisher:
             if draft.state == S.SCHEDULED and failure:
                 to = S.FAILED
                 changes.update(error=failure, post_status="failed")
-            elif draft.state == S.SCHEDULED and all_published:
-                to = S.PUBLISHED
-                changes.update(post_status="published")
+            elif draft.state in (S.SCHEDULED, S.FAILED) and all_published and draft.post_id == data.post_id:
+                to = S.PUBLISHED  # a failed draft too: a newer event says every target is live after all
+                changes.update(post_status="published", error=None)
             elif failure and draft.state != S.FAILED:
                 changes["warnings"] = [*draft.warnings, failure] if failure not in draft.warnings \
                     else draft.warnings
-            note = f"SocialDock: {data.platform} {status}" + (f" ({data.error})" if data.error else "")
             if to != draft.state:
                 won = await self.store.transition(
                     draft.id, to=to, actor=SYSTEM, expected_state=draft.state,

@@ -13,8 +13,10 @@ column lengths and refuses NUL characters in text, so free-form values going int
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,13 +30,14 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sdassist.db import open_engine
 from sdassist.publishing.drafts import (
@@ -97,6 +100,16 @@ seen_events_table = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 
+late_watch_table = Table(
+    "sdassist_late_watch",
+    metadata,
+    Column("draft_id", String(40), primary_key=True),
+    Column("watch_until", DateTime(timezone=True), nullable=False),
+    Column("next_check_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""Drafts whose sent request was not found on SocialDock: looked for again until `watch_until`. Written in
+the same transaction as the draft's `open_attempt` (a table of its own, so older databases gain it)."""
+
 EDITABLE_FIELDS = frozenset({
     "text", "title", "targets", "media_urls", "tags", "publish_now", "scheduled_at", "timezone",
     "time_phrase", "warnings", "expires_at",
@@ -146,12 +159,50 @@ def _draft_from_row(row: Any) -> Draft:
     return Draft.model_validate(body)
 
 
+def _decision_from_row(r: Any) -> Decision:
+    return Decision(
+        at=as_utc(r.at),  # type: ignore[arg-type]
+        actor_id=r.actor_id,
+        actor_kind=r.actor_kind,
+        actor_name=r.actor_name,
+        face=r.face,
+        from_state=DraftState(r.from_state) if r.from_state else None,
+        to_state=DraftState(r.to_state),
+        version=r.version,
+        note=r.note,
+    )
+
+
 class DraftStore:
     """Drafts in SQL. Create with `await DraftStore.open(url)`; close with `await store.close()`."""
 
     def __init__(self, engine: AsyncEngine, *, draft_ttl: timedelta = timedelta(hours=72)) -> None:
         self._engine = engine
         self.draft_ttl = draft_ttl
+        self._shared: ContextVar[AsyncConnection | None] = ContextVar(f"sdassist-reads-{id(self)}", default=None)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        """Several reads on one connection: one wait for the pool (one connection on SQLite, shared with every
+        task) instead of one per query. Reads only; inside it, reads see one consistent state."""
+        if self._shared.get() is not None:
+            yield
+            return
+        async with self._engine.connect() as conn:
+            token = self._shared.set(conn)
+            try:
+                yield
+            finally:
+                self._shared.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[AsyncConnection]:
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared
+            return
+        async with self._engine.connect() as conn:
+            yield conn
 
     @classmethod
     async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
@@ -195,7 +246,7 @@ class DraftStore:
         if requester_id is not None:
             query = query.where(drafts_table.c.requester_id == requester_id)
         query = query.order_by(drafts_table.c.created_at.desc(), drafts_table.c.id.desc()).limit(limit)
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             rows = (await conn.execute(query)).all()
         return [_draft_from_row(r) for r in rows]
 
@@ -214,10 +265,34 @@ class DraftStore:
         ))
         if states is not None:
             query = query.where(c.state.in_([DraftState(s).value for s in states]))
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             rows = (await conn.execute(query.limit(limit))).all()
         found = [d for d in map(_draft_from_row, rows) if (at := d.goes_out_at) is not None and start <= at < end]
         return sorted(found, key=lambda d: (d.goes_out_at, d.id))
+
+    async def count(self, *, states: Iterable[DraftState] | None = None, requester_id: str | None = None) -> int:
+        """How many drafts `list` would find without a limit."""
+        query = select(func.count()).select_from(drafts_table)
+        if states is not None:
+            query = query.where(drafts_table.c.state.in_([DraftState(s).value for s in states]))
+        if requester_id is not None:
+            query = query.where(drafts_table.c.requester_id == requester_id)
+        async with self._reader() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def approvals(self, draft_ids: Iterable[str]) -> dict[str, Decision]:
+        """The latest approval (pending → publishing) of each of these drafts, in one query."""
+        ids = list(dict.fromkeys(draft_ids))
+        if not ids:
+            return {}
+        d = decisions_table.c
+        query = (select(decisions_table)
+                 .where(d.draft_id.in_(ids), d.from_state == DraftState.PENDING.value,
+                        d.to_state == DraftState.PUBLISHING.value)
+                 .order_by(d.seq))
+        async with self._reader() as conn:
+            rows = (await conn.execute(query)).all()
+        return {r.draft_id: _decision_from_row(r) for r in rows}
 
     async def find_by_post_id(self, post_id: str) -> Draft | None:
         """The draft that created SocialDock post `post_id` (else the newest update draft for it)."""
@@ -236,20 +311,7 @@ class DraftStore:
         query = select(decisions_table).where(decisions_table.c.draft_id == draft_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.order_by(decisions_table.c.seq))).all()
-        return [
-            Decision(
-                at=as_utc(r.at),  # type: ignore[arg-type]
-                actor_id=r.actor_id,
-                actor_kind=r.actor_kind,
-                actor_name=r.actor_name,
-                face=r.face,
-                from_state=DraftState(r.from_state) if r.from_state else None,
-                to_state=DraftState(r.to_state),
-                version=r.version,
-                note=r.note,
-            )
-            for r in rows
-        ]
+        return [_decision_from_row(r) for r in rows]
 
     # --- writes ----------------------------------------------------------------------------------
 
@@ -318,6 +380,8 @@ class DraftStore:
             result = await conn.execute(update(drafts_table).where(*where).values(**_row_values(new)))
             if result.rowcount != 1:
                 return False
+            if new.open_attempt != current.open_attempt:
+                await self._sync_watch(conn, new)
             if log:
                 await conn.execute(
                     insert(decisions_table).values(
@@ -325,6 +389,34 @@ class DraftStore:
                     )
                 )
         return True
+
+    @staticmethod
+    async def _sync_watch(conn: Any, draft: Draft) -> None:
+        """The late-post watch row follows the draft's open attempt: one while it is watched, else none."""
+        await conn.execute(delete(late_watch_table).where(late_watch_table.c.draft_id == draft.id))
+        attempt = draft.open_attempt
+        if attempt is not None and attempt.watch_until > utcnow():
+            await conn.execute(insert(late_watch_table).values(
+                draft_id=draft.id, watch_until=attempt.watch_until, next_check_at=utcnow()))
+
+    async def watched(self, *, due_by: datetime | None = None, limit: int = 1000) -> list[Draft]:
+        """Drafts with a watched open attempt; with `due_by`, those whose next look is due by then."""
+        query = select(late_watch_table.c.draft_id).order_by(late_watch_table.c.next_check_at).limit(limit)
+        if due_by is not None:
+            query = query.where(late_watch_table.c.next_check_at <= as_utc(due_by))
+        async with self._engine.connect() as conn:
+            ids = (await conn.execute(query)).scalars().all()
+        found = [await self._get_or_none(i) for i in ids]
+        return [d for d in found if d is not None]
+
+    async def watch_next(self, draft_id: str, at: datetime | None) -> None:
+        """When to look for the draft's late post again; None ends the watch."""
+        async with self._engine.begin() as conn:
+            where = late_watch_table.c.draft_id == draft_id
+            if at is None:
+                await conn.execute(delete(late_watch_table).where(where))
+            else:
+                await conn.execute(update(late_watch_table).where(where).values(next_check_at=as_utc(at)))
 
     async def transition(
         self,

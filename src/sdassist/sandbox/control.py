@@ -70,7 +70,7 @@ async def clear_failures(request: Request) -> JSONResponse:
 
 def _faults_view(state: SandboxState) -> dict[str, Any]:
     return {"seed": state.faults.seed, "rules": [r.as_dict() for r in state.faults.rules],
-            "fired": state.faults.fired}
+            "fired": state.faults.fired, "held": sum(not t.done() for t in state.faults.holding)}
 
 
 async def set_faults(request: Request) -> JSONResponse:
@@ -111,6 +111,12 @@ async def set_account_status(request: Request) -> JSONResponse:
         raise bad_request(f"no account {request.path_params['account_id']!r}")
     account.status = status.strip()
     return ok({"id": account.id, "status": account.status})
+
+
+async def release_held(request: Request) -> JSONResponse:
+    """Let every request a `hold_rate` rule is holding go on now (processed even if its client is gone)."""
+    await json_body(request, required=False, fields=())
+    return ok({"released": _state(request).faults.release()})
 
 
 async def deliveries(request: Request) -> JSONResponse:
@@ -158,6 +164,7 @@ routes = [
     Route(f"{S}/faults", get_faults, methods=["GET"]),
     Route(f"{S}/faults", clear_faults, methods=["DELETE"]),
     Route(f"{S}/accounts/{{account_id}}/status", set_account_status, methods=["POST"]),
+    Route(f"{S}/faults/release", release_held, methods=["POST"]),
     Route(f"{S}/deliveries", deliveries, methods=["GET"]),
     Route(f"{S}/stats", stats, methods=["GET"]),
     Route(f"{S}/reset", reset, methods=["POST"]),

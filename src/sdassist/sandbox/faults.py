@@ -1,8 +1,17 @@
-"""Injected faults: errors, latency and dropped connections on matching API paths, from a seeded RNG."""
+"""Injected faults: errors, latency, dropped connections and held requests on matching API paths, from a
+seeded RNG.
+
+A held request is read in full and answered only when released (after `hold_ms`, or by
+`POST /_sandbox/faults/release`); it is then processed even if the client has given up meanwhile, as a
+request stuck in a slow network still lands after the client's timeout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fnmatch
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +29,8 @@ class FaultRule:
     drop_after_processing: bool = True
     count: int | None = None  # how many more times the rule may fire; None = unlimited
     retry_after_seconds: float | None = None  # for status 429; default: until the window resets
+    hold_rate: float = 0.0  # hold the request, then process it (even after the client gave up)
+    hold_ms: float | None = None  # how long; None = until POST /_sandbox/faults/release
 
     def matches(self, method: str, path: str) -> bool:
         if self.count is not None and self.count <= 0:
@@ -39,8 +50,11 @@ class FaultDecision:
     drop: bool = False
     drop_after_processing: bool = True
     retry_after_seconds: float | None = None
+    hold: bool = False
+    hold_ms: float | None = None
 
 
+MAX_HOLD_MS = 3_600_000.0
 _FIELDS = set(FaultRule.__dataclass_fields__)
 
 
@@ -52,12 +66,17 @@ def parse_rule(raw: Any) -> FaultRule:
     if unknown:
         raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
     rule = FaultRule(**raw)
-    for name in ("error_rate", "latency_rate", "drop_rate"):
+    for name in ("error_rate", "latency_rate", "drop_rate", "hold_rate"):
         value = getattr(rule, name)
         if not isinstance(value, int | float) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number between 0 and 1")
     if not isinstance(rule.status, int) or not 400 <= rule.status <= 599:
         raise ValueError("status must be an HTTP error status (400-599)")
+    hold = rule.hold_ms
+    if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int | float)
+                             or not math.isfinite(hold) or not 0 <= hold <= MAX_HOLD_MS):
+        raise ValueError(f"hold_ms must be a number of milliseconds from 0 to {MAX_HOLD_MS:.0f}, or null "
+                         "(held until POST /_sandbox/faults/release)")
     if rule.count is not None and (not isinstance(rule.count, int) or rule.count < 0):
         raise ValueError("count must be a non-negative integer or null")
     return rule
@@ -71,6 +90,8 @@ class FaultInjector:
         self.seed = seed
         self.rng = random.Random(seed)
         self.fired = 0
+        self._release = asyncio.Event()
+        self.holding: set[asyncio.Task[None]] = set()
 
     def configure(self, rules: list[FaultRule], seed: int | None) -> None:
         self.rules = rules
@@ -98,8 +119,31 @@ class FaultInjector:
                     decision.drop = True
                     decision.drop_after_processing = rule.drop_after_processing
                     fired = True
+                elif rule.hold_rate and not decision.hold and self.rng.random() < rule.hold_rate:
+                    decision.hold, decision.hold_ms = True, rule.hold_ms
+                    fired = True
             if fired:
                 self.fired += 1
                 if rule.count is not None:
                     rule.count -= 1
         return decision
+
+    async def held(self, hold_ms: float | None) -> None:
+        """Wait until a held request may go on: `hold_ms` later, or at the next release."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(None if hold_ms is None else hold_ms / 1000):
+                await self._release.wait()
+
+    def release(self) -> int:
+        """Let every held request go on now; how many there were."""
+        count = sum(not t.done() for t in self.holding)
+        self._release.set()
+        self._release = asyncio.Event()
+        return count
+
+    async def aclose(self) -> None:
+        """Drop requests still held (the sandbox is closing): they never land."""
+        for task in list(self.holding):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -130,6 +130,7 @@ async def handle_api(state: SandboxState, routes: list[BaseRoute], scope: Scope,
     scope["sandbox.workspace"] = ws
     status: list[int] = []
     dropping = fault.drop
+    gone = False  # a held request's client gave up: its answer goes nowhere
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -138,12 +139,47 @@ async def handle_api(state: SandboxState, routes: list[BaseRoute], scope: Scope,
             for name, value in verdict.headers().items():
                 headers[name] = value
             headers["Date"] = _date()
-        if not dropping:
+        if not dropping and not gone:
             await send(message)
 
-    await inner(scope, receive, send_with_headers)
-    state.processed[label] += 1
-    if method in MUTATING and status and status[0] < 400:
-        state.save()
+    async def serve(receive: Receive) -> None:
+        await inner(scope, receive, send_with_headers)
+        state.processed[label] += 1
+        if method in MUTATING and status and status[0] < 400:
+            state.save()
+
+    if fault.hold:
+        body = await _read_body(receive)
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def held_then_served() -> None:
+            await state.faults.held(fault.hold_ms)
+            await serve(replay)
+
+        task = asyncio.create_task(held_then_served())
+        state.faults.holding.add(task)
+        task.add_done_callback(state.faults.holding.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:  # the client gave up; the request still lands when released
+            gone = True
+            raise
+        return
+    await serve(receive)
     if dropping:
         await _drop(send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body, so that a held request can be processed after its client has gone."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)

@@ -120,6 +120,7 @@ class SandboxState:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+        await self.faults.aclose()
         await self.dispatcher.aclose()
 
     # --- persistence ------------------------------------------------------------------------------

@@ -31,9 +31,11 @@ from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.cards import CardKeeper
 from sdassist.slack.grammar import Command, GrammarError, help_text, parse
+from sdassist.slack.home import RECONNECT, HomeKeeper, calendar_message, home_view, reconnect_view
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
+from sdassist.tools.calendar import BrokenConnection, broken_connections, plan, read_week
 from sdassist.tools.changes import DraftChange, check_draft_change
 from sdassist.tools.errors import tool_error_from
 from sdassist.tools.posts import withdraw_scheduled_post
@@ -139,6 +141,7 @@ class AccountCache:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.accounts: list[dict[str, Any]] = []
+        self.broken: list[BrokenConnection] = []
         self.at = 0.0
 
     def handles(self) -> dict[str, str]:
@@ -148,6 +151,7 @@ class AccountCache:
         ctx = self.rt.context(Principal(id="sdassist", kind="operator", face="system"))
         out = await asyncio.wait_for(get_tool("list_accounts").run(ctx, {}), timeout)
         self.accounts = [a.model_dump() for a in out.accounts]
+        self.broken = await asyncio.wait_for(broken_connections(ctx), timeout)
         self.at = time.monotonic()
 
     def options(self) -> list[dict[str, Any]]:
@@ -202,6 +206,8 @@ class SlackFace:
         self.zones = ZoneCache(client, settings.timezone)
         self.approvers = ApproverDirectory(client, rt)
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.home = HomeKeeper(client, self.render_home, self.spawn)
+        self.cards.on_change = self.home.changed
         self._gate = asyncio.Semaphore(SLOW_WORK_LIMIT)
         self.backlog = 0
         self._register()
@@ -231,24 +237,25 @@ class SlackFace:
         zone, name = await self.zones.get(user["id"])
         return self.rt.context(_principal(user, name), zone=zone), zone
 
-    async def tell(self, user_id: str, channel: str | None, text: str, *, response_url: str | None = None) -> None:
+    async def tell(self, user_id: str, channel: str | None, text: str, *, response_url: str | None = None,
+                   blocks: list[dict[str, Any]] | None = None) -> None:
         """A private answer: the response_url, else an ephemeral in the channel, else a DM."""
         if response_url:
             try:
                 from slack_sdk.webhook.async_client import AsyncWebhookClient
                 answer = await AsyncWebhookClient(response_url).send(
-                    text=text, response_type="ephemeral", replace_original=False)
+                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
                 if answer.status_code == 200:
                     return
             except Exception as exc:
                 log.info("response_url failed: %s", exc)
         try:
             if channel:
-                await self.client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+                await self.client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
                 return
         except Exception as exc:
             log.info("chat.postEphemeral failed: %s", exc)
-        await self.client.chat_postMessage(channel=user_id, text=text)
+        await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     async def fail(self, user_id: str, channel: str | None, exc: BaseException, *, example: str | None = None,
                    response_url: str | None = None) -> None:
@@ -276,7 +283,9 @@ class SlackFace:
     async def relay(self, draft: Draft, event: Any) -> None:
         try:
             await self.cards.say(draft, event_text(event))
-            await self.cards.refresh(await self.rt.store.get(draft.id))
+            current = await self.rt.store.get(draft.id)
+            if not await self.cards.tell_late(current):  # a late post is news for the thread, told once
+                await self.cards.refresh(current)
         except Exception as exc:
             log.warning("could not relay webhook for %s: %s", draft.id, exc)
 
@@ -339,6 +348,9 @@ class SlackFace:
         app.view(ui.COMPOSER_VIEW)(self.on_composer_submit)
         app.view(ui.EDIT_VIEW)(self.on_edit_submit)
         app.view(ui.REJECT_VIEW)(self.on_reject_submit)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.action(RECONNECT)(self.on_reconnect)
+        app.action("sd_reconnect_open")(self.on_link_opened)
 
     async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
         try:
@@ -375,6 +387,12 @@ class SlackFace:
             if parsed.action == "draft":
                 view = await get_tool("draft_post").run(ctx, {**parsed.arguments, "zone": zone})
                 text = self._sent_text(view)
+            elif parsed.action == "calendar":
+                start = read_week(parsed.arguments.get("week"), zone)
+                text, blocks = calendar_message(await plan(ctx, start=start, days=7, zone=zone),
+                                                broken=self.accounts.broken, handles=self.accounts.handles())
+                await self.tell(user["id"], channel, text, response_url=response_url, blocks=blocks)
+                return
             elif parsed.action == "cancel":
                 text = await self._cancel(ctx, parsed.arguments["id"])
             else:
@@ -410,6 +428,39 @@ class SlackFace:
         await self.cards.settle(await self.rt.store.get(view.draft_id))
         return f":no_entry_sign: Cancelled `{view.draft_id}`." + (f" Post `{view.post_id}` was deleted from "
                                                                   "SocialDock." if view.post_id else "")
+
+    # --- App Home ---------------------------------------------------------------------------------------
+
+    async def render_home(self, user_id: str) -> dict[str, Any]:
+        """This week and next, for this person, in their zone."""
+        ctx, zone = await self.context_for({"id": user_id})
+        start = read_week(None, zone)
+        return home_view(await plan(ctx, start=start, days=14, zone=zone),
+                         broken=self.accounts.broken, handles=self.accounts.handles())
+
+    async def on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the messages tab
+        try:
+            await self.home.opened(event["user"])
+        except Exception as exc:
+            log.warning("could not publish App Home for %s: %s", event.get("user"), explain(exc).message)
+
+    async def on_reconnect(self, ack: Any, body: dict[str, Any]) -> None:
+        """Reconnect on App Home: a fresh connect link (they are short-lived), in a modal."""
+        await ack()
+        user = body["user"]
+        platform = body["actions"][0]["value"]
+        try:
+            ctx, _ = await self.context_for(user)
+            link = await get_tool("connect_account").run(ctx, {"platform": platform})
+            await self.client.views_open(trigger_id=body["trigger_id"], view=reconnect_view(
+                platform, link.connect_url, f"{link.expires_at:%H:%M} UTC"))
+        except Exception as exc:
+            await self.fail(user["id"], None, exc)
+
+    async def on_link_opened(self, ack: Any) -> None:
+        await ack()  # a link button still reports its click; the browser does the rest
 
     # --- composer ---------------------------------------------------------------------------------------
 

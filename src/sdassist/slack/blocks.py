@@ -139,6 +139,8 @@ def outcome_text(draft: Draft) -> str:
         return f":white_check_mark: Published as `{draft.post_id}`."
     if state == S.PUBLISHING:
         return ":hourglass_flowing_sand: Sending to SocialDock…"
+    if state == S.FAILED and draft.open_attempt is not None:  # sent, not seen yet: not a failure to retry at once
+        return f":grey_question: {escape(draft.error or 'not found on SocialDock yet')}."
     if state == S.FAILED:
         again = "edit it" if live_targets(draft)[0] else "edit it or approve again"
         return f":warning: Failed: {escape(draft.error or 'SocialDock refused it')}. The draft is kept: {again}."
@@ -225,6 +227,8 @@ def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[s
         blocks.append(section("*Tags:* " + " ".join("#" + escape(t) for t in draft.tags)))
     if draft.warnings:
         blocks.append(context(*(f":warning: {escape(w)}" for w in draft.warnings)))
+    if draft.late_note:
+        blocks.append(context(f":turtle: {escape(draft.late_note)}"))
     blocks.append(context(status_line(draft)))
     if draft.state == S.PENDING:
         blocks.append(_buttons(draft))

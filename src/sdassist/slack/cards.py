@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftState
 from sdassist.publishing.store import DraftStore
-from sdassist.slack.blocks import card, outcome_text
+from sdassist.slack.blocks import card, escape, outcome_text
 
 log = logging.getLogger("sdassist.slack")
 S = DraftState
@@ -33,6 +33,8 @@ class CardKeeper:
         self.store = store
         self.channel = channel
         self.handles = handles or (lambda: {})
+        self.on_change: Callable[[Draft], None] = lambda draft: None
+        """Called after a card shows a draft's change (App Home refreshes on it)."""
 
     # DraftNotifier
     async def draft_pending(self, draft: Draft) -> None:
@@ -68,6 +70,7 @@ class CardKeeper:
             channel, ts = answer["channel"], answer["ts"]
         await self.store.set_face_refs(draft.id, slack_channel=channel, slack_ts=ts,
                                        slack_version=str(draft.version), slack_state=str(draft.state))
+        self.on_change(draft)
         return True
 
     async def settle(self, draft: Draft, *, announce: bool = True) -> bool:
@@ -89,6 +92,24 @@ class CardKeeper:
             raise
         return True
 
+    async def tell_late(self, draft: Draft) -> bool:
+        """An earlier request of the draft, first not found, landed late: say so in its thread once, and
+        re-render the card (which shows the note) as the draft now stands."""
+        refs = draft.face_refs
+        if not draft.late_note or not refs.get("slack_ts") or refs.get("slack_late"):
+            return False
+        claim = f"slack-late:{draft.id}"
+        if not await self.store.mark_event_seen(claim):
+            return False
+        try:
+            await self.say(draft, f":turtle: {escape(draft.late_note)}. {outcome_text(draft)}")
+            await self.refresh(draft)
+            await self.store.set_face_refs(draft.id, slack_late="1")
+        except Exception:
+            await self.store.forget_event(claim)  # Slack failed: let the poller tell it again
+            raise
+        return True
+
     async def _decision_sentence(self, draft: Draft) -> str:
         _, blocks = await self._render(draft)
         return blocks[-1]["text"]["text"]
@@ -101,6 +122,7 @@ class CardKeeper:
         text, blocks = await self._render(draft)
         await self.client.chat_update(channel=refs["slack_channel"], ts=refs["slack_ts"], text=text, blocks=blocks)
         await self.store.set_face_refs(draft.id, slack_state=str(draft.state))
+        self.on_change(draft)
 
     async def say(self, draft: Draft, text: str) -> None:
         """A message in the card's thread."""
@@ -118,6 +140,9 @@ class CardKeeper:
                 await self._guard(self.show(draft), draft)
         for draft in await self._settle_candidates():
             refs = draft.face_refs
+            if draft.late_note and refs.get("slack_ts") and not refs.get("slack_late"):
+                await self._guard(self.tell_late(draft), draft)
+                continue
             if refs.get("slack_ts") and draft.state != S.PENDING and refs.get("slack_state") != str(draft.state):
                 # a scheduled post's later outcome is announced by the webhook receiver, not here
                 await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)

@@ -44,6 +44,8 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
     ("accounts", "connected accounts"),
     ("connect PLATFORM", "a link to connect an account (shown to you only)"),
     ("cancel DRAFT_ID|POST_ID", "cancel a draft, or withdraw a post that is still scheduled"),
+    ("calendar [this week|next week|DATE]", "the week day by day in your zone, with drafts waiting and caps used "
+                                             "(shown to you only)"),
     ("analytics [7d|30d|90d]", "workspace overview"),
     ("analytics POST_ID|ACCOUNT_ID", "engagement of one post or account"),
     ("help", "this list"),
@@ -272,6 +274,8 @@ def parse(text: str) -> Command:
             raise GrammarError("cancel takes one post id (post_…) or draft id (drf_…)",
                                f"{SLASH} cancel post_01hz…")
         return Command("cancel", None, {"id": words[0]}, example=f"{SLASH} cancel {words[0]}")
+    if verb == "calendar":
+        return Command("calendar", None, {"week": " ".join(words)}, example=f"{SLASH} calendar next week")
     if verb == "analytics":
         if not words:
             return Command("tool", "get_analytics", {}, example=f"{SLASH} analytics 30d")

@@ -24,11 +24,16 @@ def host_user(principal: Principal) -> Principal:
 
 
 def outcome_step(draft: Draft) -> str:
-    """What a finished publish means, in one sentence."""
+    """What a finished publish means, in one sentence (two when an earlier request landed late)."""
+    late = f" Note: {draft.late_note}." if draft.late_note else ""
     if draft.state == DraftState.SCHEDULED and draft.scheduled_at is not None:
-        return f"Scheduled on SocialDock as {draft.post_id}."
+        return f"Scheduled on SocialDock as {draft.post_id}.{late}"
     if draft.state == DraftState.PUBLISHED:
-        return f"Published on SocialDock as {draft.post_id}."
+        return f"Published on SocialDock as {draft.post_id}.{late}"
+    if draft.state == DraftState.FAILED and draft.open_attempt is not None:
+        return ("The post is not on SocialDock yet, but the request that was sent may still land, so nothing is "
+                "sent again: sdassist keeps looking and updates the draft (get_draft shows it); the error says "
+                "when approving again becomes possible.")
     if draft.state == DraftState.FAILED:
         return "Publishing failed: fix what the error says with edit_draft, then it goes for approval again."
     if draft.state == DraftState.UNKNOWN:

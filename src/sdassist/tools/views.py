@@ -107,7 +107,7 @@ def draft_view(draft: Draft, *, next_step: str | None = None, token: str | None 
         requested_by=requester_label(draft),
         post_id=draft.post_id,
         error=draft.error,
-        warnings=list(draft.warnings),
+        warnings=[*draft.warnings, *([draft.late_note] if draft.late_note else [])],
         next_step=next_step,
         confirmation_token=token,
     )
