@@ -5,9 +5,11 @@
 
 A sandbox is served by uvicorn on loopback (so a dropped connection is a real one) and injects, from a
 seeded RNG: 20 % server errors, latency spikes (some longer than the client's timeout), connections
-dropped after the request was processed, and, a third of the way in, a burst of 429s. Every draft is
-approved through the `Publisher` (the path every face takes) with bounded concurrency. Afterwards the
-faults are lifted, drafts left `unknown` are reconciled, and the run is checked:
+dropped after the request was processed, POSTs held until after their client gave up, and, a third of the
+way in, a burst of 429s. Every draft is approved through the `Publisher` (the path every face takes) with
+bounded concurrency. Afterwards the faults are lifted and drafts left `unknown` are reconciled; then the
+held requests land (late), and every draft "not found on SocialDock yet" is approved again once its request
+could no longer land, as a person would. The run is checked:
 
 - every approved draft ended `scheduled`/`published` with a post id, or `failed`/`unknown` with a reason;
 - the sandbox's posts are exactly the drafts' post ids, one post per draft (no duplicate texts);
@@ -52,6 +54,7 @@ def base_faults() -> list[dict[str, Any]]:
         {"path": "/api/v1/posts", "method": "POST", "latency_rate": 0.04, "latency_ms": 1600},
         {"path": "/api/v1/*", "error_rate": 0.20, "status": 500},
         {"path": "/api/v1/*", "drop_rate": 0.08, "drop_after_processing": True},
+        {"path": "/api/v1/posts", "method": "POST", "hold_rate": 0.04},  # until released, after the reconcile
     ]
 
 
@@ -76,6 +79,9 @@ class FaultRun:
     faults_fired: int = 0
     rate_limited: int = 0
     requests: int = 0
+    held: int = 0  # POSTs held past their client's deadline, released after the reconcile
+    approved_again: int = 0  # drafts "not found on SocialDock yet", approved again after the window
+    taken_late: int = 0  # of those, drafts that took their earlier request's late post instead of a new POST
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -117,6 +123,8 @@ class FaultRun:
             ("orphan posts / missing posts", f"{self.orphans} / {self.missing}"),
             ("failed/unknown without reason", str(self.without_reason)),
             ("approve raised", str(sum(self.raised.values()))),
+            ("held past the deadline", str(self.held)),
+            ("approved again / took late post", f"{self.approved_again} / {self.taken_late}"),
             ("sandbox requests", str(self.requests)),
             ("faults fired", str(self.faults_fired)),
             ("429s answered", str(self.rate_limited)),
@@ -193,6 +201,7 @@ async def fault_run(
             result.states_before_reconcile[(await store.get(draft_id)).state.value] += 1
         publisher.reconcile_grace = timedelta(0)
         await publisher.reconcile_all()
+        await approve_again(publisher, control, store, ids, result)
         result.wall = time.monotonic() - started
         stats = (await control.get("/_sandbox/stats")).json()["data"]
         result.rate_limited = stats["rate_limited"]
@@ -234,6 +243,30 @@ async def fault_run(
     return result
 
 
+async def approve_again(publisher: Publisher, control: httpx.AsyncClient, store: DraftStore, ids: list[str],
+                        result: FaultRun) -> None:
+    """The held requests land now, after their clients gave up; each draft not found meanwhile is approved
+    again once its request could no longer land: it must take its late post, never make a second one."""
+    result.held = (await control.post("/_sandbox/faults/release")).json()["data"]["released"]
+    for _ in range(500):
+        if not (await control.get("/_sandbox/faults")).json()["data"]["held"]:
+            break
+        await asyncio.sleep(0.01)
+    later = utcnow() + publisher.attempt_may_land
+    publisher.clock = lambda: later
+    for draft_id in ids:
+        draft = await store.get(draft_id)
+        if draft.state != DraftState.FAILED or draft.open_attempt is None:
+            continue
+        try:
+            again = await publisher.approve(draft_id, version=draft.version, actor=APPROVER)
+        except Exception as exc:
+            result.raised[type(exc).__name__] += 1
+            continue
+        result.approved_again += 1
+        result.taken_late += again.late_note is not None
+
+
 def run(drafts: int, *, concurrency: int, seed: int, database_url: str | None = None, burst: int = 15) -> FaultRun:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'faults.db'}"
@@ -254,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     db = (args.database_url or "sqlite").split("+")[0].split(":")[0]
     print(f"fault run: {args.drafts} drafts, concurrency {args.concurrency}, seed {args.seed}, database {db}")
     print("faults: 20% 500s, 10% +250 ms, 4% of POST /posts +1.6 s (client timeout 1 s), "
-          "8% dropped after processing, a burst of 15 429s a third of the way in")
+          "8% dropped after processing, 4% of POST /posts held until after the reconcile, a burst of 15 429s "
+          "a third of the way in")
     print(result.table())
     return 0 if result.ok else 1
 

@@ -19,3 +19,5 @@ def test_thirty_drafts_through_faults_end_exactly_once_or_with_a_reason(tmp_path
     assert result.states["scheduled"] + result.states["published"] == result.drafts_with_post > 0
     assert result.duplicates == 0 and result.lost == 0 and result.orphans == 0
     assert result.faults_fired > 0  # the faults really happened
+    # Every request held past its deadline landed late, and its draft, approved again, took that post.
+    assert result.taken_late == result.held

@@ -164,6 +164,28 @@ async def test_the_watch_ends_and_says_the_request_did_not_land(sd: Env) -> None
     assert await sd.store.watched() == []
 
 
+async def test_when_socialdock_cannot_be_checked_before_approving_again_nothing_is_sent(sd: Env) -> None:
+    failed, clock = await _held_approval(sd)
+    clock.advance(minutes=15)
+    await sd.faults({"path": "/api/v1/posts", "method": "GET", "error_rate": 1.0, "status": 503})
+    again = await sd.publisher.approve(failed.id, version=failed.version, actor=BOB)
+    assert again.state == S.FAILED and again.open_attempt is not None  # still watched, still checked next time
+    assert again.error and again.error.startswith("nothing was sent: whether the request sent at")
+    assert await sd.posts_sent() == 1
+
+
+async def test_a_late_post_of_a_cancelled_draft_is_recorded_as_live(sd: Env) -> None:
+    failed, clock = await _held_approval(sd)
+    cancelled = await sd.publisher.cancel(failed.id, actor=BOB)
+    assert cancelled.state == S.CANCELLED and cancelled.open_attempt is not None
+    post_id = await _release_and_wait(sd)
+    clock.advance(minutes=5)
+    [seen] = await sd.publisher.watch_late_posts()
+    assert seen.state == S.CANCELLED and seen.post_id == post_id
+    assert seen.late_note and "it is live although this draft ended" in seen.late_note
+    assert await sd.store.watched() == []
+
+
 # --- webhooks never move a target backwards --------------------------------------------------------
 
 def _evt(post_id: str, account: str, *, ok: bool, evt: str, at: datetime) -> WebhookEvent:
