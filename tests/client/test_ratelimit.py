@@ -89,3 +89,56 @@ async def test_429_pauses_until_retry_after() -> None:
         headers={"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}))
     wait = await budget.reserve(limiter.server_now())
     assert 29 < wait < 31  # remaining 0 until the reset outweighs an earlier retry_after
+
+
+def _fake_time() -> tuple[list[float], list[float], object]:
+    now, slept = [1000.0], []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    return now, slept, sleep
+
+
+async def _paced(catch_up: float) -> tuple[list[float], list[float], RateLimiter]:
+    """A limiter that knows its window (1,000 per 100 s: one request per 0.1 s) and has just been paced."""
+    now, slept, sleep = _fake_time()
+    limiter = RateLimiter(clock=lambda: now[0], sleep=sleep, wall=lambda: 1_700_000_000 + now[0], burst=1,
+                          catch_up=catch_up)
+    await limiter.acquire()
+    await limiter.complete(response(**{"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "999",
+                                       "X-RateLimit-Reset": "100"}))
+    for _ in range(3):
+        await limiter.acquire()
+    return now, slept, limiter
+
+
+async def test_a_pace_that_fell_behind_catches_up_within_its_allowance() -> None:
+    now, slept, limiter = await _paced(catch_up=0.05)  # 5 s of a 100 s window: 50 requests owed at most
+    now[0] += 2.0  # the loop stalled for 2 s: 20 requests behind
+    slept.clear()
+    for _ in range(20):
+        await limiter.acquire()
+    assert sum(slept) < 0.2  # sent at once to make up the stall (only the last one waits its own turn)
+    for _ in range(5):
+        await limiter.acquire()
+    assert sum(slept) >= 0.4  # caught up: back to one per 0.1 s
+
+
+async def test_catch_up_is_bounded_and_can_be_switched_off() -> None:
+    now, slept, limiter = await _paced(catch_up=0.05)
+    now[0] += 60.0  # a long idle: only 5 s of it is owed, not a minute's worth of burst
+    slept.clear()
+    for _ in range(50):
+        await limiter.acquire()
+    assert sum(slept) < 0.2
+    for _ in range(10):
+        await limiter.acquire()
+    assert sum(slept) >= 0.85  # one per 0.1 s again
+    now, slept, limiter = await _paced(catch_up=0.0)
+    now[0] += 2.0
+    slept.clear()
+    for _ in range(10):
+        await limiter.acquire()
+    assert sum(slept) >= 0.75  # without catch-up the lost time stays lost

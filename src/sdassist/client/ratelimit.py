@@ -2,7 +2,10 @@
 
 Three layers, after client-notes.md:
 
-1. Pacing (GCRA): one request per `window / (limit · share)` seconds, with a small burst.
+1. Pacing (GCRA): one request per `window / (limit · share)` seconds, with a small burst. A pace that
+   fell behind (a wait at the window's start, a stalled event loop, a slow answer) may catch up by at most
+   `catch_up` of a window: at exactly the plan's rate, any time lost would otherwise be lost for good,
+   and the window would end with budget unspent.
 2. A budget guard (`Budget`): counts what is left in the server's window, less what is in flight, and
    holds requests back until the window resets once only `reserve` are left.
 3. A pause shared by every worker after a 429, until `retry_after` or the reset.
@@ -33,6 +36,8 @@ DEFAULT_WINDOW = 60.0
 _DELTA_THRESHOLD = 1e9
 #: How often to look again while waiting on a response that will tell us more.
 _POLL = 0.005
+#: How far behind its pace (a fraction of the window) the limiter may catch up.
+CATCH_UP = 0.05
 
 
 @runtime_checkable
@@ -204,7 +209,9 @@ def _float_header(headers: httpx.Headers, name: str) -> float | None:
 class RateLimiter:
     """Paces every request of one workspace; share one instance between the clients of a process.
 
-    `share` is this process's part of the workspace budget when several processes use it.
+    `share` is this process's part of the workspace budget when several processes use it. `catch_up` is
+    how much lost time (a fraction of the window) the pace may make up by sending faster than the plan's
+    rate; the budget guard still keeps every window within the limit.
     """
 
     def __init__(
@@ -217,9 +224,13 @@ class RateLimiter:
         *,
         budget: Budget | None = None,
         wall: Callable[[], float] = time.time,
+        catch_up: float = CATCH_UP,
     ) -> None:
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if not 0 <= catch_up <= 1:
+            raise ValueError("catch_up must be in [0, 1]")
+        self.catch_up = catch_up
         self.share = share
         self.burst = burst
         self.budget: Budget = budget if budget is not None else LocalBudget(share=share, reserve=reserve)
@@ -274,7 +285,9 @@ class RateLimiter:
                     break
                 await self._sleep(wait)
             now = self._clock()
-            self._tat = max(self._tat if self._tat is not None else now, now) + self.emission_interval()
+            # Time the pace lost, up to `catch_up` of a window, is owed: the next requests go sooner.
+            owed = self.catch_up * (self.budget.window or DEFAULT_WINDOW) if self.budget.limit else 0.0
+            self._tat = max(self._tat if self._tat is not None else now, now - owed) + self.emission_interval()
 
     async def complete(self, response: httpx.Response | None) -> None:
         """Give the request back and learn from the response's headers (None: no response)."""
