@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -36,6 +36,25 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _add_missing_columns(conn: Any, metadata: MetaData) -> None:
+    """`create_all` leaves an existing table as it is: add the nullable columns added to it since (empty in
+    the rows already there), so a database made by an earlier version keeps working."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise RuntimeError(f"table {table.name} lacks column {column.name}, which cannot be added to "
+                                   "existing rows: migrate this database by hand")
+            preparer = conn.dialect.identifier_preparer
+            conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+                                 f"{preparer.format_column(column)} {column.type.compile(dialect=conn.dialect)}")
 
 
 def _create_missing_indexes(conn: Any, metadata: MetaData) -> None:
@@ -68,6 +87,7 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
             if backend == "postgresql":
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(_add_missing_columns, metadata)
             await conn.run_sync(_create_missing_indexes, metadata)
     except BaseException:
         await engine.dispose()

@@ -74,6 +74,6 @@ async def force_state(store: DraftStore, draft_id: str, state: DraftState, **bod
         await conn.execute(
             update(store_module.drafts_table)
             .where(store_module.drafts_table.c.id == draft_id)
-            .values(**store_module._row_values(forced))
+            .values(**store_module._row_values(forced), changed_seq=store._next_seq())
         )
     return await store.get(draft_id)

@@ -284,3 +284,70 @@ async def test_an_older_database_gets_the_indexes_added_since(database_url: str)
         names = await conn.run_sync(lambda c: {i["name"] for i in inspect(c).get_indexes("sdassist_drafts")})
     await store.close()
     assert "ix_sdassist_drafts_scheduled_at" in names
+
+
+async def test_changed_since_returns_what_was_written_after_the_cursor(store: DraftStore) -> None:
+    before = await store.add(make_draft(text="before"), ALICE)
+    cursor = await store.change_cursor()
+    assert await store.changed_since(cursor) == ([], cursor)  # nothing written since
+    added = await store.add(make_draft(text="added"), ALICE)
+    await store.transition(before.id, to=S.REJECTED, actor=BOB, expected_state=S.PENDING)
+    changed, cursor = await store.changed_since(cursor)
+    assert [d.id for d in changed] == [added.id, before.id]  # in the order they were written
+    assert changed[1].state == S.REJECTED
+    assert (await store.changed_since(cursor))[0] == []  # and not again
+    await store.set_face_refs(added.id, slack_ts="1.1")
+    changed, cursor = await store.changed_since(cursor)
+    assert [(d.id, d.face_refs.get("slack_ts")) for d in changed] == [(added.id, "1.1")]
+
+
+async def test_changed_since_pages_through_many_changes(store: DraftStore) -> None:
+    cursor = await store.change_cursor()
+    ids = {(await store.add(make_draft(text=f"draft {i}"), ALICE)).id for i in range(7)}
+    seen: set[str] = set()
+    for _ in range(5):
+        page, cursor = await store.changed_since(cursor, limit=3)
+        assert len(page) <= 3
+        seen |= {d.id for d in page}
+    assert seen == ids
+
+
+async def test_changed_since_sees_a_write_committed_after_a_later_one(store: DraftStore) -> None:
+    """PostgreSQL hands out transaction ids at the first write and commits in any order: a write that
+    was still open when the poller looked is returned once it commits, never skipped."""
+    from sqlalchemy import update
+
+    from sdassist.publishing.store import drafts_table
+
+    if not store._postgres:
+        pytest.skip("SQLite has one writer at a time: writes commit in the order of their sequence")
+    slow, fast = await store.add(make_draft(text="slow"), ALICE), await store.add(make_draft(text="fast"), ALICE)
+    cursor = await store.change_cursor()
+    async with store._engine.begin() as conn:  # a write that stays open…
+        await conn.execute(update(drafts_table).where(drafts_table.c.id == slow.id)
+                           .values(state="rejected", changed_seq=store._next_seq()))
+        # …while a later one commits
+        await store.transition(fast.id, to=S.REJECTED, actor=BOB, expected_state=S.PENDING)
+        changed, cursor = await store.changed_since(cursor)
+        assert [d.id for d in changed] == [fast.id]
+    changed, cursor = await store.changed_since(cursor)
+    assert slow.id in [d.id for d in changed]
+
+
+async def test_an_older_database_gets_the_columns_added_since(database_url: str) -> None:
+    from sqlalchemy import text
+
+    store = await DraftStore.open(database_url)
+    old = await store.add(make_draft(text="made by an earlier version"), ALICE)
+    async with store._engine.begin() as conn:
+        await conn.execute(text("DROP INDEX ix_sdassist_drafts_changed_seq"))
+        await conn.execute(text("ALTER TABLE sdassist_drafts DROP COLUMN changed_seq"))
+    await store.close()
+    store = await DraftStore.open(database_url)  # as a new version opening an old database
+    try:
+        assert (await store.get(old.id)).text == "made by an earlier version"
+        cursor = await store.change_cursor()
+        await store.transition(old.id, to=S.REJECTED, actor=BOB, expected_state=S.PENDING)
+        assert [d.id for d in (await store.changed_since(cursor))[0]] == [old.id]
+    finally:
+        await store.close()

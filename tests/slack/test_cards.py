@@ -47,3 +47,21 @@ async def test_an_old_drafts_card_settles_behind_many_newer_drafts(h: Harness) -
     h.fake.fail_methods.clear()
     await eventually(lambda: h.rt.store.get(draft_id), lambda d: d.face_refs.get("slack_state") == "scheduled",
                      timeout=5, failure=lambda d: f"card still {d.face_refs}")
+
+
+async def test_the_poller_follows_changes_not_the_newest_drafts(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After its first round the poller reads what changed, so an old draft decided elsewhere (another
+    process, no notifier) gets its card settled however many newer drafts there are."""
+    from sdassist.slack import cards
+
+    monkeypatch.setattr(cards, "MOVING_SCAN", 1)
+    monkeypatch.setattr(cards, "ENDED_SCAN", 1)
+    draft_id = await drafted(h)
+    for _ in range(3):
+        newer = await h.rt.store.add(new_draft(text="newer", publish_now=True, requester=ME, targets=[
+            Target(platform="facebook", account_id="acc_x")]), ME)
+        await h.rt.store.transition(newer.id, to=DraftState.CANCELLED, actor=ME, expected_state=DraftState.PENDING)
+    await h.rt.store.transition(draft_id, to=DraftState.REJECTED, actor=Principal(
+        id=APPROVER, kind="human", face="slack"), expected_state=DraftState.PENDING, note="too early")
+    await eventually(lambda: h.rt.store.get(draft_id), lambda d: d.face_refs.get("slack_state") == "rejected",
+                     timeout=5, failure=lambda d: f"card still {d.face_refs}")

@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -32,6 +34,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -75,6 +78,11 @@ drafts_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Column("body", JSON, nullable=False),
+    # Where this row's last write stands in the order of writes (see `DraftStore.changed_since`).
+    Column("changed_seq", BigInteger, nullable=True, index=True),
+    # Newest first within a state, and per person: `list` reads a page of an index, not every row.
+    Index("ix_sdassist_drafts_state_created", "state", "created_at", "id"),
+    Index("ix_sdassist_drafts_requester_created", "requester_id", "created_at", "id"),
 )
 
 decisions_table = Table(
@@ -180,6 +188,7 @@ class DraftStore:
         self._engine = engine
         self.draft_ttl = draft_ttl
         self._shared: ContextVar[AsyncConnection | None] = ContextVar(f"sdassist-reads-{id(self)}", default=None)
+        self._postgres = engine.dialect.name == "postgresql"
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[None]:
@@ -203,6 +212,50 @@ class DraftStore:
             return
         async with self._engine.connect() as conn:
             yield conn
+
+    def _next_seq(self) -> Any:
+        """The `changed_seq` of a row being written, as SQL evaluated inside the writing transaction.
+
+        PostgreSQL: the writing transaction's id, from a 64-bit counter that never wraps. SQLite: the
+        largest sequence so far plus one; writers hold the database's one write lock (`BEGIN IMMEDIATE`),
+        so sequences are handed out, and committed, in order."""
+        if self._postgres:
+            return literal_column("pg_current_xact_id()::text::bigint")
+        source = drafts_table.alias("seq_source")  # not correlated with the row being updated
+        return select(func.coalesce(func.max(source.c.changed_seq), 0) + 1).scalar_subquery()
+
+    async def change_cursor(self) -> int:
+        """A position in the order of writes from which `changed_since` returns every later write."""
+        async with self._reader() as conn:
+            return await self._horizon(conn)
+
+    async def _horizon(self, conn: Any) -> int:
+        """Every write with a sequence below this is committed and visible from here on. PostgreSQL: the
+        oldest transaction still running (`pg_snapshot_xmin`), since ids are handed out at the first write
+        but become visible at commit, in any order. SQLite: one past the largest committed sequence."""
+        if self._postgres:
+            query = select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        else:
+            query = select(func.coalesce(func.max(drafts_table.c.changed_seq), 0) + 1)
+        return int((await conn.execute(query)).scalar_one())
+
+    async def changed_since(self, cursor: int, *, limit: int = 500) -> tuple[list[Draft], int]:
+        """Drafts written at or after `cursor` (from `change_cursor` or an earlier call), oldest write
+        first, and the cursor to pass next time. Costs what changed, not the size of the store.
+
+        A draft may come back twice (written again, or, on PostgreSQL, committed by a transaction that was
+        still running at the last call): callers act on its current state, so a repeat does nothing. When
+        more than `limit` changed, the rest come with the next call."""
+        c = drafts_table.c
+        async with self._reader() as conn:
+            horizon = await self._horizon(conn)  # read first: whatever commits after it is seen next time
+            rows = (await conn.execute(
+                select(drafts_table).where(c.changed_seq >= cursor).order_by(c.changed_seq, c.id).limit(limit + 1)
+            )).all()
+        if len(rows) > limit:
+            # More than a page: continue from the first write not returned (a repeat or two at most).
+            return [_draft_from_row(r) for r in rows[:limit]], max(cursor, rows[limit].changed_seq)
+        return [_draft_from_row(r) for r in rows], max(cursor, horizon)
 
     @classmethod
     async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
@@ -337,7 +390,8 @@ class DraftStore:
         if draft.state != DraftState.PENDING:
             raise InvalidTransition(draft.state, DraftState.PENDING, draft.id)
         async with self._engine.begin() as conn:
-            await conn.execute(insert(drafts_table).values(id=draft.id, **_row_values(draft)))
+            await conn.execute(insert(drafts_table).values(id=draft.id, **_row_values(draft),
+                                                           changed_seq=self._next_seq()))
             await conn.execute(
                 insert(decisions_table).values(**self._decision_values(draft, actor, None, note or "created"))
             )
@@ -377,7 +431,8 @@ class DraftStore:
         if expected_version is not None:
             where.append(drafts_table.c.version == expected_version)
         async with self._engine.begin() as conn:
-            result = await conn.execute(update(drafts_table).where(*where).values(**_row_values(new)))
+            result = await conn.execute(update(drafts_table).where(*where).values(
+                **_row_values(new), changed_seq=self._next_seq()))
             if result.rowcount != 1:
                 return False
             if new.open_attempt != current.open_attempt:

@@ -13,15 +13,16 @@ from collections.abc import Callable, Mapping
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftState
+from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftNotFound, DraftState
 from sdassist.publishing.store import DraftStore
 from sdassist.slack.blocks import card, escape, outcome_text
 
 log = logging.getLogger("sdassist.slack")
 S = DraftState
 QUIET_STATES = {S.PENDING, S.PUBLISHING}  # shown on the card, not announced in the thread
-MOVING_SCAN = 1000  # drafts not yet ended that the poller looks at per round (newest first)
-ENDED_SCAN = 300  # ended drafts per round: their last change is recent or already on the card
+MOVING_SCAN = 1000  # drafts not yet ended that the first round looks at, per state group (newest first)
+ENDED_SCAN = 300  # ended drafts in the first round: their last change is recent or already on the card
+CHANGES_PER_ROUND = 1000  # changed drafts a later round reads; more wait for the next round
 
 
 class CardKeeper:
@@ -35,6 +36,8 @@ class CardKeeper:
         self.handles = handles or (lambda: {})
         self.on_change: Callable[[Draft], None] = lambda draft: None
         """Called after a card shows a draft's change (App Home refreshes on it)."""
+        self._cursor: int | None = None  # where the poller's next round reads changes from
+        self._retry: set[str] = set()  # drafts whose card failed in the last round
 
     # DraftNotifier
     async def draft_pending(self, draft: Draft) -> None:
@@ -133,19 +136,43 @@ class CardKeeper:
     # --- the poller ------------------------------------------------------------------------------------
 
     async def sync_once(self) -> None:
-        """Cards for drafts nobody showed yet (assistants, other processes), and cards whose draft moved on."""
+        """Cards for drafts nobody showed yet (assistants, other processes), and cards whose draft moved on.
+
+        The first round looks at every draft that may lag (by state); each later round reads only the drafts
+        written since the last one (`DraftStore.changed_since`), so a round costs what changed, not the
+        size of the store, plus the drafts whose card failed last time."""
         await self.store.expire_due()
-        for draft in await self.store.list(states=[S.PENDING], limit=100):
-            if draft.face_refs.get("slack_version") != str(draft.version):
-                await self._guard(self.show(draft), draft)
-        for draft in await self._settle_candidates():
-            refs = draft.face_refs
-            if draft.late_note and refs.get("slack_ts") and not refs.get("slack_late"):
-                await self._guard(self.tell_late(draft), draft)
-                continue
-            if refs.get("slack_ts") and draft.state != S.PENDING and refs.get("slack_state") != str(draft.state):
-                # a scheduled post's later outcome is announced by the webhook receiver, not here
-                await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)
+        if self._cursor is None:
+            self._cursor = await self.store.change_cursor()  # first: what changes during the scan comes next
+            drafts = [*await self.store.list(states=[S.PENDING], limit=MOVING_SCAN),
+                      *await self._settle_candidates()]
+        else:
+            drafts, self._cursor = await self.store.changed_since(self._cursor, limit=CHANGES_PER_ROUND)
+        retry, self._retry = self._retry, set()
+        seen = {d.id for d in drafts}
+        drafts += [d for d in [await self._current(i) for i in sorted(retry - seen)] if d is not None]
+        for draft in drafts:
+            if not await self._sync(draft):
+                self._retry.add(draft.id)
+
+    async def _current(self, draft_id: str) -> Draft | None:
+        try:
+            return await self.store.get(draft_id)
+        except DraftNotFound:
+            return None
+
+    async def _sync(self, draft: Draft) -> bool:
+        """Bring one card in step with its draft; False when that failed and should be tried again."""
+        refs = draft.face_refs
+        if draft.state == S.PENDING:
+            if refs.get("slack_version") != str(draft.version):
+                return await self._guard(self.show(draft), draft)
+        elif draft.late_note and refs.get("slack_ts") and not refs.get("slack_late"):
+            return await self._guard(self.tell_late(draft), draft)
+        elif refs.get("slack_ts") and refs.get("slack_state") != str(draft.state):
+            # a scheduled post's later outcome is announced by the webhook receiver, not here
+            return await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)
+        return True
 
     async def _settle_candidates(self) -> list[Draft]:
         """Drafts whose card may lag behind: every draft still moving (by state, not by age, so an old
@@ -154,11 +181,13 @@ class CardKeeper:
         return [*await self.store.list(states=moving, limit=MOVING_SCAN),
                 *await self.store.list(states=sorted(TERMINAL_STATES), limit=ENDED_SCAN)]
 
-    async def _guard(self, work: object, draft: Draft) -> None:
+    async def _guard(self, work: object, draft: Draft) -> bool:
         try:
             await work  # type: ignore[misc]
         except Exception as exc:  # one failing card must not stop the others
             log.warning("could not update the card of %s: %s", draft.id, exc)
+            return False
+        return True
 
     async def watch(self, interval: float = 1.0) -> None:
         while True:
