@@ -148,6 +148,10 @@ async def test_list_filters_newest_first(store: DraftStore) -> None:
     assert [d.id for d in await store.list()] == [d.id for d in reversed(drafts)]
     assert [d.id for d in await store.list(states=[S.PENDING], requester_id=ALICE.id)] == [drafts[3].id, drafts[1].id]
     assert len(await store.list(limit=2)) == 2
+    await force_state(store, drafts[1].id, S.CANCELLED)
+    several = await store.list(states=[S.REJECTED, S.CANCELLED, S.PENDING], limit=4)  # merged across states
+    assert [d.id for d in several] == [drafts[4].id, drafts[3].id, drafts[2].id, drafts[1].id]
+    assert await store.list(states=[]) == []
 
 
 async def test_face_refs_merge_without_version_bump(store: DraftStore) -> None:
