@@ -10,19 +10,20 @@ pessimistic (any non-read-only tool would otherwise be "destructive").
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
-from sdassist.tools.base import Tool, ToolContext, ToolKind
+from sdassist.tools.base import Attachment, Tool, ToolContext, ToolKind, attachments_of
 from sdassist.tools.errors import ToolError, tool_error_from
 
 log = logging.getLogger("sdassist.mcp")
@@ -140,12 +141,16 @@ def progress_to(ctx: Context) -> Callable[[float, float | None, str | None], Awa
     return report
 
 
-def as_result(output: BaseModel) -> CallToolResult:
-    """A tool's output on the wire: no null fields (absent means none), and a compact JSON text copy for
-    clients that read only the text."""
+def as_result(output: BaseModel, attachments: Sequence[Attachment] = ()) -> CallToolResult:
+    """A tool's output on the wire: no null fields (absent means none), a compact JSON text copy for
+    clients that read only the text, and the tool's images (a chart) as image content beside them."""
     data = output.model_dump(mode="json", exclude_none=True)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    content: list[TextContent | ImageContent] = [TextContent(type="text", text=text)]
+    content += [ImageContent(type="image", data=base64.b64encode(a.data).decode("ascii"), mime_type=a.mime_type)
+                for a in attachments if a.mime_type.startswith("image/")]
+    return CallToolResult(content=content, structured_content=data)
+
 
 
 def build_plain_function(tool: Tool, context_for: ContextFactory) -> Callable[..., Awaitable[Any]]:
@@ -165,7 +170,8 @@ def shape(
     that calls `fn` and answers with `as_result` of what it returns."""
 
     async def respond(**kwargs: Any) -> Any:
-        return as_result(await fn(**kwargs))
+        output = await fn(**kwargs)
+        return as_result(output, await attachments_of(tool, output))
 
     params = [
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),

@@ -29,12 +29,14 @@ from sdassist.netsafety import check_secret_transport
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
+from sdassist.slack.analytics import analytics_text
 from sdassist.slack.cards import CardKeeper
 from sdassist.slack.grammar import Command, GrammarError, help_text, parse
 from sdassist.slack.home import RECONNECT, HomeKeeper, calendar_message, home_view, reconnect_view
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
+from sdassist.tools.base import attachments_of
 from sdassist.tools.calendar import BrokenConnection, broken_connections, plan, read_week
 from sdassist.tools.changes import DraftChange, check_draft_change
 from sdassist.tools.errors import tool_error_from
@@ -397,11 +399,33 @@ class SlackFace:
                 text = await self._cancel(ctx, parsed.arguments["id"])
             else:
                 assert parsed.tool is not None
-                text = ui.result_text(parsed.tool, await get_tool(parsed.tool).run(ctx, parsed.arguments))
+                tool = get_tool(parsed.tool)
+                output = await tool.run(ctx, parsed.arguments)
+                if tool.attachments is not None:
+                    await self._answer_with_files(tool, output, user["id"], channel, response_url)
+                    return
+                text = ui.result_text(parsed.tool, output)
         except Exception as exc:
             await self.fail(user["id"], channel, exc, example=parsed.example, response_url=response_url)
             return
         await self.tell(user["id"], channel, text, response_url=response_url)
+
+    async def _answer_with_files(self, tool: Any, output: Any, user_id: str, channel: str | None,
+                                 response_url: str | None) -> None:
+        """The summary privately, then the tool's files (the analytics chart) uploaded to the conversation."""
+        files = await attachments_of(tool, output)
+        text = analytics_text(output, chart=bool(files) and bool(channel)) if tool.name == "get_analytics" \
+            else ui.result_text(tool.name, output)
+        await self.tell(user_id, channel, text, response_url=response_url)
+        for item in files if channel else []:
+            try:
+                await self.client.files_upload_v2(channel=channel, file=item.data, filename=item.filename,
+                                                  title=item.title)
+            except Exception as exc:
+                reason = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+                await self.tell(user_id, channel, f":information_source: The chart could not be posted here "
+                                                  f"({reason}): invite @SocialDock to this channel, or ask in a "
+                                                  "direct message with it.", response_url=response_url)
 
     def _sent_text(self, view: Any) -> str:
         """The requester's answer, from the tool's own state and next step (true in every approval mode)."""

@@ -7,6 +7,7 @@ failure into a `ToolError`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from sdassist.publishing.policy import ApprovalPolicy
     from sdassist.publishing.publisher import Publisher
     from sdassist.publishing.store import DraftStore
+
+
+log = logging.getLogger("sdassist.tools")
 
 
 class ToolKind(StrEnum):
@@ -56,6 +60,16 @@ class ToolOutput(BaseModel):
     """Base of every output model: compact, no raw envelopes."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a tool's answer (a chart): MCP sends it as image content, Slack uploads it."""
+
+    data: bytes
+    mime_type: str
+    filename: str
+    title: str
 
 
 class DraftNotifier(Protocol):
@@ -104,6 +118,8 @@ class Tool(Generic[In, Out]):
     toolset: Toolset
     handler: Callable[[ToolContext, In], Awaitable[Out]] = field(repr=False)
     human_only: bool = False
+    attachments: Callable[[Out], Awaitable[list[Attachment]]] | None = field(default=None, repr=False)
+    """Files made from an output (a chart), for faces that can show them; none when they cannot be made."""
 
     def parse_input(self, arguments: dict[str, Any] | In) -> In:
         if isinstance(arguments, self.input_model):
@@ -128,3 +144,14 @@ class Tool(Generic[In, Out]):
             if mapped is None:
                 raise
             raise mapped from None
+
+
+async def attachments_of(tool: Tool[Any, Any], output: BaseModel) -> list[Attachment]:
+    """The files a tool makes from its output (a chart); none if making them fails: the answer still goes."""
+    if tool.attachments is None:
+        return []
+    try:
+        return await tool.attachments(output)
+    except Exception:
+        log.warning("could not make the attachments of %s", tool.name, exc_info=True)
+        return []
