@@ -83,6 +83,9 @@ drafts_table = Table(
     # Newest first within a state, and per person: `list` reads a page of an index, not every row.
     Index("ix_sdassist_drafts_state_created", "state", "created_at", "id"),
     Index("ix_sdassist_drafts_requester_created", "requester_id", "created_at", "id"),
+    # Pending drafts by deadline and by slot: `expire_due` (every list and poll) reads only what is due.
+    Index("ix_sdassist_drafts_state_expires", "state", "expires_at"),
+    Index("ix_sdassist_drafts_state_scheduled", "state", "scheduled_at"),
 )
 
 decisions_table = Table(
@@ -638,17 +641,13 @@ class DraftStore:
     async def expire_due(self, now: datetime | None = None) -> list[Draft]:
         """Expire pending drafts whose slot has passed or whose approval window closed."""
         now = as_utc(now) or utcnow()
-        query = select(drafts_table.c.id, drafts_table.c.version).where(
-            drafts_table.c.state == DraftState.PENDING.value,
-            or_(
-                (drafts_table.c.publish_now == 0) & (drafts_table.c.scheduled_at <= now),
-                drafts_table.c.expires_at <= now,
-            ),
-        )
-        async with self._engine.connect() as conn:
-            due = (await conn.execute(query)).all()
+        c = drafts_table.c
+        pending = select(c.id, c.version).where(c.state == DraftState.PENDING.value)
+        async with self._reader() as conn:  # two index ranges, each only what is due (an OR reads every pending)
+            due = dict((await conn.execute(pending.where(c.expires_at <= now))).all())
+            due.update((await conn.execute(pending.where(c.scheduled_at <= now, c.publish_now == 0))).all())
         expired: list[Draft] = []
-        for draft_id, version in due:
+        for draft_id, version in due.items():
             current = await self.get(draft_id)
             reason = expiry_reason(current, now)
             if reason is None:

@@ -1,0 +1,256 @@
+"""The draft store at scale: list_drafts, the card poller's rounds and a reconcile round on a big store.
+
+Builds a store of `--drafts` drafts (made over the last `--days` days, going out up to 10 days later;
+mostly ended, ~2% pending, a few in flight; 500 people) and `--decisions` decision-log rows with bulk
+inserts, on SQLite (a temporary file) and, with `--postgres URL` or SDASSIST_TEST_DATABASE_URL set
+(`bash scripts/with_postgres.sh python bench/scale.py`), on PostgreSQL. Then prints:
+
+- `list_drafts` through the tool layer (what an assistant or Slack calls): p50 / p99 over several filters.
+  Target p99 ≤ 20 ms.
+- a card-poller round (`CardKeeper.sync_once`) with 0, 10 and 100 drafts changed since the last round,
+  against a fake Slack on loopback: a round costs what changed (O(changed)), not the store's size.
+- a reconcile round's query (`Runtime.reconcile_stranded` reads the drafts in flight by state).
+- App Home for a person (`SlackFace.render_home`: `tools.calendar.plan` for 14 days, then `home_view`).
+  Target ≤ 100 ms.
+
+    python bench/scale.py [--drafts 20000] [--decisions 200000] [--days 365] [--full] [--postgres URL]
+
+`--full`: 100,000 drafts and 1,000,000 decision rows (the issue's figures; takes a few minutes to build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from tests.slack.fake_slack import FakeSlack  # noqa: E402
+
+from sdassist.config import Settings  # noqa: E402
+from sdassist.publishing.drafts import DraftState, Principal, new_draft  # noqa: E402
+from sdassist.publishing.store import DraftStore, decisions_table, drafts_table, metadata  # noqa: E402
+from sdassist.runtime import open_runtime  # noqa: E402
+from sdassist.slack.app import web_client  # noqa: E402
+from sdassist.slack.cards import CardKeeper  # noqa: E402
+from sdassist.slack.home import home_view  # noqa: E402
+from sdassist.tools import get_tool  # noqa: E402
+from sdassist.tools.calendar import plan, read_week  # noqa: E402
+
+S = DraftState
+LIST_TARGET_MS = 20.0
+HOME_TARGET_MS = 100.0
+PEOPLE = 500
+#: The share of each state among the drafts built: most have ended, a few are waiting or in flight.
+MIX = [(S.PUBLISHED, 0.55), (S.SCHEDULED, 0.18), (S.REJECTED, 0.08), (S.EXPIRED, 0.06), (S.CANCELLED, 0.05),
+       (S.FAILED, 0.0295), (S.PENDING, 0.02), (S.PUBLISHING, 0.0003), (S.UNKNOWN, 0.0002)]
+CHUNK = 5000
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] * 1000
+
+
+async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed: int = 7) -> list[str]:
+    """Bulk-insert the drafts and their decision log; returns the people's ids."""
+    rng = random.Random(seed)
+    people = [f"U{n:05d}" for n in range(PEOPLE)]
+    weights = [1 / (n + 1) for n in range(PEOPLE)]  # a few people make most drafts
+    now = datetime.now(UTC)
+    template = new_draft(text="x", targets=[{"platform": "linkedin", "account_id": "acc_linkedin"}],
+                         requester=Principal(id="U00000", kind="human", face="slack", name="bench"),
+                         publish_now=True).model_dump(mode="json")
+    states = [s for s, _ in MIX]
+    cumulative = [w for _, w in MIX]
+    per_draft = max(1, decisions // drafts)
+    ids: list[str] = []
+    async with store._engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(delete(table))
+    seq = 0
+    for start in range(0, drafts, CHUNK):
+        rows, log = [], []
+        for i in range(start, min(drafts, start + CHUNK)):
+            created = now - timedelta(seconds=rng.uniform(60, days * 86400))
+            state = rng.choices(states, cumulative)[0]
+            person = rng.choices(people, weights)[0]
+            draft_id = "drf_" + f"{int(created.timestamp() * 1000):013x}{i:013x}"[:26]
+            if state == S.PENDING:
+                expires, scheduled = now + timedelta(hours=rng.uniform(1, 72)), now + timedelta(days=2)
+            else:
+                expires, scheduled = created + timedelta(hours=72), created + timedelta(days=rng.uniform(0.1, 10))
+            body = {**template, "id": draft_id, "text": f"Post {i}: " + "lorem ipsum " * rng.randint(2, 20),
+                    "state": state.value, "requester_id": person, "created_at": created.isoformat(),
+                    "updated_at": created.isoformat(), "scheduled_at": scheduled.isoformat(),
+                    "expires_at": expires.isoformat(), "publish_now": False,
+                    "face_refs": {"slack_channel": "C0APPROVE", "slack_ts": f"{i}.0", "slack_version": "1",
+                                  "slack_state": state.value}}
+            seq += 1
+            rows.append({"id": draft_id, "state": state.value, "version": 1, "revision": per_draft,
+                         "requester_id": person, "post_id": None if state == S.PENDING else f"post_{i}",
+                         "publish_now": 0, "scheduled_at": scheduled, "expires_at": expires, "created_at": created,
+                         "updated_at": created, "body": body, "changed_seq": seq})
+            for k in range(per_draft):
+                log.append({"draft_id": draft_id, "at": created + timedelta(minutes=k), "actor_id": person,
+                            "actor_kind": "human", "actor_name": None, "face": "slack",
+                            "from_state": None if k == 0 else "pending", "to_state": state.value, "version": 1,
+                            "note": "created" if k == 0 else None})
+            ids.append(draft_id)
+        async with store._engine.begin() as conn:
+            await conn.execute(insert(drafts_table), rows)
+            for part in range(0, len(log), 20000):
+                await conn.execute(insert(decisions_table), log[part:part + 20000])
+    async with store._engine.begin() as conn:
+        if store._postgres:
+            await conn.execute(text("ANALYZE"))
+        else:
+            await conn.exec_driver_sql("ANALYZE")
+    return people
+
+
+async def time_calls(call: Any, times: int) -> list[float]:
+    out = []
+    for _ in range(times):
+        started = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+async def bench_list(rt: Any, people: list[str], times: int) -> float:
+    shapes: list[tuple[str, dict[str, Any], str]] = [
+        ("newest 20", {}, "U00001"),
+        ("pending", {"states": ["pending"]}, "U00001"),
+        ("failed, 100", {"states": ["failed"], "limit": 100}, "U00001"),
+        ("mine (busiest person)", {"mine_only": True}, people[0]),
+        ("mine (a quiet person)", {"mine_only": True}, people[-1]),
+        ("mine, scheduled", {"mine_only": True, "states": ["scheduled"]}, people[3]),
+    ]
+    tool = get_tool("list_drafts")
+    worst = 0.0
+    everything: list[float] = []
+    for name, arguments, person in shapes:
+        ctx = rt.context(Principal(id=person, kind="human", face="slack", name="bench"))
+        await tool.run(ctx, arguments)  # warm
+        values = await time_calls(lambda ctx=ctx, arguments=arguments: tool.run(ctx, arguments), times)
+        everything += values
+        worst = max(worst, pct(values, 99))
+        print(f"  list_drafts {name:<24} p50 {pct(values, 50):6.2f} ms  p99 {pct(values, 99):6.2f} ms")
+    print(f"  list_drafts, all shapes: p50 {pct(everything, 50):.2f} ms, p99 {pct(everything, 99):.2f} ms "
+          f"(target p99 <= {LIST_TARGET_MS:g} ms: {'met' if pct(everything, 99) <= LIST_TARGET_MS else 'MISSED'})")
+    return pct(everything, 99)
+
+
+async def bench_poller(rt: Any, settings: Settings) -> dict[int, float]:
+    keeper = CardKeeper(web_client(settings), rt.store, "C0APPROVE")
+    started = time.perf_counter()
+    await keeper.sync_once()
+    print(f"  card poller: first round (bounded scan by state) {1000 * (time.perf_counter() - started):.1f} ms")
+    ids = [d.id for d in await rt.store.list(states=[S.PENDING], limit=200)]
+    actor = Principal(id="U0BOSS", kind="human", face="slack", name="boss")
+    rounds: dict[int, float] = {}
+    for changed in (0, 10, 100):
+        for draft_id in ids[:changed]:  # decided elsewhere: the poller settles each card in Slack
+            await rt.store.transition(draft_id, to=S.REJECTED, actor=actor, expected_state=S.PENDING)
+        del ids[:changed]
+        values = []
+        for _ in range(3 if changed == 0 else 1):
+            started = time.perf_counter()
+            await keeper.sync_once()
+            values.append(time.perf_counter() - started)
+        rounds[changed] = statistics.median(values) * 1000
+        print(f"  card poller: a round with {changed:>3} drafts changed since the last one: {rounds[changed]:7.1f} ms"
+              + (f" ({rounds[changed] / changed:.2f} ms per changed draft, Slack calls included)" if changed else ""))
+    return rounds
+
+
+async def bench_reconcile(rt: Any, times: int) -> float:
+    values = await time_calls(lambda: rt.store.list(states=[S.PUBLISHING, S.UNKNOWN], limit=100), times)
+    print(f"  reconcile round's query (drafts in flight, by state): p50 {pct(values, 50):.2f} ms, "
+          f"p99 {pct(values, 99):.2f} ms")
+    return pct(values, 99)
+
+
+async def bench_home(rt: Any, people: list[str], times: int) -> float:
+    everything: list[float] = []
+    for person in (people[0], people[-1]):
+        ctx = rt.context(Principal(id=person, kind="human", face="slack", name="bench"), zone="UTC")
+
+        async def render(ctx: Any = ctx) -> dict[str, Any]:  # as SlackFace.render_home does
+            return home_view(await plan(ctx, start=read_week(None, "UTC"), days=14, zone="UTC"))
+
+        await render()
+        values = await time_calls(render, max(5, times // 5))
+        everything += values
+        print(f"  App Home for {person}: p50 {pct(values, 50):6.1f} ms  p99 {pct(values, 99):6.1f} ms")
+    met = pct(everything, 99) <= HOME_TARGET_MS
+    print(f"  App Home: p99 {pct(everything, 99):.1f} ms (target <= {HOME_TARGET_MS:g} ms: "
+          f"{'met' if met else 'MISSED'})")
+    return pct(everything, 99)
+
+
+async def one_backend(name: str, url: str, args: argparse.Namespace, fake: FakeSlack) -> bool:
+    drafts, decisions, times = args.drafts, args.decisions, args.times
+    print(f"\n{name}: building {drafts:,} drafts over {args.days} days and {decisions:,} decision rows …", flush=True)
+    store = await DraftStore.open(url)
+    started = time.perf_counter()
+    people = await build(store, drafts, decisions, args.days)
+    await store.close()
+    print(f"  built in {time.perf_counter() - started:.1f} s")
+    settings = Settings(_env_file=None, SDASSIST_DATABASE_URL=url, SDASSIST_TIMEZONE="UTC",
+                        SLACK_BOT_TOKEN="xoxb-bench", SDASSIST_SLACK_API_URL=fake.api_url,
+                        SDASSIST_DATA_DIR=tempfile.mkdtemp(prefix="sdassist-scale-"))
+    async with open_runtime(settings, announce=False, reconcile=False) as rt:
+        listed = await bench_list(rt, people, times)
+        await bench_poller(rt, settings)
+        await bench_reconcile(rt, times)
+        home = await bench_home(rt, people, times)
+    return listed <= LIST_TARGET_MS and home <= HOME_TARGET_MS
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drafts", type=int, default=None, help="drafts to build (20,000; --full 100,000)")
+    parser.add_argument("--decisions", type=int, default=None, help="decision rows (200,000; --full 1,000,000)")
+    parser.add_argument("--times", type=int, default=50, help="calls per measured shape")
+    parser.add_argument("--days", type=int, default=365, help="the drafts were made over this many days")
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--postgres", default=os.environ.get("SDASSIST_TEST_DATABASE_URL"),
+                        help="a PostgreSQL URL (postgresql+asyncpg://…) to run on as well; its tables are emptied")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    args.drafts = args.drafts or (100_000 if args.full else 20_000)
+    args.decisions = args.decisions or (1_000_000 if args.full else 200_000)
+    fake = await FakeSlack().start()
+    met = []
+    try:
+        if not args.no_sqlite:
+            path = Path(tempfile.mkdtemp(prefix="sdassist-scale-")) / "scale.db"
+            met.append(await one_backend("SQLite", f"sqlite+aiosqlite:///{path}", args, fake))
+        if args.postgres:
+            met.append(await one_backend("PostgreSQL", args.postgres, args, fake))
+        else:
+            print("\n(PostgreSQL skipped: pass --postgres URL, or run under scripts/with_postgres.sh)")
+    finally:
+        await fake.stop()
+    print(f"\nlist_drafts p99 <= {LIST_TARGET_MS:g} ms and App Home <= {HOME_TARGET_MS:g} ms on every backend: "
+          f"{'met' if all(met) else 'MISSED'}")
+    return 0 if all(met) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
