@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +14,21 @@ import pytest
 
 def run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SDASSIST_", "SOCIALDOCK_", "SLACK_"))}
-    environment.update(SDASSIST_DATA_DIR=str(data_dir), SDASSIST_TIMEZONE="America/New_York", **env)
+    environment.update(SDASSIST_DATA_DIR=str(data_dir), SDASSIST_TIMEZONE="America/New_York", COLUMNS="250")
+    environment.update(env)
     return subprocess.run([sys.executable, "-m", "sdassist", *args], capture_output=True, text=True,
                           env=environment, timeout=60, check=False)
 
 
-def test_tools_lists_every_tool_with_kind_and_toolset(tmp_path: Path) -> None:
-    out = run(tmp_path, "tools")
+def test_tools_lists_every_tool_with_kind_toolset_and_one_line(tmp_path: Path) -> None:
+    out = run(tmp_path, "tools", "--table")
     assert out.returncode == 0
     assert "draft_post" in out.stdout and "destructive" in out.stdout and "(people only)" in out.stdout
-    listing = json.loads(run(tmp_path, "tools", "--json").stdout)
+    assert "Draft a post" not in out.stdout and "nothing is published until a person approves" in out.stdout
+    listing = json.loads(run(tmp_path, "tools").stdout)  # a pipe gets JSON
     assert {t["name"] for t in listing} >= {"list_accounts", "approve_draft", "resolve_time"}
+    assert all(t["description"] and "\n" not in t["description"] for t in listing)
+    assert json.loads(run(tmp_path, "tools", "--json").stdout) == listing
 
 
 def test_call_runs_on_the_sandbox_and_says_so(tmp_path: Path) -> None:
@@ -45,8 +50,9 @@ def test_draft_survives_the_process_and_is_approved_by_the_next_one(tmp_path: Pa
     assert approved.returncode == 0, approved.stderr
     result = json.loads(approved.stdout)
     assert result["state"] == "scheduled" and result["post_id"].startswith("post_")
-    post = run(tmp_path, "call", "get_post", f"post_id={result['post_id']}", "--pretty")
-    assert "status: scheduled" in post.stdout and "Launch day!" in post.stdout
+    post = run(tmp_path, "call", "get_post", f"post_id={result['post_id']}", "--table")
+    assert re.search(r"status\s+scheduled", post.stdout) and "Launch day!" in post.stdout
+    assert "instagram: scheduled" in post.stdout and not post.stdout.lstrip().startswith("{")
 
 
 @pytest.mark.parametrize(
@@ -72,11 +78,11 @@ def test_bad_json_is_a_usage_error(tmp_path: Path) -> None:
     assert out.returncode == 2 and "not valid JSON" in out.stderr
 
 
-def test_an_unexpected_failure_is_one_line_and_status_1(tmp_path: Path) -> None:
+def test_an_unexpected_failure_is_one_line_and_status_3(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     out = run(not_a_dir, "call", "list_accounts")
-    assert out.returncode == 1
+    assert out.returncode == 3
     assert "Traceback" not in out.stderr
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "list_accounts failed unexpectedly" in errors[0]

@@ -1,4 +1,10 @@
-"""The terminal face: run any tool, list them, and start the servers."""
+"""The terminal face: run any tool, list them, and start the servers.
+
+Exit codes (the same for every command): 0 done; 1 refused (the tool said no: bad input, a platform rule,
+policy, SocialDock refused); 2 usage (the command line or a setting is wrong); 3 internal (an unexpected
+failure: a bug, the database or the network gone); 130 interrupted (Ctrl-C); 141 stdout closed early
+(`| head`), quietly, as other Unix tools do.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +12,43 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
+from sdassist.config import Settings, SettingsError
 from sdassist.netsafety import InsecureTransport
 from sdassist.tools import ALL_TOOLS, Tool, ToolError, get_tool
 from sdassist.tools.arguments import AssignmentError, parse_assignments
 from sdassist.tools.errors import redact
 
+EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
 
 
-def _pretty(data: Any, indent: int = 0) -> str:
-    pad = "  " * indent
-    if isinstance(data, dict):
-        lines = []
-        for key, value in data.items():
-            if isinstance(value, (dict, list)) and value:
-                lines.append(f"{pad}{key}:")
-                lines.append(_pretty(value, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {value if value not in (None, [], {}) else '-'}")
-        return "\n".join(lines)
-    if isinstance(data, list):
-        return "\n".join(_pretty_item(item, pad, indent) for item in data)
-    return f"{pad}{data}"
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sdassist")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
-def _pretty_item(item: Any, pad: str, indent: int) -> str:
-    """`- first: value` then the rest of a mapping aligned under it, like YAML."""
-    if not isinstance(item, (dict, list)) or not item:
-        return f"{pad}- {item}"
-    body = _pretty(item, indent + 1)
-    return f"{pad}- {body.lstrip()}"
+def wants_table(args: argparse.Namespace) -> bool:
+    """Tables for a person (stdout is a terminal, or --table), JSON for scripts (a pipe, or --json)."""
+    if getattr(args, "table", False):
+        return True
+    if getattr(args, "json", None) is not None:
+        return False
+    return sys.stdout.isatty()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -50,45 +56,92 @@ def _one_line(exc: BaseException) -> str:
     return redact(f"{type(exc).__name__}: {text}")[:300]
 
 
+def machine_zone() -> str:
+    """This machine's own zone (TZ, /etc/localtime), as every other terminal tool reads times; UTC if unknown."""
+    from sdassist.publishing.when import TimeError, parse_zone
+
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name() or "UTC"
+        parse_zone(name)
+    except (TimeError, Exception):  # an unreadable or exotic local zone: say UTC rather than guess
+        return "UTC"
+    return name
+
+
+def terminal_zone(settings: Settings, given: str | None) -> tuple[str, str]:
+    """The zone times are read in and why: --zone, then SDASSIST_TIMEZONE, then the machine's zone."""
+    if given:
+        return given, "--zone"
+    if "timezone" in settings.model_fields_set:
+        return settings.timezone, "SDASSIST_TIMEZONE"
+    return machine_zone(), "this machine's zone"
+
+
 def cmd_tools(args: argparse.Namespace) -> int:
-    if args.json:
-        print(json.dumps([{"name": t.name, "title": t.title, "kind": t.kind.value, "toolset": t.toolset.value,
-                           "human_only": t.human_only} for t in ALL_TOOLS], indent=2))
-        return 0
-    width = max(len(t.name) for t in ALL_TOOLS)
-    for tool in ALL_TOOLS:
-        flag = "  (people only)" if tool.human_only else ""
-        print(f"{tool.name:<{width}}  {tool.kind.value:<11} {tool.toolset.value:<10} {tool.title}{flag}")
-    return 0
+    from sdassist.terminal.toolhelp import one_line
+
+    rows = [{"name": t.name, "title": t.title, "description": one_line(t), "kind": t.kind.value,
+             "toolset": t.toolset.value, "human_only": t.human_only} for t in ALL_TOOLS]
+    if wants_table(args):
+        from sdassist.terminal.render import tools_table
+
+        tools_table(rows)
+    else:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    return EXIT_OK
 
 
-async def _run_tool(tool: Tool, arguments: dict[str, Any], zone: str | None) -> BaseModel:
+async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, zone: str) -> BaseModel:
     from sdassist.publishing.drafts import Principal
     from sdassist.runtime import open_runtime
+    from sdassist.terminal.progress import waiting
 
     user = getpass.getuser()
     principal = Principal(id=f"cli:{user}", kind="operator", face="cli", name=user)
-    async with open_runtime() as runtime:
-        return await tool.run(runtime.context(principal, zone=zone), arguments)
+    async with waiting(f"waiting for {tool.name}") as progress, open_runtime(settings) as runtime:
+        return await tool.run(runtime.context(principal, zone=zone, progress=progress.report), arguments)
+
+
+def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
+    """--json '{…}' and key=value words into one arguments object (a bare --json only asks for JSON out)."""
+    words = list(args.assignments)
+    arguments: dict[str, Any] = {}
+    if isinstance(args.json, str):
+        if args.json.lstrip().startswith("{"):
+            arguments = json.loads(args.json)
+        else:  # `--json key=value`: the word was an assignment, --json a flag
+            words.insert(0, args.json)
+    if not isinstance(arguments, dict):
+        raise ToolError("--json must be a JSON object", hint='For example: --json \'{"platform": "instagram"}\'')
+    try:
+        arguments.update(parse_assignments(tool.input_model, words))
+    except AssignmentError as exc:
+        raise ToolError(f"{tool.name}: {exc}", hint=f"See: sdassist call {tool.name} --help") from None
+    return arguments
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    if args.help or not args.tool:
+        return _call_help(args)
     try:
         tool = get_tool(args.tool)
-        arguments = json.loads(args.json) if args.json else {}
-        if not isinstance(arguments, dict):
-            raise ToolError("--json must be a JSON object", hint='For example: --json \'{"platform": "instagram"}\'')
-        try:
-            arguments.update(parse_assignments(tool.input_model, args.assignments))
-        except AssignmentError as exc:
-            raise ToolError(f"{tool.name}: {exc}", hint=f"For example: sdassist call {tool.name} key=value") from None
-        result = asyncio.run(_run_tool(tool, arguments, args.zone))
+        arguments = _call_arguments(args, tool)
+        settings = Settings()
+        zone, source = terminal_zone(settings, args.zone)
+        if source == "this machine's zone" and ({"when", "phrase"} & arguments.keys()):
+            print(f"sdassist: times are read in {zone}, {source} (SDASSIST_TIMEZONE or --zone to change)",
+                  file=sys.stderr)
+        result = asyncio.run(_run_tool(tool, arguments, settings, zone))
     except json.JSONDecodeError as exc:
         print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
         return EXIT_USAGE
     except InsecureTransport as exc:  # configuration, not the tool: said as such
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SettingsError:
+        raise  # main() says it, one line, exit 2
     except ToolError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
@@ -98,12 +151,32 @@ def cmd_call(args: argparse.Namespace) -> int:
         print(f"error: {args.tool} failed unexpectedly: {_one_line(exc)}", file=sys.stderr)
         print("hint: this is not a refusal of your input; before retrying a write, check list_drafts and list_posts",
               file=sys.stderr)
-        return EXIT_REFUSED
+        return EXIT_INTERNAL
     data = result.model_dump(mode="json", exclude_none=True)
     if args.field:
         return _print_field(data, args.field)
-    print(_pretty(data) if args.pretty else json.dumps(data, indent=2, ensure_ascii=False))
-    return 0
+    if wants_table(args):
+        from sdassist.terminal.render import print_table
+
+        print_table(data)
+    else:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _call_help(args: argparse.Namespace) -> int:
+    if not args.tool:
+        args.call_parser.print_help()
+        return EXIT_OK if args.help else EXIT_USAGE
+    try:
+        tool = get_tool(args.tool)
+    except ToolError as exc:
+        print(f"error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    from sdassist.terminal.toolhelp import tool_help
+
+    print(tool_help(tool))
+    return EXIT_OK
 
 
 def _print_field(data: Any, path: str) -> int:
@@ -120,7 +193,7 @@ def _print_field(data: Any, path: str) -> int:
                 print(f"hint: its fields are {', '.join(data)}", file=sys.stderr)
             return EXIT_USAGE
     print(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    return 0
+    return EXIT_OK
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -145,21 +218,35 @@ def cmd_slack(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sdassist", description="Conversational publishing on SocialDock.")
+    parser = argparse.ArgumentParser(
+        prog="sdassist", description="Conversational publishing on SocialDock: an MCP server, a Slack app and "
+        "this terminal, on one set of tools.",
+        epilog="Output: tables when stdout is a terminal, JSON when it is not; --table and --json choose. "
+        "Exit codes: 0 done, 1 refused, 2 usage or settings, 3 internal, 130 interrupted. Docs: docs/terminal.md")
+    parser.add_argument("--version", action="version", version=f"sdassist {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("tools", help="list every tool with its kind and toolset")
-    p.add_argument("--json", action="store_true", help="as JSON")
+    p = sub.add_parser("tools", help="list every tool with its kind, toolset and what it does")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_const", const=True,
+                     help="JSON (the default when stdout is not a terminal)")
+    out.add_argument("--table", action="store_true", help="a table (the default on a terminal)")
     p.set_defaults(func=cmd_tools)
 
-    p = sub.add_parser("call", help="run one tool: sdassist call TOOL key=value …")
-    p.add_argument("tool")
-    p.add_argument("assignments", nargs="*", metavar="key=value")
-    p.add_argument("--json", help="arguments as a JSON object")
-    p.add_argument("--pretty", action="store_true", help="a readable listing instead of JSON")
-    p.add_argument("--field", metavar="NAME", help="print only this field of the result (a.b.0 for nested ones)")
-    p.add_argument("--zone", help="read times in this IANA zone (default SDASSIST_TIMEZONE)")
-    p.set_defaults(func=cmd_call)
+    p = sub.add_parser("call", help="run one tool: sdassist call TOOL key=value … (TOOL --help: its fields)",
+                       add_help=False)
+    p.add_argument("tool", nargs="?", help="the tool to run (sdassist tools lists them)")
+    p.add_argument("assignments", nargs="*", metavar="key=value", help="the tool's fields")
+    p.add_argument("-h", "--help", action="store_true", help="this help, or with TOOL the tool's fields")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", nargs="?", const=True, metavar="'{…}'",
+                     help="JSON output (the default when stdout is not a terminal); with an object, also the "
+                     "arguments as JSON")
+    out.add_argument("--table", "--pretty", dest="table", action="store_true",
+                     help="a table (the default on a terminal)")
+    p.add_argument("--field", metavar="NAME", help="print only this field of the result as text (a.b.0 for nested)")
+    p.add_argument("--zone", help="read times in this zone (default SDASSIST_TIMEZONE, else this machine's zone)")
+    p.set_defaults(func=cmd_call, call_parser=p)
 
     p = sub.add_parser("sandbox", help="serve the local SocialDock sandbox")
     p.add_argument("--host", default="127.0.0.1")
@@ -193,9 +280,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
+        sys.stdout.flush()
+    except SettingsError as exc:  # one line naming the setting and what it takes, never pydantic's text
+        print(f"sdassist {args.command}: {exc}", file=sys.stderr)
+        code = EXIT_USAGE
     except KeyboardInterrupt:
-        code = 130
-    except Exception as exc:  # the README promises one line and status 1, never a traceback
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:  # `sdassist … | head`: the reader has what it wanted
+        _quiet_stdout()
+        code = EXIT_PIPE
+    except Exception as exc:  # one line, never a traceback
         print(f"error: sdassist {args.command} failed: {_one_line(exc)}", file=sys.stderr)
-        code = EXIT_REFUSED
+        code = EXIT_INTERNAL
     sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass

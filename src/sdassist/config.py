@@ -1,19 +1,30 @@
-"""One place that reads every setting: environment variables and an optional `.env` file."""
+"""One place that reads every setting: environment variables and optional `.env` files.
+
+`.env` is read from the data directory (`~/.sdassist/.env`, where it is found whatever directory an MCP host
+starts the server in) and then from the current directory, which wins; `SDASSIST_ENV_FILE` names the one
+file to read instead. The environment wins over every file.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sdassist.client import DEFAULT_BASE_URL, PUBLIC_SANDBOX_KEY
 from sdassist.netsafety import check_secret_transport
 
-__all__ = ["DEFAULT_BASE_URL", "SANDBOX_KEY", "Settings", "default_data_dir", "mask_url_password"]
+__all__ = [
+    "DEFAULT_BASE_URL", "ENV_FILE_VARIABLE", "SANDBOX_KEY", "Settings", "SettingsError", "default_data_dir",
+    "env_files", "mask_url_password",
+]
+
+ENV_FILE_VARIABLE = "SDASSIST_ENV_FILE"
 
 SANDBOX_KEY = PUBLIC_SANDBOX_KEY
 
@@ -36,6 +47,53 @@ def mask_url_password(url: str) -> str:
 def default_data_dir() -> Path:
     """Where the embedded sandbox state and the SQLite database live unless told otherwise."""
     return Path.home() / ".sdassist"
+
+
+class SettingsError(ValueError):
+    """A setting with a value sdassist cannot use: one line naming it and what it accepts."""
+
+
+def env_files() -> tuple[Path, ...]:
+    """The `.env` files settings are read from, lowest priority first (those that exist).
+
+    MCP hosts start the server in a directory nobody chose, so besides `./.env` the data directory's
+    `.env` is read too (`SDASSIST_DATA_DIR` from the environment, else `~/.sdassist`);
+    `SDASSIST_ENV_FILE` names the one file to read instead, and must exist.
+    """
+    chosen = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"{ENV_FILE_VARIABLE} is {chosen!r}, which is not a file: point it at an existing "
+                                ".env file or unset it")
+        return (path,)
+    data_dir = os.environ.get("SDASSIST_DATA_DIR", "").strip()
+    candidates = [Path(data_dir).expanduser() if data_dir else default_data_dir(), Path.cwd()]
+    found: list[Path] = []
+    for folder in candidates:
+        path = folder / ".env"
+        if path.is_file() and path.resolve() not in {f.resolve() for f in found}:
+            found.append(path)
+    return tuple(found)
+
+
+def _one_line(exc: ValidationError, secrets: frozenset[str]) -> str:
+    """pydantic's report as one line per setting: its name, the value (never a secret's) and what it takes."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "a setting"
+        expected = error.get("ctx", {}).get("expected")
+        if expected:
+            wanted = "allowed values are " + expected.replace("'", "").replace(" or ", ", ")
+        elif error["type"] == "bool_parsing":
+            wanted = "allowed values are true, false (or 1, 0, yes, no, on, off)"
+        elif error["type"] == "value_error":
+            wanted = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            wanted = str(error["msg"]).replace("Input should be", "it must be").replace("Input ", "it ")
+        shown = "" if name in secrets else f" is {error.get('input')!r}:"
+        parts.append(f"{name}{shown or ':'} {wanted}")
+    return "; ".join(parts)
 
 
 class Settings(BaseSettings):
@@ -80,6 +138,31 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, validation_alias="SDASSIST_OIDC_ISSUER")
     oidc_client_id: str | None = Field(default=None, validation_alias="SDASSIST_OIDC_CLIENT_ID")
     oidc_client_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_OIDC_CLIENT_SECRET")
+
+    def __init__(self, **values: Any) -> None:
+        """As pydantic-settings, but `.env` comes from `env_files()` and a bad value is a `SettingsError`."""
+        if "_env_file" not in values:
+            values["_env_file"] = env_files() or None
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            secrets = frozenset(f.validation_alias for f in type(self).model_fields.values()
+                                if f.annotation is not None and "SecretStr" in str(f.annotation))
+            raise SettingsError(_one_line(exc, secrets)) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from sdassist.publishing.when import TimeError, parse_zone
+
+        try:
+            parse_zone(value)
+        except TimeError as exc:
+            if "ambiguous" in exc.message:
+                raise ValueError(exc.message.removeprefix(f"{value.strip()} ")) from None
+            raise ValueError("not a time zone; allowed values are IANA names such as Europe/Berlin, "
+                             "America/New_York or UTC, and abbreviations such as PT or CET") from None
+        return value
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

@@ -38,5 +38,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"sdassist mcp: serving streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         serve_http(server, settings, args.host, args.port)
     else:
+        if sys.stdin.isatty():  # a person, not a host: say what this waits for and what to do next
+            from sdassist.terminal.mcp_hint import stdio_hint
+
+            print(stdio_hint(uses_sandbox=settings.uses_sandbox), file=sys.stderr)
         server.run("stdio")
     return 0

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from sdassist.config import Settings
+from sdassist.config import Settings, SettingsError
 from sdassist.runtime import open_runtime
 from tests.publishing.conftest import ALICE, make_draft
 
@@ -29,7 +28,7 @@ async def test_the_draft_ttl_setting_applies_to_edits_too(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("hours", ["0", "-1"])
 def test_a_draft_ttl_must_be_positive(tmp_path: Path, hours: str) -> None:
-    with pytest.raises(ValidationError, match="SDASSIST_DRAFT_TTL_HOURS"):
+    with pytest.raises(SettingsError, match="SDASSIST_DRAFT_TTL_HOURS"):
         settings(tmp_path, SDASSIST_DRAFT_TTL_HOURS=hours)
 
 

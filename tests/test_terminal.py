@@ -1,0 +1,208 @@
+"""The terminal explains itself: version, generated help, settings errors, zones, .env files, exit codes,
+the MCP server's word to a person at a TTY, and progress while SocialDock is slow."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sdassist.config import Settings, SettingsError
+from sdassist.sandbox.server import free_loopback_port
+from sdassist.terminal.toolhelp import field_rows, tool_help
+from sdassist.tools import ALL_TOOLS
+from sdassist.tools.arguments import parse_assignments
+
+
+def environment(data_dir: Path, **env: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SDASSIST_", "SOCIALDOCK_", "SLACK_", "TZ"))}
+    clean.update(SDASSIST_DATA_DIR=str(data_dir), COLUMNS="250", **env)
+    return clean
+
+
+def run(data_dir: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sdassist", *args], capture_output=True, text=True,
+                          env=environment(data_dir, **env), cwd=cwd or data_dir, timeout=60, check=False)
+
+
+def test_version_is_the_package_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    out = run(tmp_path, "--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"sdassist {version('sdassist')}"
+
+
+@pytest.mark.parametrize("tool", ALL_TOOLS, ids=[t.name for t in ALL_TOOLS])
+def test_call_help_names_every_field_and_its_example_parses(tool) -> None:  # type: ignore[no-untyped-def]
+    text = tool_help(tool)
+    schema = tool.input_model.model_json_schema()
+    for name, prop in schema.get("properties", {}).items():
+        assert f"  {name} " in text
+        if prop.get("description"):
+            assert " ".join(prop["description"].split())[:40] in " ".join(text.split())
+    for row in field_rows(tool):
+        if row["required"]:
+            assert f"{row['name']}" in text.split("example:")[1]
+    example = text.split("example:\n  ")[1].splitlines()[0]
+    import shlex
+
+    words = shlex.split(example)
+    assert words[:3] == ["sdassist", "call", tool.name]
+    parse_assignments(tool.input_model, words[3:])  # every word is a field the tool takes
+
+
+def test_call_help_from_the_command_line(tmp_path: Path) -> None:
+    out = run(tmp_path, "call", "draft_post", "--help")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^  text +text; required$", out.stdout, re.MULTILINE)
+    assert re.search(r"^  publish_now +true/false; default false$", out.stdout, re.MULTILINE)
+    assert 'sdassist call draft_post text="Launch day!" targets=instagram,linkedin when="tomorrow 9am"' in out.stdout
+    unknown = run(tmp_path, "call", "nope", "--help")
+    assert unknown.returncode == 2 and "no tool named 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("call", "list_accounts"), {"SDASSIST_APPROVAL": "bogus"},
+         "sdassist call: SDASSIST_APPROVAL is 'bogus': allowed values are slack, confirm, none"),
+        (("mcp",), {"SDASSIST_APPROVAL": "bogus"},
+         "sdassist mcp: SDASSIST_APPROVAL is 'bogus': allowed values are slack, confirm, none"),
+        (("slack",), {"SDASSIST_TIMEZONE": "Mars/Base"},
+         "sdassist slack: SDASSIST_TIMEZONE is 'Mars/Base': not a time zone; allowed values are IANA names"),
+        (("call", "resolve_time", "phrase=tomorrow 9am"), {"SDASSIST_READ_ONLY": "maybe"},
+         "sdassist call: SDASSIST_READ_ONLY is 'maybe': allowed values are true, false"),
+        (("mcp", "--http"), {"SDASSIST_RATE_SHARE": "2"},
+         "sdassist mcp: SDASSIST_RATE_SHARE is '2': it must be less than"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it_and_exit_2(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
+                                                         message: str) -> None:
+    out = run(tmp_path, *args, **env)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), out.stderr
+    assert "pydantic" not in out.stderr and "validation error" not in out.stderr
+
+
+def test_a_bad_secret_setting_never_shows_its_value() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings(_env_file=None, SDASSIST_APPROVAL="nope", SDASSIST_WEBHOOK_SECRET=["not", "text"])
+    assert "SDASSIST_WEBHOOK_SECRET:" in str(caught.value) and "not" not in str(caught.value).split("SECRET:")[1][:12]
+
+
+def test_terminal_reads_times_in_the_machine_zone_unless_told(tmp_path: Path) -> None:
+    local = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", TZ="Asia/Tokyo")
+    assert local.returncode == 0, local.stderr
+    assert json.loads(local.stdout)["local"].endswith("09:00 Asia/Tokyo")
+    assert "times are read in Asia/Tokyo, this machine's zone" in local.stderr
+    told = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", TZ="Asia/Tokyo",
+               SDASSIST_TIMEZONE="Europe/Berlin")
+    assert json.loads(told.stdout)["local"].endswith("09:00 Europe/Berlin") and "machine's zone" not in told.stderr
+    flag = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", "--zone", "America/New_York",
+               SDASSIST_TIMEZONE="Europe/Berlin")
+    assert json.loads(flag.stdout)["local"].endswith("09:00 America/New_York")
+
+
+def test_env_file_found_in_the_data_dir_the_cwd_or_where_SDASSIST_ENV_FILE_points(tmp_path: Path) -> None:
+    data, cwd, elsewhere = tmp_path / "data", tmp_path / "cwd", tmp_path / "elsewhere.env"
+    data.mkdir(), cwd.mkdir()
+    (data / ".env").write_text("SDASSIST_TIMEZONE=Asia/Tokyo\n")
+    phrase = ("call", "resolve_time", "phrase=tomorrow 9am")
+    assert json.loads(run(data, *phrase, cwd=cwd).stdout)["local"].endswith("Asia/Tokyo")
+    (cwd / ".env").write_text("SDASSIST_TIMEZONE=Europe/Berlin\n")  # the current directory's wins
+    assert json.loads(run(data, *phrase, cwd=cwd).stdout)["local"].endswith("Europe/Berlin")
+    elsewhere.write_text("SDASSIST_TIMEZONE=America/Chicago\n")
+    chosen = run(data, *phrase, cwd=cwd, SDASSIST_ENV_FILE=str(elsewhere))
+    assert json.loads(chosen.stdout)["local"].endswith("America/Chicago")
+    missing = run(data, *phrase, cwd=cwd, SDASSIST_ENV_FILE=str(tmp_path / "nope.env"))
+    assert missing.returncode == 2 and "SDASSIST_ENV_FILE is" in missing.stderr and "not a file" in missing.stderr
+    assert json.loads(run(data, *phrase, cwd=cwd, SDASSIST_TIMEZONE="UTC").stdout)["local"].endswith("UTC")
+
+
+@pytest.mark.parametrize("args", [("tools",), ("tools", "--table"), ("call", "list_accounts", "--table")])
+def test_a_closed_pipe_is_quiet(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`| true` closes the pipe before sdassist writes: no traceback, no message, the status of other tools."""
+    command = " ".join([f'"{sys.executable}"', "-m", "sdassist", *args])
+    out = subprocess.run(["bash", "-c", f'{command} 2>err | true; echo "${{PIPESTATUS[0]}}"; cat err'],
+                         capture_output=True, text=True, cwd=tmp_path, env=environment(tmp_path), timeout=60,
+                         check=False)
+    status, *said = out.stdout.splitlines()
+    assert status in ("0", "141")  # 0 only if everything fitted in the pipe before it closed
+    assert [line for line in said if not line.startswith("sdassist: no SOCIALDOCK_API_KEY")] == []
+
+
+def test_json_flag_and_json_arguments(tmp_path: Path) -> None:
+    as_flag = run(tmp_path, "call", "list_accounts", "--json", "platform=linkedin")
+    assert json.loads(as_flag.stdout)["accounts"][0]["platform"] == "linkedin"
+    as_object = run(tmp_path, "call", "list_accounts", "--json", '{"platform": "threads"}')
+    assert json.loads(as_object.stdout)["accounts"][0]["platform"] == "threads"
+    table = run(tmp_path, "call", "list_accounts", "platform=threads", "--table")
+    assert "@demo_threads" in table.stdout and not table.stdout.lstrip().startswith("{")
+
+
+def test_field_prints_one_value_for_the_shell(tmp_path: Path) -> None:
+    out = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", "--zone", "UTC", "--field", "utc")
+    assert out.returncode == 0 and out.stdout.strip().endswith("T09:00:00Z")
+    missing = run(tmp_path, "call", "list_accounts", "--field", "nope")
+    assert missing.returncode == 2 and "no field 'nope'" in missing.stderr
+
+
+def test_mcp_started_at_a_terminal_says_what_it_waits_for(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "sdassist", "mcp"], stdin=terminal, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=environment(tmp_path))
+    os.close(terminal)
+    try:
+        said = b""
+        deadline = time.monotonic() + 30
+        while b"--method tools/list" not in said and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stderr], [], [], 1)
+            if ready:
+                chunk = os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
+                if not chunk:
+                    break
+                said += chunk
+        text = said.decode()
+        assert "waiting for an MCP host" in text and '"mcpServers"' in text and '"args": ["mcp"]' in text
+        assert "claude mcp add sdassist -- " in text and "@modelcontextprotocol/inspector" in text
+        assert proc.poll() is None  # it still serves
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        os.close(controller)
+
+
+def test_mcp_started_by_a_host_prints_no_hint(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "sdassist", "mcp"], input="", capture_output=True, text=True,
+                          env=environment(tmp_path), timeout=60, check=False)
+    assert "waiting for an MCP host" not in proc.stderr
+
+
+def test_a_slow_socialdock_shows_progress_on_stderr(tmp_path: Path) -> None:
+    port = free_loopback_port()
+    sandbox = subprocess.Popen([sys.executable, "-m", "sdassist", "sandbox", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment(tmp_path))
+    try:
+        assert sandbox.stdout is not None and "SocialDock sandbox on" in sandbox.stdout.readline().decode()
+        base = f"http://127.0.0.1:{port}"
+        httpx.post(f"{base}/_sandbox/faults", json={"seed": 1, "rules": [
+            {"path": "/api/v1/accounts*", "latency_rate": 1.0, "latency_ms": 2500}]}).raise_for_status()
+        out = run(tmp_path, "call", "list_accounts", SOCIALDOCK_BASE_URL=base)
+        assert out.returncode == 0, out.stderr
+        assert "sdassist: still waiting for list_accounts" in out.stderr
+        assert json.loads(out.stdout)["accounts"]  # stdout carries only the result
+        quick = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", SOCIALDOCK_BASE_URL=base)
+        assert "still waiting" not in quick.stderr
+    finally:
+        sandbox.kill()
+        sandbox.wait(timeout=10)
