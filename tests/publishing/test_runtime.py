@@ -156,5 +156,5 @@ async def test_the_late_post_settings_reach_the_publisher_and_every_round_looks_
 
 
 def test_a_request_may_land_for_at_least_the_reconcile_grace(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="SDASSIST_ATTEMPT_MAY_LAND_MINUTES"):
+    with pytest.raises(SettingsError, match="SDASSIST_ATTEMPT_MAY_LAND_MINUTES"):
         settings(tmp_path, SDASSIST_ATTEMPT_MAY_LAND_MINUTES="1")
