@@ -43,7 +43,7 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 async def _drop_everything(url: str) -> None:
     from sdassist import ratebudget
     from sdassist.identity import store as identity
-    from sdassist.publishing import store
+    from sdassist.publishing import media, store
 
     engine = create_async_engine(url)
     try:
@@ -51,6 +51,7 @@ async def _drop_everything(url: str) -> None:
             await conn.run_sync(store.metadata.drop_all)
             await conn.run_sync(ratebudget.metadata.drop_all)
             await conn.run_sync(identity.metadata.drop_all)
+            await conn.run_sync(media.metadata.drop_all)
     finally:
         await engine.dispose()
 

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     approval_channel: str | None = Field(default=None, validation_alias="SDASSIST_APPROVAL_CHANNEL")
     public_url: str | None = Field(default=None, validation_alias="SDASSIST_PUBLIC_URL")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_WEBHOOK_SECRET")
+    #: Signs media URLs; every instance must share it. Unset: one random key kept in the database.
+    media_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MEDIA_SECRET")
+    media_max_mb: float = Field(default=500.0, gt=0, validation_alias="SDASSIST_MEDIA_MAX_MB")
 
     confirm_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_CONFIRM_SECRET")
     mcp_token: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MCP_TOKEN")

@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
             from sdassist.terminal.mcp_hint import stdio_hint
 
             print(stdio_hint(uses_sandbox=settings.uses_sandbox), file=sys.stderr)
+        server.sdassist_state.local_files = True  # type: ignore[attr-defined]
         server.run("stdio")
     return 0

@@ -20,6 +20,7 @@ import httpx
 from sdassist.client import RateLimiter, SocialDock, is_production_url
 from sdassist.config import SANDBOX_KEY, Settings
 from sdassist.publishing.drafts import Draft, DraftState, Principal
+from sdassist.publishing.media import MediaStore
 from sdassist.publishing.policy import ApprovalPolicy
 from sdassist.publishing.publisher import Publisher
 from sdassist.publishing.store import DraftStore
@@ -84,6 +85,7 @@ class Runtime:
     confirmations: ConfirmationTokens
     sandbox_app: Any = None
     notifier: DraftNotifier | None = None
+    media: MediaStore | None = None
 
     def context(
         self,
@@ -91,11 +93,13 @@ class Runtime:
         *,
         zone: str | None = None,
         progress: ProgressFn | None = None,
+        local_files: bool = False,
     ) -> ToolContext:
         return ToolContext(
             client=self.client, store=self.store, publisher=self.publisher, policy=self.policy,
             settings=self.settings, principal=principal, zone=zone or self.settings.timezone,
-            confirmations=self.confirmations, notifier=self.notifier, progress=progress,
+            confirmations=self.confirmations, notifier=self.notifier, progress=progress, media=self.media,
+            local_files=local_files,
         )
 
     async def reconcile_stranded(self) -> list[Draft]:
@@ -162,6 +166,9 @@ async def open_runtime(
         store = await DraftStore.open(
             settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
         stack.push_async_callback(store.close)
+        media_secret = settings.media_secret.get_secret_value() if settings.media_secret else None
+        media = await MediaStore.open(settings.effective_database_url, settings.data_dir, secret=media_secret)
+        stack.push_async_callback(media.close)
         policy = ApprovalPolicy.from_settings(settings)
         publisher = Publisher(
             client, store, policy, attempt_may_land=timedelta(minutes=settings.attempt_may_land_minutes),
@@ -170,7 +177,7 @@ async def open_runtime(
             settings=settings, client=client, store=store, publisher=publisher, policy=policy,
             confirmations=ConfirmationTokens.with_key(
                 settings.confirm_secret.get_secret_value() if settings.confirm_secret else None),
-            sandbox_app=sandbox_app,
+            sandbox_app=sandbox_app, media=media,
         )
         if reconcile:
             try:

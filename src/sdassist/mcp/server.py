@@ -69,6 +69,7 @@ class ServerState:
         self._runtime: Any = None
         self._lock = anyio.Lock()
         self._stack = contextlib.AsyncExitStack()
+        self.local_files = False  # set for stdio: the assistant runs on this machine and may name local paths
 
     async def runtime(self) -> Any:
         if self._runtime is None:
@@ -82,7 +83,7 @@ class ServerState:
 
     async def context(self, ctx: Context) -> ToolContext:
         runtime = await self.runtime()
-        return runtime.context(caller(ctx), progress=progress_to(ctx))
+        return runtime.context(caller(ctx), progress=progress_to(ctx), local_files=self.local_files)
 
     async def aclose(self) -> None:
         await self._stack.aclose()

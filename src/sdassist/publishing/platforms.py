@@ -72,43 +72,48 @@ class PlatformRule:
     forbidden_chars: str = ""
     posting_cap: str | None = None  # informational: per-account caps we cannot see from here
     analytics: bool = True
+    image_max_mb: float | None = None  # largest image file the platform takes (MB = 1,000,000 bytes)
+    video_max_mb: float | None = None
+    image_types: tuple[str, ...] | None = None  # image mime types it takes (None: every image type we accept)
 
 
+_JPEG, _PNG, _GIF = "image/jpeg", "image/png", "image/gif"
 _TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 _YOUTUBE_PRIVACY = ("public", "unlisted", "private")
 
 RULES: dict[str, PlatformRule] = {
-    "facebook": PlatformRule("facebook", text_limit=63_206, carousel=True),
+    "facebook": PlatformRule("facebook", text_limit=63_206, carousel=True, image_max_mb=10, video_max_mb=1_000),
     "instagram": PlatformRule(
         "instagram", text_limit=2_200, carousel=True, max_media=10, hashtag_limit=5,
-        posting_cap="50 API posts per rolling 24 h",
+        posting_cap="50 API posts per rolling 24 h", image_max_mb=8, video_max_mb=300, image_types=(_JPEG,),
     ),
     "linkedin": PlatformRule(
         "linkedin", text_limit=3_000, max_media=1, fold_at=210, posting_cap="150 posts per day",
+        image_max_mb=10, video_max_mb=500, image_types=(_JPEG, _PNG, _GIF),
     ),
     "threads": PlatformRule(
         "threads", text_limit=500, text_unit="utf8", video=False, max_media=1,
-        posting_cap="250 posts per 24 h", analytics=False,
+        posting_cap="250 posts per 24 h", analytics=False, image_max_mb=8, image_types=(_JPEG, _PNG),
     ),
     "tiktok": PlatformRule(
         "tiktok", text_limit=2_200, text_unit="utf16", images=False, max_media=1, min_media=1,
         requires_video=True, required_metadata=("privacy_level",),
         metadata_choices={"privacy_level": _TIKTOK_PRIVACY}, text_optional=True,
-        posting_cap="account-specific daily cap",
+        posting_cap="account-specific daily cap", video_max_mb=4_000,
     ),
     "reddit": PlatformRule(
         "reddit", text_limit=40_000, title_required=True, title_limit=300, video=False, max_media=1,
-        required_metadata=("subreddit",), posting_cap="subreddit-specific", analytics=False,
+        required_metadata=("subreddit",), posting_cap="subreddit-specific", analytics=False, image_max_mb=20,
     ),
     "telegram": PlatformRule(
         "telegram", text_limit=4_096, text_unit="utf16", media_text_limit=1_024, max_media=1,
-        posting_cap="20 messages per minute per group", analytics=False,
+        posting_cap="20 messages per minute per group", analytics=False, image_max_mb=5, video_max_mb=20,
     ),
     "youtube": PlatformRule(
         "youtube", text_limit=5_000, text_unit="utf8", title_required=True, title_limit=100,
         images=False, max_media=1, min_media=1, requires_video=True,
         metadata_choices={"privacy": _YOUTUBE_PRIVACY}, forbidden_chars="<>",
-        posting_cap="daily upload quota",
+        posting_cap="daily upload quota", video_max_mb=256_000,
     ),
 }
 
@@ -260,6 +265,24 @@ class _Checker:
             self.add("forbidden_chars", "error", chars, self.rule.forbidden_chars,
                      f"{what} contains {chars}, which {self.rule.platform} does not allow: remove or replace them")
 
+    def media_files(self, kinds: Sequence[tuple[str, MediaKind]], types: Mapping[str, str],
+                    sizes: Mapping[str, int]) -> None:
+        """File type and size, where known (files sdassist stored itself; a bare URL's size is not known)."""
+        r = self.rule
+        for url, kind in kinds:
+            name = _file_name(url)
+            mime = (types.get(url) or "").lower()
+            if kind == "image" and mime and r.image_types is not None and mime not in r.image_types:
+                allowed = ", ".join(t.split("/", 1)[1].upper() for t in r.image_types)
+                self.add("media_format", "error", mime, allowed,
+                         f"{name} is {mime}, images must be {allowed}: convert it and attach it again")
+            limit_mb = r.image_max_mb if kind == "image" else r.video_max_mb if kind == "video" else None
+            size = sizes.get(url)
+            if size is not None and limit_mb is not None and size > limit_mb * 1_000_000:
+                self.add("media_size", "error", size, int(limit_mb * 1_000_000),
+                         f"{name} is {_megabytes(size)}, the limit for {'an image' if kind == 'image' else 'a video'}"
+                         f" is {_megabytes(int(limit_mb * 1_000_000))}: make it smaller")
+
     def media(self, kinds: Sequence[tuple[str, MediaKind]]) -> None:
         r = self.rule
         count = len(kinds)
@@ -338,6 +361,14 @@ class _Checker:
                      f"{_n(len(found))} topic tags; Threads uses one per post: keep the most relevant one")
 
 
+def _file_name(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1] or url
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
 def _metadata_example(rule: PlatformRule, key: str) -> str:
     if rule.platform == "reddit" and key == "subreddit":
         return "name the subreddit as r/name, e.g. r/programming"
@@ -352,13 +383,16 @@ def check_post(
     media_urls: Sequence[str] = (),
     tags: Sequence[str] = (),
     media_types: Mapping[str, str] | None = None,
+    media_sizes: Mapping[str, int] | None = None,
 ) -> DraftCheck:
     """Check a draft against every target's platform rules and return every problem at once.
 
     Decisions where the docs leave room: YouTube's `metadata.privacy` is optional (a warning says the
     video will be public) but must be valid when given; TikTok's `metadata.privacy_level` and Reddit's
     `metadata.subreddit` are required (errors). A media item of unknown type is a warning and is not
-    counted as an image or a video. Problems repeated by several targets on one platform appear once.
+    counted as an image or a video. `media_types` and `media_sizes` (by URL) are known for files sdassist
+    stored itself: their format and size are checked too. Problems repeated by several targets on one
+    platform appear once.
     """
     types = media_types or {}
     kinds = [(url, media_kind(url, types.get(url))) for url in media_urls]
@@ -375,6 +409,7 @@ def check_post(
         checker.text(text, has_media=bool(kinds))
         checker.title(title)
         checker.media(kinds)
+        checker.media_files(kinds, types, media_sizes or {})
         checker.metadata(target.metadata or {})
         checker.hashtags(text, tags)
         for problem in checker.problems:
@@ -410,6 +445,12 @@ def describe_rules(platform: str) -> str:
     else:
         media_line += "; one item per post (no carousel)"
     lines.append(media_line)
+    sizes = [f"{k} up to {_n(int(mb))} MB" for k, mb in (("images", r.image_max_mb), ("video", r.video_max_mb))
+             if mb and (r.images if k == "images" else r.video)]
+    if r.image_types and r.images:
+        sizes.append("images as " + "/".join(t.split("/", 1)[1].upper() for t in r.image_types))
+    if sizes:
+        lines.append(f"- media files: {', '.join(sizes)}")
     for key in r.required_metadata:
         choices = r.metadata_choices.get(key)
         lines.append(f"- metadata.{key} required" + (f": {' | '.join(choices)}" if choices else ""))
@@ -466,6 +507,12 @@ def rules_as_markdown() -> str:
             notes.append("one topic tag per post")
         notes.extend(f"optional {k}: {' / '.join(c)}" for k, c in r.metadata_choices.items()
                      if k not in r.required_metadata)
+        if r.image_max_mb and r.images:
+            notes.append(f"images ≤ {_n(int(r.image_max_mb))} MB")
+        if r.image_types and r.images:
+            notes.append("images " + "/".join(t.split("/", 1)[1].upper() for t in r.image_types))
+        if r.video_max_mb and r.video:
+            notes.append(f"video ≤ {_n(int(r.video_max_mb))} MB")
         if r.posting_cap:
             notes.append(f"cap: {r.posting_cap}")
         rows.append(f"| {r.platform} | {limit} | {title} | {_yes(r.images)} | {_yes(r.video)} | {carousel} "

@@ -12,6 +12,7 @@ from . import analytics, present
 from .bodies import json_body
 from .clock import iso
 from .envelope import ApiError, bad_request, ok
+from .fetch import fetch_media
 from .records import WebhookRecord
 from .rules import NO_ANALYTICS, PLATFORMS, is_http_url
 from .state import EVENTS, SandboxState, Workspace
@@ -165,7 +166,10 @@ async def upload_media(request: Request) -> JSONResponse:
         raise bad_request(f"url is required and must be a public http(s) URL (got {url!r})")
     if file_name is not None and not isinstance(file_name, str):
         raise bad_request("file_name must be a string")
-    media = state.add_media(ws, url, file_name)
+    fetched = await fetch_media(url, max_bytes=state.config.media_max_bytes,
+                                timeout=state.config.media_fetch_timeout_seconds)
+    media = state.add_media(ws, url, file_name, mime_type=fetched.mime_type if fetched else None,
+                            size=fetched.size if fetched else None)
     return ok({"id": media.id, "url": media.url, "mime_type": media.mime_type})
 
 

@@ -37,6 +37,9 @@ class SandboxConfig:
     #: Order of `GET /posts`: "newest" first (what SocialDock does in practice) or "oldest" first
     #: (the docs promise no order).
     list_order: Literal["newest", "oldest"] = "newest"
+    #: `POST /media` fetches loopback URLs (only those): at most this many bytes, within this many seconds.
+    media_max_bytes: int = 1_000_000_000
+    media_fetch_timeout_seconds: float = 30.0
 
     def limit_for(self, plan: str) -> int:
         """Requests allowed per window for a plan (0 for plans without API access)."""

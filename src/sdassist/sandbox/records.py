@@ -42,6 +42,7 @@ class MediaRecord:
     source_url: str
     file_name: str | None = None
     created_at: datetime | None = None
+    size: int | None = None  # bytes fetched from source_url (None: not fetched, a URL off this machine)
 
 
 @dataclass

@@ -208,15 +208,19 @@ class SandboxState:
 
     # --- media ------------------------------------------------------------------------------------
 
-    def add_media(self, ws: Workspace, url: str, file_name: str | None = None) -> MediaRecord:
+    def add_media(self, ws: Workspace, url: str, file_name: str | None = None, *, mime_type: str | None = None,
+                  size: int | None = None) -> MediaRecord:
+        """A media record; `mime_type` and `size` are those of the bytes fetched, when they were."""
         ext = extension_of(file_name or "") or extension_of(url)
-        mime = MIME_BY_EXTENSION.get(ext)
+        mime = mime_type or MIME_BY_EXTENSION.get(ext)
+        if mime_type and MIME_BY_EXTENSION.get(ext) != mime_type:
+            ext = next((e for e, m in MIME_BY_EXTENSION.items() if m == mime_type), ext)
         if mime is None:
             raise bad_request(f"cannot tell the media type of {url!r} (extension {ext or 'missing'!r}); "
                               f"supported extensions: {', '.join(MIME_BY_EXTENSION)}")
         media_id = new_id("med")
         record = MediaRecord(media_id, ws.id, f"{CDN}/{media_id}.{ext}", mime, url, file_name,
-                             self.clock.now())
+                             self.clock.now(), size)
         self.media[media_id] = record
         return record
 

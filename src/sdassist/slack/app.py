@@ -43,6 +43,7 @@ from sdassist.tools.errors import tool_error_from
 from sdassist.tools.posts import withdraw_scheduled_post
 from sdassist.tools.targets import normalise_platform
 from sdassist.tools.views import DraftStatus
+from sdassist.web.media import add_media_route
 
 log = logging.getLogger("sdassist.slack")
 S = DraftState
@@ -280,6 +281,7 @@ class SlackFace:
                                self.relay, self.tasks)
         app.router.add_post(WEBHOOK_PATH, handler)
         app.router.add_get(CONNECTED_PATH, connected_page)
+        add_media_route(app, lambda: self.rt.media)  # SocialDock and Slack fetch attached files here
         return app
 
     async def relay(self, draft: Draft, event: Any) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sdassist.client import SocialDock
     from sdassist.config import Settings
     from sdassist.publishing.drafts import Draft, Principal
+    from sdassist.publishing.media import MediaStore
     from sdassist.publishing.policy import ApprovalPolicy
     from sdassist.publishing.publisher import Publisher
     from sdassist.publishing.store import DraftStore
@@ -95,6 +96,9 @@ class ToolContext:
     confirmations: ConfirmationTokens = field(default_factory=lambda: ConfirmationTokens.with_key(None))
     notifier: DraftNotifier | None = None
     progress: ProgressFn | None = None
+    media: MediaStore | None = None
+    local_files: bool = False  # the caller runs on this machine (MCP over stdio): it may name local paths
+    face_refs: dict[str, str] = field(default_factory=dict)  # where a new draft came from (a Slack message)
 
     async def report_progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self.progress is not None:

@@ -16,7 +16,14 @@ from sdassist.publishing.drafts import AlreadyLive, Draft
 from sdassist.publishing.platforms import Problem, check_post
 from sdassist.publishing.when import ResolvedTime
 from sdassist.tools.base import ToolContext
-from sdassist.tools.compose import NOTHING_STORED, cap_problems, media_url_problem, messages, read_time
+from sdassist.tools.compose import (
+    NOTHING_STORED,
+    cap_problems,
+    media_url_problem,
+    messages,
+    read_time,
+    stored_media_facts,
+)
 from sdassist.tools.errors import ToolError
 from sdassist.tools.targets import TargetOptions, option_names, resolve_targets, with_options
 
@@ -161,8 +168,9 @@ async def check_draft_change(
             change.refuse("targets", str(exc))
 
     merged = change.merged
+    types, sizes = await stored_media_facts(ctx, merged["media_urls"])
     check = check_post(text=merged["text"], title=merged["title"], targets=merged["targets"],
-                       media_urls=merged["media_urls"], tags=merged["tags"])
+                       media_urls=merged["media_urls"], tags=merged["tags"], media_types=types, media_sizes=sizes)
     keep = [p for p in check.problems if metadata_rules or not p.rule.startswith("metadata")]
     for problem, message in zip([p for p in keep if p.severity == "error"],
                                 messages(p for p in keep if p.severity == "error"), strict=True):

@@ -116,6 +116,14 @@ def resolve_schedule(ctx: ToolContext, when: str | None, publish_now: bool, zone
     return read_time(ctx, when, zone) if when else None
 
 
+async def stored_media_facts(ctx: ToolContext, urls: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """Type and size of the media URLs that are files sdassist stored (for the format and size rules)."""
+    if ctx.media is None:
+        return {}, {}
+    known = await ctx.media.by_socialdock_urls(urls)
+    return {u: f.mime_type for u, f in known.items()}, {u: f.size for u, f in known.items()}
+
+
 def refuse_on_errors(check: DraftCheck) -> None:
     if check.errors:
         raise ToolError("; ".join(messages(check.errors)),
@@ -128,8 +136,9 @@ async def compose(ctx: ToolContext, fields: PostFields) -> Composed:
         raise ToolError(bad, hint=NOTHING_STORED)
     resolved_targets = await resolve_targets(ctx.client, fields.targets, fields)
     when = resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
+    types, sizes = await stored_media_facts(ctx, fields.media_urls)
     check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,
-                       media_urls=fields.media_urls, tags=fields.tags)
+                       media_urls=fields.media_urls, tags=fields.tags, media_types=types, media_sizes=sizes)
     refuse_on_errors(check)
     errors, warnings = await cap_problems(ctx, resolved_targets, when, zone=fields.zone)
     if errors:

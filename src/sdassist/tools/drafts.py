@@ -38,6 +38,7 @@ async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
         time_phrase=inp.when,
         requester=ctx.principal,
         warnings=composed.warnings,
+        face_refs=ctx.face_refs,
         ttl=timedelta(hours=ctx.settings.draft_ttl_hours),
     )
     stored = await ctx.store.add(draft, ctx.principal)
