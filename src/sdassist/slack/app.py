@@ -154,7 +154,7 @@ class AccountCache:
         ctx = self.rt.context(Principal(id="sdassist", kind="operator", face="system"))
         out = await asyncio.wait_for(get_tool("list_accounts").run(ctx, {}), timeout)
         self.accounts = [a.model_dump() for a in out.accounts]
-        self.broken = await asyncio.wait_for(broken_connections(ctx), timeout)
+        self.broken = broken_connections(out.accounts)
         self.at = time.monotonic()
 
     def options(self) -> list[dict[str, Any]]:

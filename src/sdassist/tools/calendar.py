@@ -3,12 +3,13 @@
 One read of the store for everything App Home and `/socialdock calendar` show, built for speed at 100,000
 drafts: the days come from one indexed range on the time a draft goes out, the lists from the state and
 requester indexes with a limit, and who approved from one query over the decision log. SocialDock is not
-asked here; broken account connections come from the face's account cache.
+asked here; broken account connections come from `list_accounts`, which the face keeps cached.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -16,6 +17,7 @@ from sdassist.publishing.caps import CAPS, COUNTED_STATES, Cap
 from sdassist.publishing.drafts import Decision, Draft, DraftState, Principal, utcnow
 from sdassist.publishing.policy import ApprovalPolicy, PolicyError
 from sdassist.publishing.when import TimeError, resolve_time, zone_for_name
+from sdassist.tools.accounts import AccountView
 from sdassist.tools.base import ToolContext
 from sdassist.tools.errors import ToolError
 
@@ -160,7 +162,6 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
                 approved_by=approved_by, may_decide=may_decide, now=utcnow())
 
 
-
 @dataclass(frozen=True)
 class BrokenConnection:
     """A connected account SocialDock can no longer post to: its token expired or was revoked."""
@@ -168,18 +169,10 @@ class BrokenConnection:
     account_id: str
     platform: str
     handle: str | None
-    status: str
+    status: str | None
 
 
-async def broken_connections(ctx: ToolContext) -> list[BrokenConnection]:
-    """Accounts whose connection status is anything but active (`GET /accounts/status`)."""
-    accounts = {a.id: a for a in await ctx.client.accounts.list()}
-    status = await ctx.client.accounts.status()
-    broken = []
-    for state in status.accounts:
-        if state.status == "active":
-            continue
-        account = accounts.get(state.id)
-        platform = account.platform if account else str(getattr(state, "platform", None) or "?")
-        broken.append(BrokenConnection(state.id, platform, account.username if account else None, state.status))
-    return broken
+def broken_connections(accounts: Iterable[AccountView]) -> list[BrokenConnection]:
+    """The accounts `list_accounts` reports with a status other than active (expired, revoked, …)."""
+    return [BrokenConnection(a.id, a.platform, a.handle, a.status) for a in accounts
+            if a.status not in (None, "active")]
