@@ -185,7 +185,7 @@ def _print_field(data: Any, path: str) -> int:
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and part.isascii() and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         else:
             print(f"error: the result has no field {path!r}", file=sys.stderr)

@@ -20,11 +20,11 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 
 from sdassist.tools.base import Attachment, Tool, ToolContext, ToolKind, attachments_of
-from sdassist.tools.errors import ToolError, tool_error_from
+from sdassist.tools.errors import ToolError, input_refusal, tool_error_from
 
 log = logging.getLogger("sdassist.mcp")
 
@@ -96,6 +96,25 @@ def explicit_arguments(tool: Tool, kwargs: dict[str, Any]) -> dict[str, Any]:
             continue
         out[name] = value
     return out
+
+
+def argument_refusal(registered: Any, arguments: dict[str, Any]) -> ToolError | None:
+    """Why the SDK would refuse these arguments before the tool runs, in our words; None when it would not.
+
+    The SDK's own refusal is pydantic's text and URL ("Input should be a valid list [type=list_type…]"), and it
+    drops unknown arguments without a word. This is the same check (its argument model, after its JSON
+    pre-parsing of list arguments sent as strings) said like every refusal of ours: field, what it takes, hint."""
+    meta = registered.fn_metadata
+    fields = list(meta.arg_model.model_fields)
+    try:
+        meta.arg_model.model_validate(meta.pre_parse_json(arguments))
+    except ValidationError as exc:
+        return input_refusal(registered.name, fields, exc, name_tool=False)
+    unknown = [str(k) for k in arguments if k not in meta.arg_model.model_fields]
+    if unknown:
+        return ToolError(f"{', '.join(unknown)}: not a known field",
+                         hint=f"{registered.name} takes only: {', '.join(fields)}.")
+    return None
 
 
 def as_mcp_error(exc: ToolError) -> McpToolError:

@@ -14,11 +14,12 @@ from typing import Annotated, Any
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from pydantic import Field
 
 from sdassist import package_version
 from sdassist.config import Settings
-from sdassist.mcp.adapter import annotations_for, build_plain_function, progress_to
+from sdassist.mcp.adapter import annotations_for, argument_refusal, build_plain_function, progress_to
 from sdassist.mcp.compact import compact_schema, inline_defs, shallow_output
 from sdassist.mcp.confirm import CONFIRMED_TOOLS, build_confirmed_function
 from sdassist.publishing.drafts import Principal
@@ -59,6 +60,16 @@ def instructions(settings: Settings, *, read_only: bool) -> str:
         lines.append("Use check_post for a dry run. " + APPROVAL_LINES[settings.approval])
     lines.append(f"Platform rules: resource {RULES_URI}.")
     return "\n".join(lines)
+
+
+class SdassistServer(MCPServer):
+    """The SDK's server, with arguments it would refuse refused in our words (`adapter.argument_refusal`)."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        registered = self._tool_manager.get_tool(name)
+        if registered is not None and (refusal := argument_refusal(registered, arguments)) is not None:
+            raise McpToolError(f"Error executing tool {name}: {refusal}")
+        return await super().call_tool(name, arguments, context)
 
 
 class ServerState:
@@ -163,7 +174,7 @@ def build_server(
         finally:
             await state.aclose()
 
-    server = MCPServer(
+    server = SdassistServer(
         "sdassist",
         version=package_version(),
         instructions=instructions(settings, read_only=is_read_only),

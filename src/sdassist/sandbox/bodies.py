@@ -21,7 +21,7 @@ def _too_large(size: int | None = None) -> ApiError:
 
 async def _read_limited(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise _too_large(int(declared))
     chunks: list[bytes] = []
     size = 0

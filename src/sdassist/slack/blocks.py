@@ -56,7 +56,7 @@ def button_value(draft_id: str, version: int) -> str:
 
 def parse_button_value(value: str) -> tuple[str, int]:
     draft_id, _, version = (value or "").partition(":")
-    if not draft_id.startswith("drf_") or not version.isdigit():
+    if not draft_id.startswith("drf_") or not (version.isascii() and version.isdigit()):
         raise ToolError("this button does not name a draft sdassist made",
                         hint="Use the buttons on a current approval card; /socialdock drafts lists the drafts.")
     return draft_id, int(version)

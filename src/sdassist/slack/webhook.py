@@ -115,7 +115,7 @@ def shape_problem(body: dict[str, Any]) -> str | None:
 def _slack_signed(raw: bytes, headers: Any, secret: str, max_age: int = 300) -> bool:
     """Slack's v0 signature over the raw bytes, with a timestamp at most five minutes off (as Bolt checks)."""
     timestamp, given = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) > max_age:
         return False
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from sdassist.client.models import Platform
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
+from sdassist.tools.fields import AccountId
 
 DEFAULT_REDIRECT = "https://app.socialdock.com/"
 CONNECTED_PATH = "/socialdock/connected"
@@ -76,7 +77,7 @@ async def connect_account(ctx: ToolContext, inp: ConnectInput) -> ConnectView:
 
 
 class AccountRef(ToolInput):
-    account_id: str = Field(description="acc_…")
+    account_id: AccountId = Field(description="acc_…")
 
 
 class Disconnected(ToolOutput):

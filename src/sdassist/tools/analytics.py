@@ -18,6 +18,7 @@ from sdassist.client.models import AccountMetrics, EngagementMetrics, Overview, 
 from sdassist.publishing.drafts import as_utc, utcnow
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.charts import analytics_chart
+from sdassist.tools.fields import AccountId, PostId
 from sdassist.tools.views import preview
 
 PERIOD_DAYS = {"7d": 7, "30d": 30, "90d": 90}
@@ -27,8 +28,8 @@ TOP_SHOWN = 3
 
 
 class AnalyticsInput(ToolInput):
-    post_id: str | None = Field(default=None, description="A post's engagement (post_…).")
-    account_id: str | None = Field(default=None, description="An account's followers and growth (acc_…).")
+    post_id: PostId | None = Field(default=None, description="A post's engagement (post_…).")
+    account_id: AccountId | None = Field(default=None, description="An account's followers and growth (acc_…).")
     period: Period = Field(default="30d", description="For the workspace overview: 7d, 30d or 90d.")
 
     @model_validator(mode="after")

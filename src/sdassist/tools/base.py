@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sdassist.tools.confirmation import ConfirmationTokens
-from sdassist.tools.errors import ToolError, tool_error_from, validation_message
+from sdassist.tools.errors import ToolError, input_refusal, tool_error_from
+from sdassist.tools.fields import control_character
 
 if TYPE_CHECKING:
     from sdassist.client import SocialDock
@@ -55,6 +56,14 @@ class ToolInput(BaseModel):
     """Base of every input model: unknown fields are refused, so a typo is an error, not a no-op."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """No field of any tool takes control characters (NUL cannot even be stored); line breaks are fine."""
+        if (bad := control_character(value)) is not None:
+            raise ValueError(f"contains the control character {bad}; remove it")
+        return value
 
 
 class ToolOutput(BaseModel):
@@ -131,10 +140,7 @@ class Tool(Generic[In, Out]):
         try:
             return self.input_model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolError(
-                f"{self.name}: {validation_message(exc)}",
-                hint=f"See `sdassist tools` or the {self.name} input schema for the fields it takes.",
-            ) from None
+            raise input_refusal(self.name, self.input_model.model_fields, exc) from None
 
     async def run(self, ctx: ToolContext, arguments: dict[str, Any] | In) -> Out:
         """Validate, run, and turn every anticipated failure into a ToolError."""

@@ -37,12 +37,12 @@ class ConfirmationTokens:
 
     def verify(self, token: str, *, now: float | None = None) -> tuple[str, int]:
         """The (draft id, version) a valid token confirms; a ToolError says why any other is refused."""
-        parts = token.strip().split(".")
+        parts = token.strip().split(".") if token.isascii() else []
         if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
             raise ToolError("confirmation_token is not a token this server issued",
                             hint="Use the confirmation_token from the preview, unchanged.")
         draft_id, version, expires, signature = parts
-        if not hmac.compare_digest(signature, self._sign(f"{draft_id}.{version}.{expires}")):
+        if not hmac.compare_digest(signature.encode(), self._sign(f"{draft_id}.{version}.{expires}").encode()):
             raise ToolError("confirmation_token is not valid for this server",
                             hint="Use the confirmation_token from the preview, unchanged.")
         if int(expires) < (now if now is not None else time.time()):

@@ -12,6 +12,7 @@ from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutp
 from sdassist.tools.changes import check_draft_change
 from sdassist.tools.compose import PostFields, change_of, compose
 from sdassist.tools.errors import ToolError
+from sdassist.tools.fields import ConfirmationToken, DraftId
 from sdassist.tools.targets import TargetOptions
 from sdassist.tools.views import DraftStatus, DraftSummary, DraftView, draft_status, draft_summary, draft_view
 
@@ -19,7 +20,7 @@ TOKEN_DESCRIPTION = "Only from a preview the user said yes to."
 
 
 class DraftPostInput(PostFields):
-    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+    confirmation_token: ConfirmationToken | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
 async def draft_post(ctx: ToolContext, inp: DraftPostInput) -> DraftView:
@@ -66,7 +67,7 @@ async def list_drafts(ctx: ToolContext, inp: ListDraftsInput) -> DraftList:
 
 
 class DraftRef(ToolInput):
-    draft_id: str = Field(description="drf_…")
+    draft_id: DraftId = Field(description="drf_…")
 
 
 async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
@@ -75,7 +76,7 @@ async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
 
 
 class _EditFields(ToolInput):
-    draft_id: str = Field(description="drf_…")
+    draft_id: DraftId = Field(description="drf_…")
     version: int = Field(ge=1, description="The version you saw (get_draft).")
     text: str | None = change_of("text")
     targets: list[str] | None = change_of("targets", "Replaces the targets.")
@@ -91,7 +92,7 @@ class EditDraftInput(TargetOptions, _EditFields):
     """The draft and its changes first, then per-platform settings (applied to the current targets when
     targets is not given)."""
 
-    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+    confirmation_token: ConfirmationToken | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
 async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
@@ -120,7 +121,7 @@ async def cancel_draft(ctx: ToolContext, inp: DraftRef) -> DraftStatus:
 
 
 class DecisionInput(ToolInput):
-    draft_id: str = Field(description="drf_…")
+    draft_id: DraftId = Field(description="drf_…")
     version: int = Field(ge=1, description="The version you reviewed.")
 
 

@@ -7,6 +7,7 @@ propagate (faces log it and show a generic message, never a traceback or a secre
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from sdassist.client import errors as client_errors
 if TYPE_CHECKING:
     from sdassist.publishing.when import TimeError
 
-_SECRET_SHAPES = re.compile(r"(sd_(?:live|test)_[A-Za-z0-9_]+|xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+_SECRET_SHAPES = re.compile(r"((?i:sd_(?:live|test)_)[A-Za-z0-9_]+|xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 
 
 def redact(text: str) -> str:
@@ -38,16 +39,81 @@ class ToolError(Exception):
         return f"{self.message} — {self.hint}" if self.hint else self.message
 
 
+_KIND = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
+         dict: "an object", type(None): "null"}
+_WANTS = {
+    "string_type": "must be text", "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "float_type": "must be a number", "float_parsing": "must be a number",
+    "finite_number": "must be a finite number", "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false", "list_type": "must be a list", "dict_type": "must be an object",
+    "model_type": "must be an object", "model_attributes_type": "must be an object", "missing": "is required",
+    "string_unicode": "must be text", "datetime_type": "must be an ISO 8601 date-time",
+    "datetime_parsing": "must be an ISO 8601 date-time", "datetime_from_date_parsing": "must be an ISO 8601 date-time",
+    "date_type": "must be a date (YYYY-MM-DD)", "date_parsing": "must be a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)", "none_required": "must be left out",
+    "recursion_loop": "is nested too deeply",
+}
+_LIMITS = {
+    "too_short": "needs at least {min_length} item(s)", "too_long": "takes at most {max_length} item(s)",
+    "string_too_short": "must be at least {min_length} character(s)",
+    "string_too_long": "must be at most {max_length} characters",
+    "greater_than": "must be more than {gt}", "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}", "less_than_equal": "must be at most {le}",
+    "multiple_of": "must be a multiple of {multiple_of}", "string_pattern_mismatch": "has characters it cannot have",
+}
+
+
+def _kind_of(value: object) -> str:
+    return next((name for t, name in _KIND.items() if type(value) is t), type(value).__name__)
+
+
+def _one_problem(err: dict) -> str:
+    """One pydantic error in our words: what is wanted and what was given (its kind, or a short value)."""
+    kind, ctx, got = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "value_error":  # our own validators' words
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind in ("literal_error", "enum"):
+        shown = repr(got)[:40] if isinstance(got, str) else _kind_of(got)
+        return f"must be one of {ctx.get('expected', '')} (got {shown})"
+    if kind in _LIMITS:
+        return _LIMITS[kind].format(**{k: ctx.get(k, "?") for k in ("min_length", "max_length", "gt", "ge", "lt",
+                                                                   "le", "multiple_of")})
+    wanted = _WANTS.get(kind, "is not a value this field takes")
+    if kind == "missing":
+        return wanted
+    if kind == "list_type" and isinstance(got, str):
+        return f'{wanted}, like ["{got[:30]}"], not one text'
+    return f"{wanted} (got {_kind_of(got)})"
+
+
 def validation_message(exc: ValidationError) -> str:
-    """pydantic's errors as one readable line: `field: problem; field: problem`."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "input"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "is not a known field"
-        parts.append(f"{where}: {msg}")
+    """pydantic's errors as one readable line in our words, `field: problem; field: problem`.
+
+    Never pydantic's own text or its documentation URL: which field, what it takes, what was given."""
+    parts: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("function-after",
+                                                                                     "function-before")))]
+        where = ".".join(str(p) for p in loc) or "input"
+        line = f"{where}: {_one_problem(err)}"
+        if line not in parts:
+            parts.append(line)
     return "; ".join(parts)
+
+
+def input_refusal(tool: str, fields: Iterable[str], exc: ValidationError, *, name_tool: bool = True) -> ToolError:
+    """Arguments a tool cannot take, as a refusal: every field's problem, and a hint that helps fix it.
+
+    `name_tool=False` where the face already says which tool failed (the MCP SDK's "Error executing tool X")."""
+    names = list(fields)
+    unknown = [str(e["loc"][-1]) for e in exc.errors() if e["type"] == "extra_forbidden" and e["loc"]]
+    if unknown:
+        hint = f"{tool} takes only: {', '.join(names)}."
+    else:
+        hint = f"Correct the field(s) named and call {tool} again; its input schema lists what each takes."
+    return ToolError(f"{tool}: {validation_message(exc)}" if name_tool else validation_message(exc), hint=hint)
 
 
 def _format_retry(at: datetime | None) -> str:

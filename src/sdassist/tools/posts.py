@@ -15,6 +15,7 @@ from sdassist.tools.changes import check_draft_change
 from sdassist.tools.compose import change_of
 from sdassist.tools.drafts import TOKEN_DESCRIPTION
 from sdassist.tools.errors import ToolError
+from sdassist.tools.fields import ConfirmationToken, PostId
 from sdassist.tools.views import DraftStatus, DraftView, PostView, post_view
 
 
@@ -43,7 +44,7 @@ async def list_posts(ctx: ToolContext, inp: ListPostsInput) -> PostList:
 
 
 class PostRef(ToolInput):
-    post_id: str = Field(description="post_…")
+    post_id: PostId = Field(description="post_…")
 
 
 async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
@@ -51,14 +52,14 @@ async def get_post(ctx: ToolContext, inp: PostRef) -> PostView:
 
 
 class UpdatePostInput(ToolInput):
-    post_id: str = Field(description="A scheduled post, post_…")
+    post_id: PostId = Field(description="A scheduled post, post_…")
     text: str | None = change_of("text")
     title: str | None = change_of("title")
     when: str | None = change_of("when")
     media_urls: list[str] | None = change_of("media_urls")
     tags: list[str] | None = change_of("tags")
     zone: str | None = change_of("zone")
-    confirmation_token: str | None = Field(default=None, description=TOKEN_DESCRIPTION)
+    confirmation_token: ConfirmationToken | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
 async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
@@ -114,7 +115,8 @@ async def withdraw_scheduled_post(ctx: ToolContext, post_id: str) -> DraftStatus
     """Stop a scheduled post (Slack's `cancel post_…`): through cancel_draft when a draft of sdassist owns it
     (the cancel policy and the draft's record apply), else a delete that only an approver may do. A post that
     is already out is not "cancelled": deleting it is delete_post's job."""
-    owner = await ctx.store.find_by_post_id(post_id)
+    ref = PostRef(post_id=post_id)  # a malformed id is a refusal naming post_id, before any lookup
+    owner = await ctx.store.find_by_post_id(ref.post_id)
     if owner is not None and owner.state == DraftState.SCHEDULED:
         from sdassist.tools.drafts import DraftRef, cancel_draft
 
@@ -123,7 +125,7 @@ async def withdraw_scheduled_post(ctx: ToolContext, post_id: str) -> DraftStatus
     if post.status != "scheduled":
         raise ToolError(f"{post_id} is {post.status}, not scheduled: cancel only withdraws scheduled posts",
                         hint="To remove a post that is out, an approver uses delete_post.")
-    return await delete_post(ctx, PostRef(post_id=post_id))
+    return await delete_post(ctx, ref)
 
 
 TOOLS = [

@@ -10,6 +10,7 @@ from pydantic import Field
 from sdassist.netsafety import UnsafeURL, check_public_url, is_loopback_host
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.errors import ToolError
+from sdassist.tools.fields import WebhookId
 
 EVENTS = ("post_published", "post_failed")
 
@@ -66,7 +67,7 @@ async def create_webhook(ctx: ToolContext, inp: CreateWebhookInput) -> WebhookVi
 
 
 class WebhookRef(ToolInput):
-    webhook_id: str = Field(description="wh_…")
+    webhook_id: WebhookId = Field(description="wh_…")
 
 
 class WebhookDeleted(ToolOutput):
