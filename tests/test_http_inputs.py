@@ -29,7 +29,8 @@ from tests.slack.conftest import SIGNING_SECRET, WEBHOOK_SECRET, Harness
 
 fake, harness = slack_fixtures.fake, slack_fixtures.harness  # the Slack harness's fixtures, used through `slack`
 
-KINDS = ("oversized", "content_type", "malformed", "unknown_field")
+KINDS = ("oversized", "content_type", "malformed", "unknown_field", "deep")
+DEPTH = 20_000  # far past Python's recursion limit, under every size limit (40 KB; the webhook takes 64 KiB)
 BIG = "x" * (5 * 1024 * 1024)  # above every limit: sandbox and Slack 1 MiB, /mcp 4 MiB, webhook 64 KiB
 
 
@@ -41,6 +42,8 @@ def bad(kind: str, valid: dict[str, Any], ctype: str = "application/json") -> tu
         return json.dumps(valid).encode(), "text/plain"
     if kind == "malformed":
         return b'{"text": "unterminated', ctype
+    if kind == "deep":
+        return json.dumps({**valid, "deep": "DEEP"}).replace('"DEEP"', "[" * DEPTH + "]" * DEPTH).encode(), ctype
     return json.dumps({**valid, "bogus_field": 1}).encode(), ctype
 
 
@@ -90,7 +93,8 @@ async def sandbox_endpoint(client: httpx.AsyncClient, name: str) -> tuple[str, s
 SANDBOX_ENDPOINTS = ("create_post", "update_post", "connect", "media", "webhooks", "clock", "failures", "faults",
                      "tick", "reset")
 SANDBOX_EXPECTED = {"oversized": (413, "1 MiB"), "content_type": (400, "Content-Type must be application/json"),
-                    "malformed": (400, "Malformed JSON"), "unknown_field": (400, "bogus_field")}
+                    "malformed": (400, "Malformed JSON"), "unknown_field": (400, "bogus_field"),
+                    "deep": (400, "nested too deeply")}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -140,7 +144,7 @@ def _event(post_id: str = "post_missing") -> dict[str, Any]:
 
 
 WEBHOOK_EXPECTED = {"oversized": (413, "larger than"), "content_type": (415, "application/json"),
-                    "malformed": (400, "not JSON"), "unknown_field": (200, None)}
+                    "malformed": (400, "not JSON"), "unknown_field": (200, None), "deep": (400, "nested too deeply")}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -194,6 +198,11 @@ SLACK_BODIES: dict[str, tuple[Any, str, int, str | None]] = {
         {"action_id": "sd_approve"}]})}).encode(), "application/x-www-form-urlencoded", 400, "user.id"),
     "unknown_payload_type": (urlencode({"payload": json.dumps({"type": "bogus", "user": {"id": "U0ASKER"}})}).encode(),
                              "application/x-www-form-urlencoded", 404, "unhandled request"),
+    "deep_payload": (urlencode({"payload": '{"type": "block_actions", "x": ' + "[" * DEPTH + "]" * DEPTH + "}"})
+                     .encode(),
+                     "application/x-www-form-urlencoded", 400, "nested too deeply"),
+    "nested_100": (json.dumps({"type": "event_callback", "x": json.loads("[" * 100 + "]" * 100)}).encode(),
+                   "application/json", 400, "nested too deeply"),
     # Slack adds fields over time: an unknown form field is ignored and the command runs as usual (harmless 200)
     "unknown_field": ("command-extra", "application/x-www-form-urlencoded", 200, None),
 }
@@ -222,7 +231,8 @@ async def test_slack_events_signed_bad_bodies_are_4xx_and_never_5xx(slack: Harne
 MCP_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
 MCP_EXPECTED = {"oversized": (413, "too large"), "content_type": (400, "Content-Type"),
-                "malformed": (400, "Parse error"), "unknown_field": (400, "bogus_field")}
+                "malformed": (400, "Parse error"), "unknown_field": (400, "bogus_field"),
+                "deep": (400, "Parse error")}
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +255,14 @@ def test_mcp_refuses_bad_bodies(mcp_client: TestClient, kind: str) -> None:
     assert mcp_client.post("/mcp", content=raw, headers={**headers, "Authorization": "Bearer no"}).status_code == 401
     assert mcp_client.post("/mcp", content=json.dumps(MCP_INIT), headers={**headers, "Content-Type":
                                                                           "application/json"}).status_code == 200
+
+
+async def test_nesting_under_the_recursion_limit_is_refused_too(sandbox: httpx.AsyncClient, slack: Harness) -> None:
+    body = {"text": "hi", "targets": [], "publish_now": True, "metadata": json.loads("[" * 500 + "]" * 500)}
+    answer = await sandbox.post("/api/v1/posts", json=body)
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["error"]["details"]
+    raw = json.dumps({**_event(), "data": {"post_id": "post_x", "extra": json.loads("[" * 500 + "]" * 500)}}).encode()
+    signature = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    hook = await slack.http.post(slack.url + "/socialdock/webhook", data=raw,
+                                 headers={"Content-Type": "application/json", "X-SocialDock-Signature": signature})
+    assert hook.status == 400 and "nested too deeply" in (await hook.json())["error"]

@@ -11,6 +11,7 @@ import sys
 
 from sdassist.mcp import build_server
 from sdassist.mcp.http import HttpConfigError, required_token, serve_http
+from sdassist.mcp.stdio import run_stdio
 
 __all__ = ["build_server", "run"]
 
@@ -43,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
 
             print(stdio_hint(uses_sandbox=settings.uses_sandbox), file=sys.stderr)
         server.sdassist_state.local_files = True  # type: ignore[attr-defined]
-        server.run("stdio")
+        run_stdio(server)
     return 0

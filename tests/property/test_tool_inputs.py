@@ -25,6 +25,7 @@ OPERATOR = Principal(id="cli:prop", kind="operator", face="cli", name="prop")
 ASSISTANT = Principal(id="mcp-prop", kind="assistant", face="mcp", name="an assistant")
 NAMES = [t.name for t in ALL_TOOLS]
 OFFLINE_ONLY = {"create_webhook"}
+PYDANTIC_WORDS = ("Input should", "pydantic", "[type=", "input_value", "For further information", "validation error")
 
 PLAUSIBLE = ["linkedin", "facebook", "instagram", "youtube", "tiktok", "reddit", "telegram", "x", "tomorrow 9am",
              "in 2 hours", "Europe/Berlin", "scheduled", "published", "pending", "https://example.com/a.jpg",
@@ -71,7 +72,8 @@ def test_input_is_parsed_or_refused(name: str) -> None:
         try:
             tool.parse_input(args)
         except ToolError as exc:
-            assert exc.message.strip()
+            assert exc.message.strip() and exc.hint
+            assert not any(w in str(exc) for w in PYDANTIC_WORDS), str(exc)  # our words, never pydantic's
 
     check()
 

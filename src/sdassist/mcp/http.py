@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 from mcp.server import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
+from sdassist import jsonbody
 from sdassist.client import is_loopback_host
 from sdassist.config import Settings
+from sdassist.mcp.jsonrpc import check_message
 
 JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
 GUARD_KEY = "sdassist.resource_guard"
@@ -52,8 +54,8 @@ def transport_security(settings: Settings, host: str, port: int) -> TransportSec
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
 
 
-async def _refuse(send: Any, status: int, code: int, message: str) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}).encode()
+async def _refuse(send: Any, status: int, code: int, message: str, ident: int | str | None = None) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": ident, "error": {"code": code, "message": message}}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -97,16 +99,23 @@ class InputGuard:
             more = message.get("more_body", False)
         raw = b"".join(chunks)
         try:
-            message = json.loads(raw)
-            unknown = _unknown_members(message)
-        except (ValueError, RecursionError):
-            message, unknown = None, []  # the SDK answers malformed JSON with its own parse error
+            message = jsonbody.loads(raw)
+        except jsonbody.JSONBodyError as exc:
+            if "deeply" in str(exc):
+                await _refuse(send, 400, -32700, f"Parse error: {exc}")
+                return
+            message = None  # the SDK answers malformed JSON with its own parse error
+        unknown = _unknown_members(message)
         guard = scope.get(GUARD_KEY)
         if guard is not None and not await guard.allows(scope, message, send):
             return
         if unknown:
             await _refuse(send, 400, -32600, f"Invalid Request: unknown JSON-RPC member(s) {', '.join(unknown)}; "
                                              f"a message has only {', '.join(JSONRPC_FIELDS)}")
+            return
+        refusal = check_message(message) if isinstance(message, dict) else None
+        if refusal is not None:  # the SDK would answer with pydantic's text and id null
+            await _refuse(send, 400, refusal.code, refusal.message, refusal.id)
             return
         replayed = False
 

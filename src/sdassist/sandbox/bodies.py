@@ -33,6 +33,24 @@ async def _read_limited(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+MAX_DEPTH = 64
+TOO_DEEP = f"Malformed JSON body: nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)."
+
+
+def _nests_deeper(data: Any, limit: int) -> bool:
+    """Whether `data` nests arrays/objects more than `limit` levels (iterative, so safe on any depth)."""
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def unknown_fields(body: dict[str, Any], fields: Collection[str], where: str = "") -> str | None:
     """The problem with keys outside `fields` ("unknown field 'x'; accepted fields: …"), or None."""
     unknown = [k for k in body if k not in fields]
@@ -59,8 +77,14 @@ async def json_body(request: Request, *, required: bool = True,
         raise bad_request(f"Content-Type must be application/json, got {ctype or 'none'!r}.")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise bad_request(f"Malformed JSON body: {exc}.") from None
+    except RecursionError:
+        raise bad_request(TOO_DEEP) from None
+    except json.JSONDecodeError as exc:
+        raise bad_request(f"Malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("Malformed JSON body: it is not UTF-8 JSON text.") from None
+    if _nests_deeper(data, MAX_DEPTH):
+        raise bad_request(TOO_DEEP)
     if not isinstance(data, dict):
         raise bad_request(f"The JSON body must be an object, got {type(data).__name__}.")
     if fields is not None:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 
+from sdassist import jsonbody
 from sdassist.client import SIGNATURE_HEADER, verify_signature
 from sdassist.client.models import WebhookEvent
 from sdassist.publishing.drafts import Draft
@@ -70,9 +71,9 @@ def make_handler(publisher: Callable[[], Publisher], secret: Callable[[], str | 
         if not verify_signature(raw, request.headers.get(SIGNATURE_HEADER), key):
             return _refuse(401, f"missing or wrong {SIGNATURE_HEADER}")
         try:
-            event = WebhookEvent.model_validate(json.loads(raw))
+            event = WebhookEvent.model_validate(jsonbody.loads(raw))
         except (ValueError, ValidationError) as exc:
-            reason = "body is not JSON" if isinstance(exc, json.JSONDecodeError) else "body is not a SocialDock event"
+            reason = str(exc) if isinstance(exc, jsonbody.JSONBodyError) else "body is not a SocialDock event"
             return _refuse(400, reason)
         draft = await publisher().apply_webhook(event)
         if draft is None:
@@ -146,12 +147,17 @@ def events_guard(signing_secret: str | None, path: str = EVENTS_PATH) -> Any:
             return _refuse(415, f"Content-Type must be one of {', '.join(SLACK_CONTENT_TYPES)}")
         try:
             parsed = parse_body(text, request.content_type)
+            if jsonbody.depth_over(parsed):
+                raise jsonbody.too_deep()
             if not isinstance(parsed, dict):
                 raise TypeError(f"the payload is a JSON {type(parsed).__name__}, not an object")
             problem = shape_problem(parsed)
             if problem:
                 raise ValueError(problem)
             AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        except RecursionError:
+            log.info("refused a signed Slack request nested too deeply")
+            return _refuse(400, f"not a Slack request body: {jsonbody.too_deep()}")
         except Exception as exc:  # whatever Bolt would have raised, refused with its reason
             reason = "body is not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
             log.info("refused a signed Slack request Bolt cannot read: %s", type(exc).__name__)

@@ -6,6 +6,7 @@ propagate (faces log it and show a generic message, never a traceback or a secre
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -84,7 +85,7 @@ def _one_problem(err: dict) -> str:
     if kind == "missing":
         return wanted
     if kind == "list_type" and isinstance(got, str):
-        return f'{wanted}, like ["{got[:30]}"], not one text'
+        return f"{wanted}, like [{json.dumps(got[:30], ensure_ascii=False)}], not one text"
     return f"{wanted} (got {_kind_of(got)})"
 
 
