@@ -82,9 +82,10 @@ def test_every_request_over_stdio_is_answered(tmp_path: Path) -> None:
     for _, ident, code, said in MALFORMED:
         if ident is not None:
             assert by_id[ident]["error"]["code"] == code and said in by_id[ident]["error"]["message"]
-    anonymous = sorted((a["error"]["code"], a["error"]["message"][:20]) for a in answers if a["id"] is None)
-    assert anonymous == [(-32700, "Parse error: the mes"), (-32700, "Parse error: the mes"),
-                         (-32600, "Invalid Request: id ")]
+    anonymous = sorted((a["error"]["code"], a["error"]["message"]) for a in answers if a["id"] is None)
+    assert anonymous == [(-32700, "Parse error: body is nested too deeply (more than 64 levels of arrays and objects)"),
+                         (-32700, "Parse error: body is not JSON"),
+                         (-32600, "Invalid Request: id must be a string or a number, not an object")]
     assert len(answers) == len(by_id) + 3  # and nothing for the notification
     assert "Traceback" not in done.stderr
 
