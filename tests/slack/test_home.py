@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sdassist.publishing.drafts import Decision, Draft, DraftState, Principal, new_draft
+from sdassist.publishing.drafts import Decision, Draft, DraftState, Principal, Slot, new_draft
 from sdassist.slack import blocks as ui
 from sdassist.slack.home import RECONNECT, calendar_message, home_view
 from sdassist.tools import get_tool
@@ -191,7 +191,7 @@ def fixed_plan(entries_per_day: int = 2, waiting: int = 3, failed: int = 1, text
             n += 1
             at = datetime(2026, 12, 7 + i, 8 + j % 12, 0, tzinfo=UTC)
             entries.append(fixed_draft(n, DraftState.SCHEDULED, at, f"{text} {n}", platforms=("instagram", "linkedin")))
-        days.append(Day(start + timedelta(days=i), entries))
+        days.append(Day(start + timedelta(days=i), [Slot.of(d) for d in entries]))
     pend = [fixed_draft(1000 + i, DraftState.PENDING, NOW + timedelta(days=1, hours=i), f"{text} waiting {i}")
             for i in range(waiting)]
     fail = [fixed_draft(2000 + i, DraftState.FAILED, NOW + timedelta(days=2), f"{text} failed {i}")
@@ -205,7 +205,8 @@ def fixed_plan(entries_per_day: int = 2, waiting: int = 3, failed: int = 1, text
 
 
 def test_a_crowded_fortnight_stays_within_block_kits_limits_and_says_how_many_more() -> None:
-    plan = fixed_plan(entries_per_day=60, waiting=10, failed=10, text="Long " * 80)
+    plan = fixed_plan(entries_per_day=30, waiting=10, failed=10, text="Long " * 80)
+    plan.days[0].more = 500
     broken = [BrokenConnection(f"acc_{i}", "linkedin", f"@team{i}", "expired") for i in range(8)]
     view = home_view(plan, broken=broken)
     assert blockkit.problems(view["blocks"]) == []

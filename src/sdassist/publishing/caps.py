@@ -21,7 +21,7 @@ from typing import Literal
 
 from sdassist.client import SocialDock
 from sdassist.client.models import Target
-from sdassist.publishing.drafts import Draft, DraftError, DraftState
+from sdassist.publishing.drafts import COUNTED_STATES, Draft, DraftError, DraftState, Slot
 from sdassist.publishing.store import DraftStore
 
 __all__ = ["CAPS", "Cap", "CapReached", "CapUse", "account_handles", "cap_uses", "check_caps", "count_uses",
@@ -60,6 +60,19 @@ class Cap:
         return best
 
 
+    def peak(self, ordered: Sequence[datetime], start: datetime, end: datetime) -> int:
+        """The fullest window that overlaps [start, end), from post times sorted ascending (for a calendar day)."""
+        if self.window == "utc_day":
+            best, day = 0, self.bounds(start)[0]
+            while day < end:
+                best = max(best, bisect_left(ordered, day + timedelta(days=1)) - bisect_left(ordered, day))
+                day += timedelta(days=1)
+            return best
+        first = bisect_left(ordered, start - self.span + timedelta(microseconds=1))
+        return max((bisect_left(ordered, ordered[i] + self.span) - i
+                    for i in range(first, bisect_left(ordered, end))), default=0)
+
+
 CAPS: dict[str, Cap] = {
     "instagram": Cap("instagram", 50, "rolling"),
     "linkedin": Cap("linkedin", 150, "utc_day"),
@@ -67,7 +80,6 @@ CAPS: dict[str, Cap] = {
 }
 """The caps that are counted, by platform. Last checked against the platform rules on 2026-12-05."""
 
-COUNTED_STATES = (S.SCHEDULED, S.PUBLISHED, S.PUBLISHING, S.UNKNOWN, S.FAILED)
 
 
 @dataclass(frozen=True)
@@ -120,34 +132,22 @@ def window_label(cap: Cap, at: datetime, zone: str = "UTC") -> str:
     return f"in the {hours} h around {_clock(at, zone)}"
 
 
-def _counts_for(draft: Draft, target: Target) -> bool:
-    """Whether `draft` holds a post on `target`'s account that the platform counts."""
-    if draft.kind != "create" or draft.goes_out_at is None:
-        return False
-    if not any(t.account_id == target.account_id and t.platform == target.platform for t in draft.targets):
-        return False
-    if draft.state == S.FAILED:  # only the accounts it did reach
-        return target.account_id in draft.live_accounts()
-    failed = {r.get("account_id") for r in draft.target_results if r.get("status") == "failed"}
-    return target.account_id not in failed
-
-
 def count_uses(targets: Iterable[Target], at: datetime, drafts: Iterable[Draft], *,
                exclude: str | None = None, handles: dict[str, str] | None = None) -> list[CapUse]:
     """The cap use of each capped target for a post at `at`, from drafts around that time."""
-    drafts = [d for d in drafts if d.id != exclude]
+    slots = [Slot.of(d) for d in drafts if d.id != exclude]
     uses: list[CapUse] = []
     for target in targets:
         cap = CAPS.get(target.platform)
         if cap is None:
             continue
-        sent = [d.goes_out_at for d in drafts if d.state in COUNTED_STATES and _counts_for(d, target)]
-        pending = [d for d in drafts if d.state == S.PENDING and not d.publish_now and d.kind == "create"
-                   and any(t.account_id == target.account_id for t in d.targets)]
+        key = (target.platform, target.account_id)
+        sent = [s.goes_out_at for s in slots if s.counts_on(*key)]
         lo, hi = cap.bounds(at)
+        waiting = sum(1 for s in slots if s.state == S.PENDING and s.kind == "create" and s.goes_to(*key)
+                      and s.goes_out_at is not None and lo <= s.goes_out_at < hi)
         uses.append(CapUse(cap=cap, account_id=target.account_id, at=at,
-                           used=cap.busiest([t for t in sent if t is not None], at),
-                           waiting=sum(1 for d in pending if lo <= d.scheduled_at < hi),  # type: ignore[operator]
+                           used=cap.busiest([t for t in sent if t is not None], at), waiting=waiting,
                            handle=(handles or {}).get(target.account_id)))
     return uses
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sdassist.client.models import PostCreate, PostUpdate, Target
 
 __all__ = [
+    "COUNTED_STATES",
     "SYSTEM",
     "TERMINAL_STATES",
     "TRANSITIONS",
@@ -33,6 +34,7 @@ __all__ = [
     "InvalidTransition",
     "OpenAttempt",
     "Principal",
+    "Slot",
     "StaleApproval",
     "StaleVersion",
     "new_draft",
@@ -390,6 +392,65 @@ class Draft(BaseModel):
             "media_urls": list(self.media_urls),
             "tags": list(self.tags),
         }
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A draft as a calendar places and counts it (`DraftStore.slots` reads these without reading drafts whole)."""
+
+    id: str
+    state: DraftState
+    version: int
+    kind: str
+    goes_out_at: datetime | None
+    targets: tuple[tuple[str, str], ...]
+    """(platform, account id) of each target."""
+    text: str
+    requester_id: str
+    live: frozenset[str] = frozenset()
+    """Accounts a failed draft did reach (published or scheduled there)."""
+    failed: frozenset[str] = frozenset()
+    """Accounts SocialDock reported failed for this draft."""
+
+    @classmethod
+    def of(cls, draft: Draft) -> Slot:
+        return cls.from_parts(draft.id, draft.state, draft.version, draft.kind, draft.goes_out_at,
+                              [t.model_dump() for t in draft.targets], draft.target_results, draft.text,
+                              draft.requester_id)
+
+    @classmethod
+    def from_parts(cls, draft_id: str, state: str, version: int, kind: str | None, goes_out_at: datetime | None,
+                   targets: Iterable[dict[str, Any]], results: Iterable[dict[str, Any]] | None, text: str | None,
+                   requester_id: str) -> Slot:
+        results = list(results or [])
+        return cls(id=draft_id, state=DraftState(state), version=version, kind=kind or "create",
+                   goes_out_at=as_utc(goes_out_at),
+                   targets=tuple((str(t.get("platform")), str(t.get("account_id"))) for t in targets),
+                   text=text or "", requester_id=requester_id,
+                   live=frozenset(str(r.get("account_id") or r.get("platform")) for r in results
+                                  if r.get("status") in ("published", "scheduled")),
+                   failed=frozenset(str(r.get("account_id")) for r in results if r.get("status") == "failed"))
+
+    @property
+    def platforms(self) -> list[str]:
+        return [platform for platform, _ in self.targets]
+
+    def goes_to(self, platform: str, account_id: str) -> bool:
+        return (platform, account_id) in self.targets
+
+    def counts_on(self, platform: str, account_id: str) -> bool:
+        """Whether this is a post on that account that the platform counts against its cap: one sdassist
+        sent or is sending there (a failed draft only where it did reach)."""
+        if self.kind != "create" or self.goes_out_at is None or not self.goes_to(platform, account_id):
+            return False
+        if self.state == DraftState.FAILED:
+            return account_id in self.live
+        return self.state in COUNTED_STATES and account_id not in self.failed
+
+
+COUNTED_STATES = frozenset({DraftState.SCHEDULED, DraftState.PUBLISHED, DraftState.PUBLISHING, DraftState.UNKNOWN,
+                            DraftState.FAILED})
+"""States in which a draft's post counts against a posting cap (a failed one only where it did go out)."""
 
 
 def schedule_and_expiry(

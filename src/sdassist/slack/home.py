@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sdassist.publishing.drafts import Draft, DraftState
+from sdassist.publishing.drafts import Draft, DraftState, Slot
 from sdassist.slack.blocks import (
     APPROVE,
     EDIT,
@@ -78,16 +78,16 @@ def lines_section(lines: Sequence[str], more: int = 0, *, empty: str = "_Nothing
     return section("\n".join(shown) if shown else empty)
 
 
-def first_line(draft: Draft) -> str:
+def first_line(draft: Draft | Slot) -> str:
     return escape(preview((draft.text or "").strip().splitlines()[0] if (draft.text or "").strip() else "",
                           LINE_CHARS))
 
 
-def platforms_of(draft: Draft) -> str:
+def platforms_of(draft: Draft | Slot) -> str:
     return ", ".join(platform_name(p) for p in dict.fromkeys(draft.platforms))
 
 
-def clock(plan: Plan, draft: Draft) -> str:
+def clock(plan: Plan, draft: Draft | Slot) -> str:
     at = draft.goes_out_at
     return f"{plan.local(at):%H:%M}" if at is not None else "once approved"
 
@@ -103,7 +103,7 @@ STATE_MARK = {S.SCHEDULED: ":calendar:", S.PUBLISHED: ":white_check_mark:", S.PU
               S.UNKNOWN: ":grey_question:", S.FAILED: ":warning:", S.PENDING: ":inbox_tray:"}
 
 
-def entry_line(plan: Plan, draft: Draft) -> str:
+def entry_line(plan: Plan, draft: Draft | Slot) -> str:
     """`09:00 · Instagram, LinkedIn · Launch day! · approved by @boss`."""
     parts = [f"{STATE_MARK.get(draft.state, '')} *{clock(plan, draft)}*", platforms_of(draft), first_line(draft)]
     if draft.state == S.PENDING:
@@ -127,7 +127,7 @@ def day_blocks(plan: Plan, day: Day, handles: dict[str, str]) -> list[dict[str, 
     label = f"*{day.day:%a %-d %b}*" + (" · today" if day.day == today else "")
     if not day.entries:
         return [section(f"{label}  _nothing planned_")]
-    blocks = [lines_section([label, *(entry_line(plan, d) for d in day.entries)])]
+    blocks = [lines_section([label, *(entry_line(plan, d) for d in day.entries)], day.more)]
     if day.caps:
         blocks.append(context("Caps used: " + " · ".join(cap_text(p, handles) for p in day.caps[:8])))
     return blocks

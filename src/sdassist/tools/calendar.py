@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sdassist.publishing.caps import CAPS, COUNTED_STATES, Cap
-from sdassist.publishing.drafts import Decision, Draft, DraftState, Principal, utcnow
+from sdassist.publishing.caps import CAPS, Cap
+from sdassist.publishing.drafts import COUNTED_STATES, Decision, Draft, DraftState, Principal, Slot, utcnow
 from sdassist.publishing.policy import ApprovalPolicy, PolicyError
 from sdassist.publishing.when import TimeError, resolve_time, zone_for_name
 from sdassist.tools.accounts import AccountView
@@ -24,6 +24,7 @@ from sdassist.tools.errors import ToolError
 S = DraftState
 SHOWN_STATES = (*COUNTED_STATES, S.PENDING)
 LIST_LIMIT = 10  # drafts per list (waiting, mine, failed); the total is shown beside them
+DAY_ENTRIES = 30  # posts listed per day: a 3,000-character section holds about this many lines
 CALENDAR_EXAMPLE = "/socialdock calendar next week"
 
 
@@ -39,8 +40,10 @@ class CapPeak:
 @dataclass
 class Day:
     day: date
-    entries: list[Draft] = field(default_factory=list)
+    entries: list[Slot] = field(default_factory=list)
     caps: list[CapPeak] = field(default_factory=list)
+    more: int = 0
+    """Posts that day beyond `entries` (a day shows at most DAY_ENTRIES: a section holds no more)."""
 
 
 @dataclass
@@ -115,22 +118,24 @@ def may_approve(policy: ApprovalPolicy, viewer: Principal, draft: Draft) -> bool
     return True
 
 
-def _cap_peaks(drafts: list[Draft], day_drafts: list[Draft]) -> list[CapPeak]:
-    peaks: dict[tuple[str, str], CapPeak] = {}
-    for draft in day_drafts:
-        if draft.state not in COUNTED_STATES or draft.kind != "create":
-            continue
-        for target in draft.targets:
-            cap = CAPS.get(target.platform)
-            if cap is None:
-                continue
-            times = [d.goes_out_at for d in drafts if d.state in COUNTED_STATES and d.kind == "create"
-                     and d.goes_out_at is not None and any(t.account_id == target.account_id for t in d.targets)]
-            used = cap.busiest(times, draft.goes_out_at)  # type: ignore[arg-type]
-            key = (target.platform, target.account_id)
-            if key not in peaks or peaks[key].used < used:
-                peaks[key] = CapPeak(cap, target.account_id, used)
-    return sorted(peaks.values(), key=lambda p: (p.cap.platform, p.account_id))
+def _cap_times(slots: list[Slot]) -> dict[tuple[str, str], list[datetime]]:
+    """Sorted going-out times of the counted posts of each capped (platform, account)."""
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for slot in slots:
+        for key in slot.targets:
+            if key[0] in CAPS and slot.counts_on(*key):
+                times.setdefault(key, []).append(slot.goes_out_at)  # type: ignore[arg-type]
+    for values in times.values():
+        values.sort()
+    return times
+
+
+def _cap_peaks(times: dict[tuple[str, str], list[datetime]], day_slots: list[Slot], start: datetime,
+               end: datetime) -> list[CapPeak]:
+    """For each capped account posting that day, the fullest window of its cap that overlaps the day."""
+    keys = {key for slot in day_slots for key in slot.targets} & set(times)
+    return [CapPeak(CAPS[platform], account, CAPS[platform].peak(times[(platform, account)], start, end))
+            for platform, account in sorted(keys)]
 
 
 async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | None = None) -> Plan:
@@ -142,24 +147,29 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
     store, viewer = ctx.store, ctx.principal
     async with store.reading():  # one connection for all of it: one wait for the pool, not eight
         # The days, with a day either side so that the caps count their rolling windows whole.
-        around = await store.going_out(first - timedelta(days=1), last + timedelta(days=1), states=SHOWN_STATES)
+        around = await store.slots(first - timedelta(days=1), last + timedelta(days=1), states=SHOWN_STATES)
         waiting = Listed(await store.list(states=[S.PENDING], limit=LIST_LIMIT),
                          await store.count(states=[S.PENDING]))
         mine = Listed(await store.list(requester_id=viewer.id, limit=LIST_LIMIT),
                       await store.count(requester_id=viewer.id))
         failed = Listed(await store.list(states=[S.FAILED], limit=LIST_LIMIT), await store.count(states=[S.FAILED]))
-        in_range = [d for d in around if (at := d.goes_out_at) is not None and first <= at < last]
-        approved_by = await store.approvals([d.id for d in in_range if d.state != S.PENDING])
-    by_day: dict[date, list[Draft]] = {}
-    for draft in in_range:
-        by_day.setdefault(draft.goes_out_at.astimezone(tz).date(), []).append(draft)  # type: ignore[union-attr]
-    the_days = [Day(d, by_day.get(d, []), _cap_peaks(around, by_day.get(d, [])))
-                for d in (start + timedelta(days=i) for i in range(days))]
-    may_decide = {d.id for d in [*waiting.drafts, *failed.drafts, *(e for day in the_days for e in day.entries
-                                                                     if e.state == S.PENDING)]
-                  if may_approve(ctx.policy, viewer, d)}
-    return Plan(viewer=viewer, zone=zone, start=start, days=the_days, waiting=waiting, mine=mine, failed=failed,
-                approved_by=approved_by, may_decide=may_decide, now=utcnow())
+        by_day: dict[date, list[Slot]] = {}
+        for slot in around:
+            if first <= slot.goes_out_at < last:  # type: ignore[operator]
+                by_day.setdefault(slot.goes_out_at.astimezone(tz).date(), []).append(slot)  # type: ignore[union-attr]
+        shown = [s for slots in by_day.values() for s in slots[:DAY_ENTRIES] if s.state != S.PENDING]
+        approved_by = await store.approvals([s.id for s in shown])
+    times = _cap_times(around)
+
+    def day(d: date) -> Day:
+        opens, slots = datetime.combine(d, time(0), tz), by_day.get(d, [])
+        return Day(d, slots[:DAY_ENTRIES], _cap_peaks(times, slots, opens, opens + timedelta(days=1)),
+                   more=max(len(slots) - DAY_ENTRIES, 0))
+
+    may_decide = {d.id for d in [*waiting.drafts, *failed.drafts] if may_approve(ctx.policy, viewer, d)}
+    return Plan(viewer=viewer, zone=zone, start=start, days=[day(start + timedelta(days=i)) for i in range(days)],
+                waiting=waiting, mine=mine, failed=failed, approved_by=approved_by, may_decide=may_decide,
+                now=utcnow())
 
 
 @dataclass(frozen=True)
