@@ -254,6 +254,9 @@ async def approve_again(publisher: Publisher, control: httpx.AsyncClient, store:
         await asyncio.sleep(0.01)
     later = utcnow() + publisher.attempt_may_land
     publisher.clock = lambda: later
+    # A person approving again waits for SocialDock's rate-limit window rather than giving up within the
+    # run's 1 s timeout: the look before each new POST reads the post list, and the run is near the limit.
+    publisher.client = SocialDock(DEFAULT_KEY, base_url=str(control.base_url), timeout=5.0, deadline=120.0)
     for draft_id in ids:
         draft = await store.get(draft_id)
         if draft.state != DraftState.FAILED or draft.open_attempt is None:
@@ -265,6 +268,7 @@ async def approve_again(publisher: Publisher, control: httpx.AsyncClient, store:
             continue
         result.approved_again += 1
         result.taken_late += again.late_note is not None
+    await publisher.client.aclose()
 
 
 def run(drafts: int, *, concurrency: int, seed: int, database_url: str | None = None, burst: int = 15) -> FaultRun:

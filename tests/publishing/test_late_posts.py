@@ -17,6 +17,7 @@ import pytest
 from sdassist.client.models import Post, WebhookEvent
 from sdassist.publishing.drafts import AttemptMayLand, Draft, DraftState, utcnow
 from sdassist.publishing.publisher import NOT_FOUND_YET, _outcome
+from tests.publishing.conftest import force_state
 from tests.publishing.test_publisher import BOB, CAROL, Env, env  # noqa: F401  (fixture)
 
 S = DraftState
@@ -184,6 +185,29 @@ async def test_a_late_post_of_a_cancelled_draft_is_recorded_as_live(sd: Env) -> 
     assert seen.state == S.CANCELLED and seen.post_id == post_id
     assert seen.late_note and "it is live although this draft ended" in seen.late_note
     assert await sd.store.watched() == []
+
+
+async def test_every_face_is_told_of_the_late_landing(sd: Env) -> None:
+    from sdassist.tools.approval import outcome_step
+    from sdassist.tools.views import draft_view
+
+    failed, clock = await _held_approval(sd)
+    assert "may still land" in outcome_step(failed) and "not on SocialDock yet" in outcome_step(failed)
+    await _release_and_wait(sd)
+    clock.advance(minutes=5)
+    [flipped] = await sd.publisher.watch_late_posts()
+    assert flipped.late_note in draft_view(flipped).warnings
+    assert f"Note: {flipped.late_note}" in outcome_step(flipped)
+
+
+async def test_an_update_not_seen_yet_is_never_called_unchanged(sd: Env) -> None:
+    original = await sd.publisher.approve((await sd.add(("linkedin",))).id, version=1, actor=BOB)
+    change = await sd.add(text="corrected words", kind="update", post_id=original.post_id,
+                          scheduled_at=utcnow() + timedelta(days=2))
+    await force_state(sd.store, change.id, S.UNKNOWN, publish_started_at=utcnow() - timedelta(minutes=10))
+    settled = await sd.publisher.reconcile(change.id)
+    assert settled.state == S.FAILED and settled.error
+    assert "does not show the change yet" in settled.error and "nothing was changed" not in settled.error
 
 
 # --- webhooks never move a target backwards --------------------------------------------------------

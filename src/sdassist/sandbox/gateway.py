@@ -107,6 +107,8 @@ async def handle_api(state: SandboxState, routes: list[BaseRoute], scope: Scope,
         return
 
     fault = state.faults.decide(method, scope["path"])
+    # A held request has arrived whole: read it now, before any latency lets its client give up first.
+    body = await _read_body(receive) if fault.hold else b""
     if fault.latency_ms:
         await asyncio.sleep(fault.latency_ms / 1000)
     if fault.error_status is not None:
@@ -149,8 +151,6 @@ async def handle_api(state: SandboxState, routes: list[BaseRoute], scope: Scope,
             state.save()
 
     if fault.hold:
-        body = await _read_body(receive)
-
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
