@@ -79,7 +79,14 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
             kwargs.update(pool_size=1, max_overflow=0)
     else:
         kwargs.update(pool_pre_ping=True, **pool)
-    engine = create_async_engine(url, **kwargs)
+    try:
+        engine = create_async_engine(url, **kwargs)
+    except ModuleNotFoundError as exc:  # a lean install has no PostgreSQL driver: say which extra brings it
+        from sdassist.config import SettingsError
+
+        extra = "pip install 'sdassist[postgres]'" if exc.name == "asyncpg" else f"install {exc.name}"
+        raise SettingsError(f"SDASSIST_DATABASE_URL uses the {parsed.drivername} driver, which is not installed: "
+                            f"{extra}") from None
     try:
         if backend == "sqlite":
             _prepare_sqlite(engine)
