@@ -129,3 +129,50 @@ async def test_a_database_that_cannot_take_the_tables_leaves_no_engine_open(
     with pytest.raises(RuntimeError, match="permission denied"):
         await DraftStore.open(url)
     assert len(disposed) == 2
+
+
+HOLDER = """
+import asyncio, sys
+from sdassist.ratebudget import SharedBudget
+
+async def main():
+    budget = SharedBudget(sys.argv[1], sys.argv[2])
+    assert await budget.reserve(1000.0) == 0  # the limit is unknown: this is the one request in flight
+    print("holding", flush=True)
+    await asyncio.sleep(3600)  # a request that never ends, in a process that will be killed
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_instances_requests_in_flight_are_released_within_seconds(database_url: str) -> None:
+    """Each instance holds its requests in flight in a lease it renews; one killed mid-request stops
+    holding the budget back once its lease lapses (LEASE_TTL), while a live one keeps its lease."""
+    import asyncio
+    import signal
+    import sys
+    import time
+
+    from sdassist import ratebudget
+
+    key = "sd_live_lease_test_key_77"
+    holder = await asyncio.create_subprocess_exec(sys.executable, "-c", HOLDER, database_url, key,
+                                                  stdout=asyncio.subprocess.PIPE)
+    other = SharedBudget(database_url, key)
+    try:
+        assert holder.stdout is not None
+        assert (await asyncio.wait_for(holder.stdout.readline(), 60)).strip() == b"holding"
+        assert await other.reserve(1000.0) > 0  # one request at a time until the limit is known: held
+        await asyncio.sleep(ratebudget.LEASE_TTL + 1.5)  # longer than a lease lasts unrenewed
+        assert await other.reserve(1000.0) > 0  # the live holder renewed its lease
+        holder.send_signal(signal.SIGKILL)
+        await holder.wait()
+        killed = time.monotonic()
+        while await other.reserve(1000.0) > 0:
+            assert time.monotonic() - killed < ratebudget.LEASE_TTL + 5, "the dead instance's lease never lapsed"
+            await asyncio.sleep(0.2)
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+            await holder.wait()
+        await other.aclose()
