@@ -35,8 +35,8 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -318,16 +318,15 @@ class DraftStore:
     @staticmethod
     def _going_out_query(columns: Any, start: datetime, end: datetime,
                          states: Iterable[DraftState] | None) -> Any:
-        """Two indexed ranges: scheduled drafts by `scheduled_at`, and drafts published at once by `updated_at`
-        (which never precedes their publication); the caller keeps those really in the window."""
+        """Two indexed ranges, as two selects (an OR of them would make the planner scan by state): scheduled
+        drafts by (`state`, `scheduled_at`), and drafts published at once by `updated_at` (which never precedes
+        their publication; their states are left to the caller, or the planner would scan by state). The caller
+        keeps those really in the window, in `states`."""
         c = drafts_table.c
-        query = select(*columns).where(or_(
-            (c.publish_now == 0) & (c.scheduled_at >= start) & (c.scheduled_at < end),
-            (c.publish_now == 1) & (c.updated_at >= start),
-        ))
+        scheduled = select(*columns).where(c.publish_now == 0, c.scheduled_at >= start, c.scheduled_at < end)
         if states is not None:
-            query = query.where(c.state.in_([DraftState(s).value for s in states]))
-        return query
+            scheduled = scheduled.where(c.state.in_([DraftState(s).value for s in states]))
+        return union_all(scheduled, select(*columns).where(c.publish_now == 1, c.updated_at >= start))
 
     async def going_out(
         self, start: datetime, end: datetime, *, states: Iterable[DraftState] | None = None, limit: int = 5000
@@ -337,7 +336,9 @@ class DraftStore:
         query = self._going_out_query([drafts_table], start, end, states)
         async with self._reader() as conn:
             rows = (await conn.execute(query.limit(limit))).all()
-        found = [d for d in map(_draft_from_row, rows) if (at := d.goes_out_at) is not None and start <= at < end]
+        chosen = None if states is None else {DraftState(s) for s in states}
+        found = [d for d in map(_draft_from_row, rows) if (at := d.goes_out_at) is not None and start <= at < end
+                 and (chosen is None or d.state in chosen)]
         return sorted(found, key=lambda d: (d.goes_out_at, d.id))
 
     async def slots(self, start: datetime, end: datetime, *, states: Iterable[DraftState] | None = None,
@@ -346,6 +347,7 @@ class DraftStore:
         draft's JSON by the database, and no draft is read or validated whole (a busy fortnight holds
         thousands)."""
         start, end = as_utc(start), as_utc(end)
+        chosen = None if states is None else {DraftState(s).value for s in states}
         c, body = drafts_table.c, drafts_table.c.body
         columns = [c.id, c.state, c.version, c.publish_now, c.scheduled_at, c.requester_id,
                    body["kind"].as_string().label("kind"), body["targets"].label("targets"),
@@ -356,6 +358,8 @@ class DraftStore:
             rows = (await conn.execute(query.limit(limit))).all()
         found = []
         for r in rows:
+            if chosen is not None and r.state not in chosen:
+                continue
             at = (datetime.fromisoformat(r.started) if r.started else None) if r.publish_now else r.scheduled_at
             at = as_utc(at)
             if at is not None and start <= at < end:
