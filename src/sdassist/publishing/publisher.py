@@ -313,8 +313,24 @@ class Publisher:
         except Exception as exc:  # an unreadable answer: the request may well have been processed
             log.exception("unexpected error publishing draft %s", draft.id)
             return await self._ambiguous(draft, f"unexpected error after sending: {exc!r}")
-        state, changes = _outcome(post)
-        return await self._finish(draft, state, changes, note=f"SocialDock post {post.id} is {post.status}")
+        return await self._take_post(draft, post, note=f"SocialDock post {post.id} is {post.status}")
+
+    async def _take_post(self, draft: Draft, post: Post, *, note: str, as_update: bool = False) -> Draft:
+        """Settle an in-flight draft from SocialDock's record of its post, over the outcomes recorded meanwhile
+        (a webhook may come first): one compare-and-set on the revision the merge was made from."""
+        for _ in range(20):
+            state, changes = _outcome(post, draft.target_results)
+            if as_update:  # a change to a scheduled post: it stays the post it was, scheduled
+                state, changes = S.SCHEDULED, {**changes, "post_id": draft.post_id}
+            won = await self.store.transition(
+                draft.id, to=state, actor=SYSTEM, expected_state=draft.state, expected_revision=draft.revision,
+                changes=changes, note=note)
+            if won is not None:
+                return won
+            draft = await self.store.get(draft.id)
+            if draft.state not in IN_FLIGHT:
+                return draft  # settled by someone else (a webhook, another instance)
+        return draft
 
     async def _check_earlier_attempt(self, draft: Draft) -> Draft:
         """Right before a new `POST`: did the earlier request land after all? Found → the draft takes that
@@ -455,10 +471,8 @@ class Publisher:
             return await self._still_unknown(
                 draft, f"could not check SocialDock ({exc}); still unknown, nothing will be resent")
         if post is not None:
-            state, changes = _outcome(post, draft.target_results)
-            if draft.kind == "update":
-                state, changes = S.SCHEDULED, {**changes, "post_id": draft.post_id}
-            return await self._finish(draft, state, changes, note=f"reconciled: found SocialDock post {post.id}")
+            return await self._take_post(draft, post, note=f"reconciled: found SocialDock post {post.id}",
+                                         as_update=draft.kind == "update")
         if doubt is not None:
             return await self._still_unknown(
                 draft, f"{doubt}; still unknown, nothing will be resent: check list_posts and cancel the "
@@ -633,14 +647,8 @@ class Publisher:
                 continue  # made before this draft was sent: not its post
             if not (_same_text(post.text, candidate.text) and _same_targets(post, candidate.targets)):
                 continue
-            state, changes = _outcome(post, candidate.target_results)
-            note = f"settled by SocialDock's webhook about post {post.id}"
-            won = await self.store.transition(
-                candidate.id, to=state, actor=SYSTEM, expected_state=IN_FLIGHT, changes=changes, note=note,
-            )
-            if won is not None:
-                return won
-            current = await self.store.get(candidate.id)
+            current = await self._take_post(
+                candidate, post, note=f"settled by SocialDock's webhook about post {post.id}")
             if current.post_id == post.id:
                 return current
         for draft in watched:  # a request first not found: this event may be about its late post

@@ -500,13 +500,14 @@ class DraftStore:
 
     async def watched(self, *, due_by: datetime | None = None, limit: int = 1000) -> list[Draft]:
         """Drafts with a watched open attempt; with `due_by`, those whose next look is due by then."""
-        query = select(late_watch_table.c.draft_id).order_by(late_watch_table.c.next_check_at).limit(limit)
+        query = (select(drafts_table)
+                 .join(late_watch_table, late_watch_table.c.draft_id == drafts_table.c.id)
+                 .order_by(late_watch_table.c.next_check_at).limit(limit))
         if due_by is not None:
             query = query.where(late_watch_table.c.next_check_at <= as_utc(due_by))
         async with self._engine.connect() as conn:
-            ids = (await conn.execute(query)).scalars().all()
-        found = [await self._get_or_none(i) for i in ids]
-        return [d for d in found if d is not None]
+            rows = (await conn.execute(query)).all()
+        return [_draft_from_row(r) for r in rows]
 
     async def watch_next(self, draft_id: str, at: datetime | None) -> None:
         """When to look for the draft's late post again; None ends the watch."""
