@@ -13,6 +13,7 @@ after it. Posts made outside sdassist are not in its store and so not counted.
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -164,6 +165,7 @@ async def cap_uses(store: DraftStore, targets: Sequence[Target], at: datetime, *
     return count_uses(capped, at, drafts, exclude=exclude, handles=handles)
 
 
+HANDLES_WAIT = 1.0  # seconds to wait for account handles before naming accounts by id
 MOVE_HINT = "Choose another time, or leave that account out."
 
 
@@ -190,8 +192,8 @@ async def check_caps(store: DraftStore, targets: Sequence[Target], at: datetime,
     there is something to say."""
     uses = [u for u in await cap_uses(store, targets, at, exclude=exclude) if u.full or u.crowded]
     if uses and handles is not None:
-        try:
-            known = await handles()
+        try:  # bounded: a form's dry run waits on this before Slack's 3 s ack
+            known = await asyncio.wait_for(handles(), HANDLES_WAIT)
         except Exception:  # the handle only decorates the message; the account id says the same
             known = {}
         uses = [replace(u, handle=known.get(u.account_id)) for u in uses]
