@@ -166,3 +166,23 @@ def test_the_readme_starts_with_the_two_commands_a_newcomer_runs() -> None:
 )
 def test_the_exclusions_are_the_ones_meant(command: str, runs: bool) -> None:
     assert (excluded_because(command) is None) is runs
+
+
+def test_configuration_md_has_one_row_for_every_setting() -> None:
+    from sdassist.config import ENV_FILE_VARIABLE, Settings
+
+    table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)`", table, re.MULTILINE)
+    settings = {field.validation_alias for field in Settings.model_fields.values()}
+    environment_only = {ENV_FILE_VARIABLE, "SDASSIST_LOG"}  # read before Settings, or per call (client/logs.py)
+    assert len(rows) == len(set(rows)), "a setting has two rows"
+    assert settings - set(rows) == set(), "settings without a row in docs/configuration.md"
+    assert set(rows) - settings - environment_only == set(), "rows for settings sdassist does not read"
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file() -> None:
+    for path in doc_files():
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (path.parent / target).exists(), f"{path.relative_to(ROOT)} links to {target}, which is missing"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import sys
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings, getattr(args, "host", "0.0.0.0"), getattr(args, "port", 3000)))
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
+    except OSError as exc:  # a port taken or not ours is a usage error (2, as in docs/terminal.md); else internal (3)
         print(f"sdassist slack: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return EXIT_CONFIG if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL) else 3
     return 0
