@@ -179,7 +179,7 @@ async def one_run(n: int, rt: object, ctx: object, account: str, sender: Sender,
                   concurrency: int) -> float:
     drafts = []
     for i in range(requests):  # drafts to approve, stored before the clock starts
-        draft = new_draft(text=f"Approve me {n}.{i}", targets=[{"platform": "instagram", "account_id": account}],
+        draft = new_draft(text=f"Approve me {n}.{i}", targets=[{"platform": "facebook", "account_id": account}],
                           requester=ctx.principal, publish_now=True)  # type: ignore[attr-defined]
         drafts.append(await rt.store.add(draft, ctx.principal))  # type: ignore[attr-defined]
     with GcPauses() as pauses:
@@ -218,7 +218,9 @@ async def main(requests: int, concurrency: int, runs: int, settle: bool) -> int:
         await face.start()
         sender = Sender(http, f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events")
         ctx = rt.context(Principal(id="U0ASKER", kind="human", face="slack", name="asker"))
-        account = (await get_tool("list_accounts").run(ctx, {"platform": "instagram"})).accounts[0].id
+        # Facebook has no posting cap: every click publishes, as the bench means (Instagram's 50 a day would
+        # refuse most of the 300 approvals before they reached the slow SocialDock).
+        account = (await get_tool("list_accounts").run(ctx, {"platform": "facebook"})).accounts[0].id
         async with httpx.AsyncClient(base_url=sandbox_url) as control:
             answer = await control.post("/_sandbox/faults", json={"rules": [
                 {"path": "/api/v1/*", "latency_rate": 1.0, "latency_ms": LATENCY_MS}]})
