@@ -210,6 +210,16 @@ async def test_an_update_not_seen_yet_is_never_called_unchanged(sd: Env) -> None
     assert "does not show the change yet" in settled.error and "nothing was changed" not in settled.error
 
 
+async def test_a_late_scheduled_post_of_a_cancelled_draft_is_deleted_as_the_cancel_asked(sd: Env) -> None:
+    failed, clock = await _held_approval(sd, publish_now=False)
+    await sd.publisher.cancel(failed.id, actor=BOB)
+    post_id = await _release_and_wait(sd)
+    clock.advance(minutes=5)
+    [seen] = await sd.publisher.watch_late_posts()
+    assert seen.state == S.CANCELLED and seen.late_note and "has been deleted" in seen.late_note
+    assert (await sd.sandbox.get(f"/api/v1/posts/{post_id}")).status_code == 404
+
+
 # --- webhooks never move a target backwards --------------------------------------------------------
 
 def _evt(post_id: str, account: str, *, ok: bool, evt: str, at: datetime) -> WebhookEvent:

@@ -370,7 +370,9 @@ class Publisher:
         else:  # the late post failed there, or the draft ended meanwhile (cancelled, expired): record what is true
             post_fields = {k: changes[k] for k in ("post_id", "post_status", "target_results")}
             record: dict[str, Any] = {"open_attempt": None, "late_note": note}
-            if state != S.FAILED:
+            if state == S.SCHEDULED and draft.state in (S.CANCELLED, S.REJECTED):
+                record.update(post_fields, late_note=await self._withdraw_late(post, note, draft.state))
+            elif state != S.FAILED:
                 record.update(post_fields, late_note=f"{note}: it is live although this draft ended; delete it "
                                                      "on SocialDock if it should not be")
             elif draft.state == S.FAILED:
@@ -379,6 +381,18 @@ class Publisher:
             won = await self.store.annotate(
                 draft.id, expected_state=draft.state, changes=record, actor=SYSTEM, note=record["late_note"])
         return won or await self.store.get(draft.id)
+
+    async def _withdraw_late(self, post: Post, note: str, decision: DraftState) -> str:
+        """A person said no (cancelled, rejected) before the late post appeared, scheduled: honour it, as
+        cancelling a scheduled draft does, by deleting the post before it goes out."""
+        try:
+            await self.client.posts.delete(post.id)
+        except NotFoundError:
+            pass
+        except SocialDockError as exc:
+            return (f"{note}: it is scheduled although this draft was {decision}, and deleting it failed ({exc}); "
+                    "delete it on SocialDock")
+        return f"{note}: it was scheduled there and has been deleted, since this draft was {decision}"
 
     async def _finish(
         self, draft: Draft, to: DraftState, changes: dict[str, Any], *, note: str | None = None
