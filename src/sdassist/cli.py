@@ -15,15 +15,19 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from sdassist import package_version
 from sdassist.config import Settings, SettingsError
 from sdassist.netsafety import InsecureTransport
-from sdassist.tools import ALL_TOOLS, Tool, ToolError, get_tool
-from sdassist.tools.arguments import AssignmentError, parse_assignments
-from sdassist.tools.errors import redact
+
+if TYPE_CHECKING:
+    from sdassist.tools import Tool
+
+# The tool registry is imported where a command needs it, not here: `sdassist mcp` is timed by every MCP host
+# at start-up and loads only what it needs (see sdassist.mcp.server).
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -31,15 +35,6 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141
-
-
-def package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("sdassist")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 def wants_table(args: argparse.Namespace) -> bool:
@@ -52,6 +47,8 @@ def wants_table(args: argparse.Namespace) -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
+    from sdassist.tools.errors import redact
+
     text = " ".join(str(exc).split()) or "no details"
     return redact(f"{type(exc).__name__}: {text}")[:300]
 
@@ -81,6 +78,7 @@ def terminal_zone(settings: Settings, given: str | None) -> tuple[str, str]:
 
 def cmd_tools(args: argparse.Namespace) -> int:
     from sdassist.terminal.toolhelp import one_line
+    from sdassist.tools import ALL_TOOLS
 
     rows = [{"name": t.name, "title": t.title, "description": one_line(t), "kind": t.kind.value,
              "toolset": t.toolset.value, "human_only": t.human_only} for t in ALL_TOOLS]
@@ -106,6 +104,9 @@ async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, z
 
 def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
     """--json '{…}' and key=value words into one arguments object (a bare --json only asks for JSON out)."""
+    from sdassist.tools import ToolError
+    from sdassist.tools.arguments import AssignmentError, parse_assignments
+
     words = list(args.assignments)
     arguments: dict[str, Any] = {}
     if isinstance(args.json, str):
@@ -123,6 +124,8 @@ def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    from sdassist.tools import ToolError, get_tool
+
     if args.help or not args.tool:
         return _call_help(args)
     try:
@@ -165,6 +168,8 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 def _call_help(args: argparse.Namespace) -> int:
+    from sdassist.tools import ToolError, get_tool
+
     if not args.tool:
         args.call_parser.print_help()
         return EXIT_OK if args.help else EXIT_USAGE

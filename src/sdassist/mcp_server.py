@@ -10,8 +10,6 @@ import logging
 import sys
 
 from sdassist.mcp import build_server
-from sdassist.mcp.http import HttpConfigError, required_token, serve_http
-from sdassist.mcp.stdio import run_stdio
 
 __all__ = ["build_server", "run"]
 
@@ -29,13 +27,17 @@ def run(args: argparse.Namespace) -> int:
         server = build_server(settings, toolsets=getattr(args, "toolsets", None),
                               read_only=getattr(args, "read_only", None))
         if getattr(args, "http", False):
+            from sdassist.mcp.http import required_token
+
             required_token(settings, args.host)  # refuse before announcing anything
-    except (ValueError, HttpConfigError) as exc:
+    except ValueError as exc:  # HttpConfigError included
         print(f"sdassist mcp: {exc}", file=sys.stderr)
         return 2
     if settings.uses_sandbox:
         print(SANDBOX_NOTICE, file=sys.stderr)
     if getattr(args, "http", False):
+        from sdassist.mcp.http import serve_http
+
         print(f"sdassist mcp: serving streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         serve_http(server, settings, args.host, args.port)
     else:
@@ -44,5 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
             print(stdio_hint(uses_sandbox=settings.uses_sandbox), file=sys.stderr)
         server.sdassist_state.local_files = True  # type: ignore[attr-defined]
+        from sdassist.mcp.stdio import run_stdio
+
         run_stdio(server)
     return 0

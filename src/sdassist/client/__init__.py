@@ -1,15 +1,27 @@
-"""Typed async client for the SocialDock REST API (see reference/socialdock-api-docs.txt)."""
+"""Typed async client for the SocialDock REST API (see reference/socialdock-api-docs.txt).
 
-from ._client import (
-    DEFAULT_BASE_URL,
-    PUBLIC_SANDBOX_KEY,
-    SocialDock,
-    check_secret_transport,
-    is_loopback_host,
-    is_production_url,
-)
-from .ratelimit import Budget, LocalBudget, RateLimiter
-from .signing import SIGNATURE_HEADER, sign_payload, verify_signature
+The constants load with the package; everything else (httpx, the models) on first use, so a settings module
+or a server that only needs the base URL does not pay for the client at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._constants import DEFAULT_BASE_URL, PUBLIC_SANDBOX_KEY
+
+if TYPE_CHECKING:
+    from ._client import SocialDock, check_secret_transport, is_loopback_host, is_production_url
+    from .ratelimit import Budget, LocalBudget, RateLimiter
+    from .signing import SIGNATURE_HEADER, sign_payload, verify_signature
+
+_LAZY = {
+    "SocialDock": "._client", "check_secret_transport": "._client", "is_loopback_host": "._client",
+    "is_production_url": "._client", "Budget": ".ratelimit", "LocalBudget": ".ratelimit",
+    "RateLimiter": ".ratelimit", "SIGNATURE_HEADER": ".signing", "sign_payload": ".signing",
+    "verify_signature": ".signing",
+}
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,3 +37,12 @@ __all__ = [
     "sign_payload",
     "verify_signature",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

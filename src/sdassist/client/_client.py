@@ -11,16 +11,10 @@ from pydantic import SecretStr
 from sdassist.netsafety import check_secret_transport, is_loopback_host
 
 from . import logs
+from ._constants import DEFAULT_BASE_URL, LIVE_KEY_PREFIX, PUBLIC_SANDBOX_KEY, TEST_KEY_PREFIX
 from ._transport import RequestLoop
 from .ratelimit import RateLimiter
 from .resources import Accounts, Analytics, MediaResource, Posts, Webhooks
-
-#: SocialDock's production API: the one place its address is written.
-DEFAULT_BASE_URL = "https://api.socialdock.com"
-TEST_KEY_PREFIX = "sd_test_"
-LIVE_KEY_PREFIX = "sd_live_"
-#: The local sandbox's published key (`sdassist sandbox`): not a secret, so plain http to a sandbox elsewhere is fine.
-PUBLIC_SANDBOX_KEY = "sd_test_sandbox"
 
 
 def _key_prefix(key: str) -> str:

@@ -1,34 +1,47 @@
 """The MCP server: every assistant-visible tool of the registry, the platform rules, a planning prompt.
 
-The runtime (SocialDock client or embedded sandbox, draft store) opens on the first tool call rather than
-at start-up: hosts time out slow starters, and listing tools needs none of it.
+Hosts time a server's start, and a model's first call is often `resolve_time` or `list_accounts` the moment
+the user asks. So this module is the light half of the MCP face: it imports neither the tool registry nor
+the runtime. A start answers `initialize` and `tools/list` from the cached listing (`listing.py`); right
+after the first request, `Warmup` loads the tools (`registration.py`), the time parser and the runtime in the
+background, and a tool call waits for it only if it comes sooner. Without a cached listing (the first run,
+an edited tree) the tools are registered at start-up as before and the listing is cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
+from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
 from pydantic import Field
 
 from sdassist import package_version
 from sdassist.config import Settings
-from sdassist.mcp.adapter import annotations_for, argument_refusal, build_plain_function, progress_to
-from sdassist.mcp.compact import compact_schema, inline_defs, shallow_output
-from sdassist.mcp.confirm import CONFIRMED_TOOLS, build_confirmed_function
-from sdassist.publishing.drafts import Principal
-from sdassist.tools.base import Tool, ToolContext, ToolKind, Toolset
-from sdassist.tools.registry import parse_toolsets, select_tools
+from sdassist.mcp import listing
+
+if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+    from sdassist.publishing.drafts import Principal
+    from sdassist.tools.base import Tool, ToolContext
 
 log = logging.getLogger("sdassist.mcp")
 
-ASSISTANT = Principal(id="mcp-assistant", kind="assistant", face="mcp", name="an assistant")
+WAIT_FOR_LIST = 0.1
+"""Seconds the warm-up lets pass after the first request for a `tools/list` to be answered uncontended."""
+TIME_PHRASE = "tomorrow 9am"
+"""Parsed once while warming up: the parser loads its language data on the first phrase."""
+
 RULES_URI = "sdassist://platform-rules"
 # No separate title: on the newest protocol the server's identity is stamped on every result, so it stays its
 # name and version; what sdassist does is said once, in the instructions.
@@ -62,18 +75,8 @@ def instructions(settings: Settings, *, read_only: bool) -> str:
     return "\n".join(lines)
 
 
-class SdassistServer(MCPServer):
-    """The SDK's server, with arguments it would refuse refused in our words (`adapter.argument_refusal`)."""
-
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        registered = self._tool_manager.get_tool(name)
-        if registered is not None and (refusal := argument_refusal(registered, arguments)) is not None:
-            raise McpToolError(f"Error executing tool {name}: {refusal}")
-        return await super().call_tool(name, arguments, context)
-
-
 class ServerState:
-    """The runtime, opened once on first use and closed with the server."""
+    """The runtime, opened once (by the warm-up or the first call) and closed with the server."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -93,6 +96,8 @@ class ServerState:
         return self._runtime
 
     async def context(self, ctx: Context) -> ToolContext:
+        from sdassist.mcp.adapter import progress_to
+
         runtime = await self.runtime()
         return runtime.context(caller(ctx), progress=progress_to(ctx), local_files=self.local_files)
 
@@ -104,6 +109,8 @@ class ServerState:
 def caller(ctx: Context) -> Principal:
     """Who is asking: the person behind the OAuth or personal access token ("Alice via Claude"), else an
     anonymous assistant (stdio, the shared token, or no authentication)."""
+    from sdassist.mcp.registration import ASSISTANT
+
     request = ctx.request_context.request
     if request is None:
         return ASSISTANT
@@ -112,66 +119,151 @@ def caller(ctx: Context) -> Principal:
     return principal_of(request, ASSISTANT)
 
 
-def chosen_tools(settings: Settings, *, toolsets: str | None = None, read_only: bool | None = None) -> list[Tool]:
-    """The registry's tools for an assistant, by toolset and read-only switch (flags override settings)."""
-    spec = toolsets if toolsets is not None else settings.mcp_toolsets
-    sets: frozenset[Toolset] = parse_toolsets(spec)
-    only_reads = settings.mcp_read_only if read_only is None else read_only
-    return select_tools(toolsets=sets, read_only=only_reads, for_assistant=True)
+def _warm_imports(server: SdassistServer) -> None:
+    """The slow, synchronous part of a first call, done in a worker thread: import the tools and register
+    them, import the runtime's modules (SQLAlchemy, the sandbox), and read one time phrase."""
+    server.install_tools()
+    import sdassist.runtime
+    from sdassist.publishing.when import resolve_time
+
+    if server.state.settings.uses_sandbox:
+        import sdassist.sandbox  # noqa: F401
+    resolve_time(TIME_PHRASE, zone="UTC", default_zone="UTC")
 
 
-def schema_holders(tools: list[Tool]) -> dict[str, str]:
-    """tool name → the listed tool that publishes its output schema, for outputs several tools share.
+class Warmup:
+    """Everything a first tool call needs, loaded in the background once the first request is answered."""
 
-    MCP has no way to share a schema between tools, and the same draft schema four times is ~1.5 KB of every
-    tools/list. So one tool carries it (a read tool when there is one: get_draft for a draft) and the others
-    say in their description that they answer with the same shape."""
-    by_model: dict[type, list[Tool]] = {}
-    for tool in tools:
-        by_model.setdefault(tool.output_model, []).append(tool)
-    holders = {}
-    for group in by_model.values():
-        holder = next((t for t in group if t.kind == ToolKind.READ), group[0])
-        holders.update({t.name: holder.name for t in group})
-    return holders
+    def __init__(self, server: SdassistServer) -> None:
+        self.server = server
+        self.listed = anyio.Event()
+        self.done = anyio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            with anyio.move_on_after(WAIT_FOR_LIST):  # a host lists tools right after initialize: let it
+                await self.listed.wait()
+            await anyio.to_thread.run_sync(_warm_imports, self.server)
+            await self.server.state.runtime()
+        except Exception:  # the first call opens whatever failed here again, and reports it properly
+            log.debug("warm-up did not finish; the first call will open what is missing", exc_info=True)
+        finally:
+            self.done.set()
+
+    async def ready(self) -> None:
+        """Wait for the warm-up (starting it if nothing started it yet); then make sure the tools are in."""
+        self.start()
+        await self.done.wait()
+        self.server.install_tools()
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
-def register_tool(server: MCPServer, tool: Tool, state: ServerState, *, schema_from: str | None = None) -> None:
-    """One registry tool on the server: with a confirmation question when approval is `confirm`.
+class SdassistServer(MCPServer):
+    """An MCPServer that can list its tools before it has built them.
 
-    `schema_from` names another listed tool that publishes this tool's output schema: this one then lists
-    none, says so, and still answers with structured content of that shape."""
-    description = tool.description
-    if state.settings.approval == "confirm" and tool.name in CONFIRMED_TOOLS:
-        fn = build_confirmed_function(tool, state.context, sandbox=state.settings.uses_sandbox)
-    else:
-        fn = build_plain_function(tool, state.context)
-    shared = schema_from is not None and schema_from != tool.name
-    if shared:
-        description += f" Answers like {schema_from}."
-    server.add_tool(fn, name=tool.name, title=tool.title, description=description,
-                    annotations=annotations_for(tool), structured_output=True)
-    registered = server._tool_manager.get_tool(tool.name)
-    assert registered is not None
-    registered.parameters = inline_defs(compact_schema(registered.parameters, output=False))
-    meta = registered.fn_metadata
-    meta.output_schema = None if shared else shallow_output(compact_schema(meta.output_schema, output=True))
+    `listed` is the published tool list as wire dicts, from the cache or from the registered tools; the SDK
+    tools themselves are registered by `install_tools`, at start-up on a cache miss, otherwise by the warm-up
+    (or, at the latest, by the first call, which waits for them)."""
+
+    def __init__(self, *args: Any, state: ServerState, toolsets: str | None, read_only: bool | None,
+                 listed: list[dict[str, Any]] | None, cache: tuple[Any, str] | None, **kwargs: Any) -> None:
+        super().__init__(*args, middleware=[self._after_first_request], **kwargs)
+        self.state = state
+        self.sdassist_state = state  # for tests and the benchmark
+        self.warmup = Warmup(self)
+        self._toolsets, self._read_only = toolsets, read_only
+        self._listed = [MCPTool.model_validate(t) for t in listed] if listed is not None else None
+        self._cache = cache
+        self._installed = False
+        self._install_lock = threading.Lock()
+
+    def install_tools(self, tools: list[Tool] | None = None) -> None:
+        """Register the SDK tools (once; thread-safe: the warm-up runs this in a worker thread)."""
+        with self._install_lock:
+            if self._installed:
+                return
+            from sdassist.mcp.registration import chosen_tools, register_tools
+
+            chosen = tools if tools is not None else chosen_tools(
+                self.state.settings, toolsets=self._toolsets, read_only=self._read_only)
+            register_tools(self, self.state, chosen)
+            self._installed = True
+
+    async def _after_first_request(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.request_id is not None:
+            self.warmup.start()
+            if ctx.method == "tools/list":
+                self.warmup.listed.set()
+        return result
+
+    async def list_tools(self) -> list[MCPTool]:
+        if self._listed is None:
+            self._listed = await super().list_tools()
+            if self._cache is not None:
+                path, key = self._cache
+                read_only = all((t.annotations and t.annotations.read_only_hint) for t in self._listed)
+                listing.save(path, key, [t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                                         for t in self._listed], read_only=read_only)
+        return list(self._listed)
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        if self._installed or self._listed is None:
+            return super()._tool_input_schema(name)
+        return next((t.input_schema for t in self._listed if t.name == name), None)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None,
+                        ) -> CallToolResult | InputRequiredResult:
+        """Once the tools are in: arguments the SDK would refuse are refused in our words
+        (`adapter.argument_refusal`), then the SDK runs the tool."""
+        if not self._installed:
+            await self.warmup.ready()
+        from sdassist.mcp.adapter import argument_refusal
+
+        registered = self._tool_manager.get_tool(name)
+        if registered is not None and (refusal := argument_refusal(registered, arguments)) is not None:
+            raise McpToolError(f"Error executing tool {name}: {refusal}")
+        return await super().call_tool(name, arguments, context)
 
 
 def build_server(
     settings: Settings | None = None, *, toolsets: str | None = None, read_only: bool | None = None
-) -> MCPServer:
-    """The sdassist MCP server for these settings (no I/O until the first tool call)."""
+) -> SdassistServer:
+    """The sdassist MCP server for these settings (no I/O beyond reading the cached listing until the first
+    request is answered)."""
     settings = settings or Settings()
-    tools = chosen_tools(settings, toolsets=toolsets, read_only=read_only)
-    is_read_only = all(t.kind == ToolKind.READ for t in tools)
+    variant = {"approval": settings.approval, "toolsets": toolsets if toolsets is not None else settings.mcp_toolsets,
+               "read_only": settings.mcp_read_only if read_only is None else read_only}
+    path = listing.cache_path(settings.data_dir, variant)
+    key = listing.cache_key(variant)
+    cached = listing.load(path, key)
+    tools: list[Tool] | None = None
+    if cached is not None:
+        is_read_only = cached["read_only"]
+    else:
+        from sdassist.mcp.registration import chosen_tools
+        from sdassist.mcp.registration import is_read_only as all_reads
+
+        tools = chosen_tools(settings, toolsets=toolsets, read_only=read_only)  # refuses an unknown toolset
+        is_read_only = all_reads(tools)
     state = ServerState(settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_server: MCPServer) -> AsyncIterator[ServerState]:
+    async def lifespan(server: MCPServer) -> AsyncIterator[ServerState]:
         try:
             yield state
         finally:
+            await server.warmup.stop()  # type: ignore[attr-defined]
             await state.aclose()
 
     server = SdassistServer(
@@ -179,14 +271,24 @@ def build_server(
         version=package_version(),
         instructions=instructions(settings, read_only=is_read_only),
         lifespan=lifespan,
+        state=state, toolsets=toolsets, read_only=read_only,
+        listed=cached["tools"] if cached is not None else None,
+        cache=None if cached is not None else (path, key),
     )
-    holders = schema_holders(tools)
-    for tool in tools:
-        register_tool(server, tool, state, schema_from=holders[tool.name])
+    if tools is not None:
+        server.install_tools(tools)
     add_rules_resource(server)
     add_planning_prompt(server, settings)
-    server.sdassist_state = state  # type: ignore[attr-defined]  # for tests and the benchmark
     return server
+
+
+def __getattr__(name: str) -> Any:
+    """`ASSISTANT` and `chosen_tools` live with the heavy half; reach them from here without loading it."""
+    if name in ("ASSISTANT", "chosen_tools"):
+        from sdassist.mcp import registration
+
+        return getattr(registration, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def add_rules_resource(server: MCPServer) -> None:
