@@ -139,6 +139,7 @@ class Warmup:
         self.listed = anyio.Event()
         self.done = anyio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._opening: asyncio.Future[Any] | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -148,8 +149,10 @@ class Warmup:
         try:
             with anyio.move_on_after(WAIT_FOR_LIST):  # a host lists tools right after initialize: let it
                 await self.listed.wait()
-            await anyio.to_thread.run_sync(_warm_imports, self.server)
-            await self.server.state.runtime()
+            await anyio.to_thread.run_sync(_warm_imports, self.server)  # a cancel waits for the thread
+            # Shielded: a runtime cancelled half-open would leave its database connection thread behind.
+            self._opening = asyncio.ensure_future(self.server.state.runtime())
+            await asyncio.shield(self._opening)
         except Exception:  # the first call opens whatever failed here again, and reports it properly
             log.debug("warm-up did not finish; the first call will open what is missing", exc_info=True)
         finally:
@@ -162,10 +165,14 @@ class Warmup:
         self.server.install_tools()
 
     async def stop(self) -> None:
+        """At shutdown: stop warming up, but let a runtime that is opening finish, so it can be closed."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._opening is not None:
+            with contextlib.suppress(Exception):
+                await self._opening
 
 
 class SdassistServer(MCPServer):
