@@ -194,6 +194,33 @@ class Browser:
         raise AssertionError("the sign-in did not finish")
 
 
+    def sign_in_through(self, response: httpx.Response) -> httpx.Response:
+        """Follow redirects, signing in at the provider when it asks; the first page that is not a sign-in."""
+        for _ in range(6):
+            result = self._follow(response, "\0")
+            assert not isinstance(result, str)
+            match = FORM.search(result.text)
+            fields = dict(HIDDEN.findall(match.group(2))) if match else {}
+            if fields.get("prompt") not in ("login", "consent"):
+                return result
+            if fields["prompt"] == "login":
+                fields.update(login=self.login, password="any")
+            response = self.http.post(urljoin(str(result.url), match.group(1)), data=fields)  # type: ignore[union-attr]
+        raise AssertionError("the sign-in did not finish")
+
+    def confirm(self, url: str, decision: str | None) -> tuple[httpx.Response, httpx.Response | None]:
+        """Open a confirmation link (signing in if asked) and press `decision` (publish/cancel) if given:
+        (the page shown, the page after pressing)."""
+        shown = self.sign_in_through(self.http.get(url))
+        self.pages.append(shown.text)
+        if decision is None:
+            return shown, None
+        match = FORM.search(shown.text)
+        assert match, shown.text[:500]
+        fields = {**dict(HIDDEN.findall(match.group(2))), "decision": decision}
+        return shown, self.http.post(urljoin(str(shown.url), match.group(1)), data=fields)
+
+
 def code_from(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

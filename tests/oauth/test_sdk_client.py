@@ -5,6 +5,7 @@ step-up to a wider scope, refresh, revocation; and two instances sharing one dat
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -169,3 +170,69 @@ async def test_deny_sends_access_denied_back(cluster: Cluster, browser: Browser)
         await call(host, "list_accounts", {})
     answer = code_from(host.final_urls[0])
     assert answer["error"] == "access_denied" and answer["iss"] == a.origin and "code" not in answer
+
+
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/confirm/[A-Za-z0-9_-]+)")
+
+
+async def test_alice_confirms_on_the_page_and_only_alice_can(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    http, client = host.client()
+    async with http, client:
+        drafted = (await client.call_tool("draft_post", POST)).structured_content
+        assert drafted["state"] == "pending" and drafted.get("confirmation_token") is None
+        link = LINK.search(drafted["next_step"])
+        assert link, drafted["next_step"]
+        url = link.group(1)
+        # The link carries nothing but an opaque key: no draft id, no person, no token.
+        assert drafted["draft_id"] not in url and "alice" not in url.lower()
+        # The assistant cannot use the pass-back token path instead.
+        refused = await client.call_tool("draft_post", {**POST, "confirmation_token": "x.1.1.y"})
+        assert refused.is_error and "not used for signed-in people" in str(refused.content)
+
+        # Bob, signed in in his own browser, cannot confirm Alice's draft.
+        bob = Browser("bob")
+        try:
+            shown, _ = bob.confirm(url, None)
+            assert shown.status_code == 403 and "belongs to someone else" in shown.text
+        finally:
+            bob.close()
+        # A browser that is signed in nowhere is sent to sign in first (here as Alice, in a fresh browser).
+        fresh = Browser("alice")
+        try:
+            shown, _ = fresh.confirm(url, None)
+            assert shown.status_code == 200 and "Publish this post?" in shown.text
+        finally:
+            fresh.close()
+
+        shown, pressed = browser.confirm(url, "publish")
+        page = shown.text
+        assert "Launch day!" in page and "LinkedIn" in page and "11 of 3,000 characters" in page
+        assert "Europe/Berlin" in page or "CET" in page
+        assert "UTC" in page and "by Claude" in page
+        assert pressed is not None and pressed.status_code == 200 and "Scheduled on SocialDock" in pressed.text
+        outcome = (await client.call_tool("get_draft", {"draft_id": drafted["draft_id"]})).structured_content
+        assert outcome["state"] == "scheduled"
+        # The link is spent: the draft is no longer pending.
+        again, _ = browser.confirm(url, None)
+        assert "Nothing to confirm" in again.text and "scheduled" in again.text
+
+    store = await DraftStore.open(cluster.database_url)
+    try:
+        decisions = await store.decisions(drafted["draft_id"])
+    finally:
+        await store.close()
+    approval = next(d for d in decisions if d.to_state.value in ("approved", "publishing"))
+    assert (approval.actor_id, approval.face, approval.actor_kind) == ("alice", "web", "human")
+
+
+async def test_cancel_on_the_page(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    drafted = (await call(host, "draft_post", POST)).structured_content
+    url = LINK.search(drafted["next_step"]).group(1)  # type: ignore[union-attr]
+    _, pressed = browser.confirm(url, "cancel")
+    assert pressed is not None and "Nothing was published" in pressed.text
+    assert (await call(host, "get_draft", {"draft_id": drafted["draft_id"]})).structured_content["state"] == \
+        "cancelled"

@@ -214,12 +214,17 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
                                     client_documents=documents(store))
     routes: list[Any] = []
     if mode == "oauth":
+        from sdassist.identity.confirmations import ConfirmLinks
+        from sdassist.web.confirm import confirm_routes
         from sdassist.web.oauth import auth_server_routes
         from sdassist.web.session import Sessions
 
-        routes = [*auth_server_routes(provider, Sessions(store, secure=origin.startswith("https://")),
-                                      upstream_oidc(settings, origin)),
-                  *resource_metadata_routes(resource, origin)]
+        sessions = Sessions(store, secure=origin.startswith("https://"))
+        state = server.sdassist_state  # type: ignore[attr-defined]
+        state.confirm_links = ConfirmLinks(store, origin)
+        routes = [*auth_server_routes(provider, sessions, upstream_oidc(settings, origin)),
+                  *resource_metadata_routes(resource, origin),
+                  *confirm_routes(state.confirm_links, sessions, state.runtime)]
         verifier: Any = provider
     else:
         static = settings.mcp_token.get_secret_value() if settings.mcp_token else None

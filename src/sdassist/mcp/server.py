@@ -84,6 +84,7 @@ class ServerState:
         self._lock = anyio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self.local_files = False  # set for stdio: the assistant runs on this machine and may name local paths
+        self.confirm_links: Any = None  # set by the HTTP face in oauth mode: confirmation pages for people
 
     async def runtime(self) -> Any:
         if self._runtime is None:
@@ -99,7 +100,9 @@ class ServerState:
         from sdassist.mcp.adapter import progress_to
 
         runtime = await self.runtime()
-        return runtime.context(caller(ctx), progress=progress_to(ctx), local_files=self.local_files)
+        tctx = runtime.context(caller(ctx), progress=progress_to(ctx), local_files=self.local_files)
+        tctx.confirm_links = self.confirm_links
+        return tctx
 
     async def aclose(self) -> None:
         await self._stack.aclose()

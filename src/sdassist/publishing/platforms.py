@@ -29,6 +29,7 @@ __all__ = [
     "describe_rules",
     "media_kind",
     "rules_as_markdown",
+    "text_budget",
     "text_length",
 ]
 
@@ -183,6 +184,15 @@ def text_length(text: str, unit: TextUnit) -> int:
     if unit == "utf8":
         return len(text.encode("utf-8"))
     raise ValueError(f"unknown text unit {unit!r}: use chars, utf16 or utf8")
+
+
+def text_budget(platform: str, text: str, *, has_media: bool) -> tuple[int, int | None, str]:
+    """(length as the platform counts it, its limit or None, the unit in words), for showing a person."""
+    rule = RULES.get(platform)
+    if rule is None:
+        return len(text), None, _UNIT_NAMES["chars"]
+    limit = rule.media_text_limit if has_media and rule.media_text_limit is not None else rule.text_limit
+    return text_length(text, rule.text_unit), limit, _UNIT_NAMES[rule.text_unit]
 
 
 def _n(value: int) -> str:

@@ -54,6 +54,10 @@ async def confirm_token(ctx: ToolContext, token: str, *, text: str | None = None
         raise ToolError("confirmation tokens are not used here",
                         hint="Drafts on this server are approved "
                              + ("on their Slack card." if ctx.settings.approval == "slack" else "with approve_draft."))
+    if ctx.confirm_links is not None and ctx.principal.via is not None:
+        raise ToolError("confirmation tokens are not used for signed-in people on this server",
+                        hint="The user confirms on the confirmation page linked in the draft's next_step; check the "
+                             "outcome with get_draft.")
     draft_id, version = ctx.confirmations.verify(token)
     if text is not None:
         draft = await ctx.store.get(draft_id)
@@ -81,6 +85,12 @@ async def route_for_approval(ctx: ToolContext, draft: Draft) -> DraftView:
         return draft_view(draft, next_step=(
             f"Sent for approval in Slack ({channel}). Nothing is published until a person approves it there. "
             f"Check the outcome with get_draft draft_id={draft.id}."))
+    if face == "mcp" and ctx.confirm_links is not None and ctx.principal.via is not None:
+        url = await ctx.confirm_links.link(draft, ctx.principal)
+        return draft_view(draft, next_step=(
+            f"Nothing is published yet. Give the user this link to confirm it in their browser, where they see "
+            f"exactly what goes out and choose Publish or Cancel: {url} . It works only for them, signed in. "
+            f"Then check the outcome with get_draft draft_id={draft.id}."))
     if face == "mcp":
         token = ctx.confirmations.issue(draft.id, draft.version)
         return draft_view(draft, token=token, next_step=(

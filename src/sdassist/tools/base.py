@@ -88,6 +88,12 @@ class DraftNotifier(Protocol):
     async def draft_pending(self, draft: Draft) -> None: ...
 
 
+class ConfirmLinker(Protocol):
+    """Where the person behind an assistant confirms a draft in their own browser (the MCP face over OAuth)."""
+
+    async def link(self, draft: Draft, principal: Principal) -> str: ...
+
+
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
@@ -108,6 +114,7 @@ class ToolContext:
     media: MediaStore | None = None
     local_files: bool = False  # the caller runs on this machine (MCP over stdio): it may name local paths
     face_refs: dict[str, str] = field(default_factory=dict)  # where a new draft came from (a Slack message)
+    confirm_links: ConfirmLinker | None = None
 
     async def report_progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self.progress is not None:
