@@ -82,7 +82,6 @@ async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed:
     async with store._engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
-    seq = 0
     for start in range(0, drafts, CHUNK):
         rows, log = [], []
         for i in range(start, min(drafts, start + CHUNK)):
@@ -100,11 +99,10 @@ async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed:
                     "expires_at": expires.isoformat(), "publish_now": False,
                     "face_refs": {"slack_channel": "C0APPROVE", "slack_ts": f"{i}.0", "slack_version": "1",
                                   "slack_state": state.value}}
-            seq += 1
             rows.append({"id": draft_id, "state": state.value, "version": 1, "revision": per_draft,
                          "requester_id": person, "post_id": None if state == S.PENDING else f"post_{i}",
                          "publish_now": 0, "scheduled_at": scheduled, "expires_at": expires, "created_at": created,
-                         "updated_at": created, "body": body, "changed_seq": seq})
+                         "updated_at": created, "body": body})
             for k in range(per_draft):
                 log.append({"draft_id": draft_id, "at": created + timedelta(minutes=k), "actor_id": person,
                             "actor_kind": "human", "actor_name": None, "face": "slack",
@@ -112,7 +110,8 @@ async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed:
                             "note": "created" if k == 0 else None})
             ids.append(draft_id)
         async with store._engine.begin() as conn:
-            await conn.execute(insert(drafts_table), rows)
+            # stamped as the store stamps a write (`changed_seq`), so the poller's cursor sees them as written
+            await conn.execute(insert(drafts_table).values(changed_seq=store._next_seq()), rows)
             for part in range(0, len(log), 20000):
                 await conn.execute(insert(decisions_table), log[part:part + 20000])
     async with store._engine.begin() as conn:
