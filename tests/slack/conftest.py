@@ -22,10 +22,18 @@ from sdassist.client import SocialDock
 from sdassist.config import Settings
 from sdassist.runtime import open_runtime
 from sdassist.sandbox import DEFAULT_KEY, SandboxConfig, create_app
+from sdassist.sandbox.server import free_loopback_port
 from sdassist.slack.app import SlackFace, web_client
 from tests.conftest import TEST_DATABASE_URL
 from tests.slack.fake_slack import FakeSlack
-from tests.slack.requests import click_body, command_body, signed_webhook, slack_headers
+from tests.slack.requests import (
+    click_body,
+    command_body,
+    event_callback,
+    shortcut_payload,
+    signed_webhook,
+    slack_headers,
+)
 from tests.waiting import WaitsForDrafts
 
 SIGNING_SECRET = "test-signing-secret"
@@ -42,6 +50,7 @@ class Harness(WaitsForDrafts):
     sandbox: httpx.AsyncClient
     http: aiohttp.ClientSession
     latencies: list[float] = field(default_factory=list)
+    sandbox_app: Any = None
 
     @property
     def rt(self) -> Any:
@@ -83,6 +92,16 @@ class Harness(WaitsForDrafts):
         }
         return await self.interact(payload)
 
+    async def shortcut(self, message: dict[str, Any], *, user: str = REQUESTER,
+                       channel: str = "C0GENERAL") -> aiohttp.ClientResponse:
+        """The message shortcut "Schedule on SocialDock" clicked on `message`."""
+        return await self.interact(shortcut_payload(message, user=user, channel=channel,
+                                                    response_url=self.fake.response_url(f"shortcut-{user}")))
+
+    async def event(self, event: dict[str, Any]) -> aiohttp.ClientResponse:
+        """An Events API delivery (app_mention, message.im, …), signed."""
+        return await self.signed(event_callback(event))
+
     async def webhook(self, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
                       content_type: str = "application/json") -> aiohttp.ClientResponse:
         raw, headers = signed_webhook(event, secret)
@@ -122,7 +141,11 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def harness(tmp_path: Any, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    overrides = getattr(request, "param", {}) or {}
+    overrides = dict(getattr(request, "param", {}) or {})
+    port = 0
+    if overrides.get("SDASSIST_PUBLIC_URL") == "auto":  # the app's own loopback address (signed media links)
+        port = free_loopback_port()
+        overrides["SDASSIST_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     sandbox_app = create_app(SandboxConfig(webhook_backoff_seconds=0.02, tick_seconds=0.05))
     transport = httpx.ASGITransport(app=sandbox_app)
     sandbox = httpx.AsyncClient(transport=transport, base_url="http://sandbox.test")
@@ -130,11 +153,11 @@ async def harness(tmp_path: Any, fake: FakeSlack, request: pytest.FixtureRequest
     settings = slack_settings(tmp_path, fake, **overrides)
     async with open_runtime(settings, client=client, announce=False) as rt, aiohttp.ClientSession() as http:
         face = SlackFace(settings, rt, web_client(settings))
-        server = TestServer(face.web_app(), host="127.0.0.1", port=0)
+        server = TestServer(face.web_app(), host="127.0.0.1", port=port)
         await server.start_server()
         await face.start(poll_interval=0.1)
         try:
-            yield Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http)
+            yield Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http, sandbox_app=sandbox_app)
         finally:
             await asyncio.sleep(0.2)  # let listener tasks Bolt left running after their ack finish
             await face.stop()

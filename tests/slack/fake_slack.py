@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -32,6 +33,12 @@ class FakeSlack:
         self.fail_methods: dict[str, str] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         """File id → {"name", "length", "content", "completed", "channel_id", …}: files:write as it happens."""
+        self.shared: dict[str, dict[str, Any]] = {}
+        """File id → {"name", "mimetype", "content"}: files people attached, served to the bot token only."""
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """(channel, thread_ts) → its messages, the first one starting the thread (conversations.replies)."""
+        self.image_fetches: list[tuple[str, int, int]] = []
+        """(image_url, HTTP status, bytes) of every image block Slack fetched to show a message."""
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
         self.server: TestServer | None = None
@@ -44,6 +51,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{team_file}/{name}", self._file)
         self.server = TestServer(app, host="127.0.0.1", port=0)
         await self.server.start_server()
         return self
@@ -120,6 +128,9 @@ class FakeSlack:
         self._record(method, params)
         if method in self.fail_methods:
             return web.json_response({"ok": False, "error": self.fail_methods[method]})
+        if method in ("chat.postMessage", "chat.update") and not await self._fetch_images(params):
+            return web.json_response({"ok": False, "error": "invalid_blocks",
+                                      "errors": ["downloading image failed [json-pointer:/blocks/0/image_url]"]})
         answer: dict[str, Any] = {"ok": True}
         if method == "auth.test":
             answer.update(url="https://fake.slack.com/", team="Fake", user="sdassist", team_id="T0FAKE",
@@ -161,6 +172,19 @@ class FakeSlack:
                     "tz": self.default_tz, "profile": {"display_name": f"user-{user_id.lower()}"}}
             user.update(self.users.get(user_id, {}))
             answer.update(user=user)
+        elif method == "files.info":
+            if params.get("file") not in self.shared:
+                return web.json_response({"ok": False, "error": "file_not_found"})
+            answer.update(file=self.file_object(params["file"]))
+        elif method == "conversations.replies":
+            thread = self.threads.get((params.get("channel", ""), params.get("ts", "")))
+            if thread is None:
+                return web.json_response({"ok": False, "error": "thread_not_found"})
+            answer.update(messages=thread[: int(params.get("limit") or 1000)], has_more=False)
+        elif method == "chat.getPermalink":
+            channel, ts = params.get("channel", ""), params.get("message_ts", "")
+            link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            answer.update(channel=channel, permalink=link)
         elif method == "usergroups.users.list":
             group = params.get("usergroup", "")
             if group not in self.groups:
@@ -169,6 +193,50 @@ class FakeSlack:
         else:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(answer)
+
+    # --- files people attach -----------------------------------------------------------------------------
+
+    def share_file(self, name: str, mimetype: str, content: bytes) -> dict[str, Any]:
+        """A file someone attached to a message: its file object, as a message's `files` lists it."""
+        file_id = f"F{next(self._ts):08d}"
+        self.shared[file_id] = {"name": name, "mimetype": mimetype, "content": content}
+        return self.file_object(file_id)
+
+    def file_object(self, file_id: str) -> dict[str, Any]:
+        f = self.shared[file_id]
+        url = f"{self.root}/files-pri/T0FAKE-{file_id}/{f['name']}"
+        return {"id": file_id, "name": f["name"], "title": f["name"], "mimetype": f["mimetype"],
+                "filetype": f["name"].rsplit(".", 1)[-1], "size": len(f["content"]), "mode": "hosted",
+                "url_private": url, "url_private_download": url + "?download=1"}
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """`url_private`: the bytes, to a request carrying the bot token only (as Slack does), in chunks."""
+        file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
+        f = self.shared.get(file_id)
+        authorized = request.headers.get("Authorization", "").startswith("Bearer xoxb-")
+        self._record("file_download", {"file": file_id, "authorized": authorized})
+        if f is None or not authorized:
+            return web.Response(status=404 if f is None else 403, text="no")
+        response = web.StreamResponse(headers={"Content-Type": f["mimetype"]})
+        await response.prepare(request)
+        for start in range(0, len(f["content"]), 64 * 1024):
+            await response.write(f["content"][start:start + 64 * 1024])
+        await response.write_eof()
+        return response
+
+    async def _fetch_images(self, params: dict[str, Any]) -> bool:
+        """Slack fetches every image block's image_url before it shows a message; one it cannot fetch makes
+        the call fail with invalid_blocks. Only loopback URLs are fetched here (nothing else is contacted)."""
+        urls = [b["image_url"] for b in params.get("blocks") or [] if b.get("type") == "image"]
+        for url in urls:
+            status, size = 0, 0
+            if url.startswith(("http://127.0.0.1:", "http://localhost:")):
+                async with aiohttp.ClientSession() as http, http.get(url) as got:
+                    status, size = got.status, len(await got.read())
+            self.image_fetches.append((url, status, size))
+            if status != 200:
+                return False
+        return True
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload URL `files.getUploadURLExternal` hands out: the raw bytes (or a multipart form) go here."""

@@ -49,3 +49,20 @@ def signed_webhook(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str,
     raw = json.dumps(event).encode()
     signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     return raw, {"Content-Type": "application/json", "X-SocialDock-Signature": signature}
+
+
+def shortcut_payload(message: dict[str, Any], *, user: str, channel: str, response_url: str) -> dict[str, Any]:
+    """A message shortcut ("Schedule on SocialDock") on `message`, as Slack sends it."""
+    return {
+        "type": "message_action", "callback_id": "sd_schedule_message", "team": {"id": "T0FAKE"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0FAKE"},
+        "channel": {"id": channel, "name": "general"}, "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "message_ts": message["ts"], "message": message, "response_url": response_url,
+    }
+
+
+def event_callback(event: dict[str, Any]) -> str:
+    """An Events API body wrapping `event` (JSON)."""
+    return json.dumps({"token": "legacy", "team_id": "T0FAKE", "api_app_id": "A0APP", "type": "event_callback",
+                       "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"team_id": "T0FAKE", "user_id": "U0BOT", "is_bot": True}]})

@@ -14,7 +14,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,19 +27,25 @@ from sdassist.client.models import Target
 from sdassist.config import Settings
 from sdassist.netsafety import check_secret_transport
 from sdassist.publishing.drafts import Draft, DraftState, Principal
+from sdassist.publishing.media import check_media_files
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.analytics import analytics_text
 from sdassist.slack.cards import CardKeeper
+from sdassist.slack.events import Conversations
+from sdassist.slack.files import SlackFile, SlackFiles, card_media
 from sdassist.slack.grammar import Command, GrammarError, help_text, parse
 from sdassist.slack.home import RECONNECT, HomeKeeper, calendar_message, home_view, reconnect_view
+from sdassist.slack.shortcuts import SHORTCUT, MessageShortcut, source_refs
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
 from sdassist.tools.base import attachments_of
 from sdassist.tools.calendar import BrokenConnection, broken_connections, plan, read_week
 from sdassist.tools.changes import DraftChange, check_draft_change
+from sdassist.tools.compose import messages
 from sdassist.tools.errors import tool_error_from
+from sdassist.tools.media import draft_with_files
 from sdassist.tools.posts import withdraw_scheduled_post
 from sdassist.tools.targets import normalise_platform
 from sdassist.tools.views import DraftStatus
@@ -211,6 +217,10 @@ class SlackFace:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.home = HomeKeeper(client, self.render_home, self.spawn)
         self.cards.on_change = self.home.changed
+        self.files = SlackFiles(client, settings, rt.media)
+        self.cards.media = card_media(rt.media, settings.public_url)
+        self.shortcut = MessageShortcut(self)
+        self.conversations = Conversations(self)
         self._gate = asyncio.Semaphore(SLOW_WORK_LIMIT)
         self.backlog = 0
         self._register()
@@ -241,8 +251,13 @@ class SlackFace:
         return self.rt.context(_principal(user, name), zone=zone), zone
 
     async def tell(self, user_id: str, channel: str | None, text: str, *, response_url: str | None = None,
-                   blocks: list[dict[str, Any]] | None = None) -> None:
-        """A private answer: the response_url, else an ephemeral in the channel, else a DM."""
+                   blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
+                   in_conversation: bool = False) -> None:
+        """A private answer: the response_url, else an ephemeral in the channel, else a DM. `in_conversation`
+        (an answer to a mention or a DM): a message in the conversation, in the thread `thread_ts` if given."""
+        if in_conversation and channel:
+            await self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+            return
         if response_url:
             try:
                 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -261,13 +276,15 @@ class SlackFace:
         await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     async def fail(self, user_id: str, channel: str | None, exc: BaseException, *, example: str | None = None,
-                   response_url: str | None = None) -> None:
+                   response_url: str | None = None, thread_ts: str | None = None,
+                   in_conversation: bool = False) -> None:
+        where: dict[str, Any] = {"response_url": response_url, "thread_ts": thread_ts,
+                                 "in_conversation": in_conversation}
         if isinstance(exc, ClickRefused):
-            await self.tell(user_id, channel, f":information_source: {exc.message}", response_url=response_url)
+            await self.tell(user_id, channel, f":information_source: {exc.message}", **where)
             return
         err = explain(exc)
-        await self.tell(user_id, channel, ui.problem_text(err.message, hint=err.hint, example=example),
-                        response_url=response_url)
+        await self.tell(user_id, channel, ui.problem_text(err.message, hint=err.hint, example=example), **where)
 
     def web_app(self, *, with_slack: bool = True) -> web.Application:
         """`/slack/events` (HTTP mode) and the SocialDock webhook receiver on one aiohttp application."""
@@ -353,6 +370,9 @@ class SlackFace:
         app.view(ui.EDIT_VIEW)(self.on_edit_submit)
         app.view(ui.REJECT_VIEW)(self.on_reject_submit)
         app.event("app_home_opened")(self.on_home_opened)
+        app.shortcut(SHORTCUT)(self.shortcut)
+        app.event("app_mention")(self.conversations.on_mention)
+        app.event("message")(self.conversations.on_message)
         app.action(RECONNECT)(self.on_reconnect)
         app.action("sd_reconnect_open")(self.on_link_opened)
 
@@ -382,20 +402,28 @@ class SlackFace:
         user = {"id": command["user_id"], "name": command.get("user_name")}
         channel, response_url = command.get("channel_id"), command.get("response_url")
         async with self.slow_work():
-            await self._run_command(parsed, user, channel, response_url)
+            await self.run_parsed(parsed, user, channel, response_url)
 
-    async def _run_command(self, parsed: Command, user: dict[str, Any], channel: str | None,
-                           response_url: str | None) -> None:
+    async def run_parsed(self, parsed: Command, user: dict[str, Any], channel: str | None, response_url: str | None,
+                         *, in_conversation: bool = False, thread_ts: str | None = None,
+                         files: Sequence[SlackFile] = (), source: Mapping[str, str] | None = None) -> None:
+        """Run a parsed command and answer it: privately (a slash command), or `in_conversation` (in the thread
+        `thread_ts`) when it came as a mention or a DM (`events.py`, which also passes the files and the
+        source message). A connect link stays private in a channel either way."""
+        private = parsed.tool == "connect_account" and not (channel or "").startswith("D")
+        where: dict[str, Any] = {"response_url": response_url, "thread_ts": thread_ts,
+                                 "in_conversation": in_conversation and not private}
         try:
             ctx, zone = await self.context_for(user)
             if parsed.action == "draft":
-                view = await get_tool("draft_post").run(ctx, {**parsed.arguments, "zone": zone})
+                stored = [await self.files.fetch(f.id, user["id"]) for f in files]
+                view = await draft_with_files(ctx, {**parsed.arguments, "zone": zone}, stored, source=source)
                 text = self._sent_text(view)
             elif parsed.action == "calendar":
                 start = read_week(parsed.arguments.get("week"), zone)
                 text, blocks = calendar_message(await plan(ctx, start=start, days=7, zone=zone),
                                                 broken=self.accounts.broken, handles=self.accounts.handles())
-                await self.tell(user["id"], channel, text, response_url=response_url, blocks=blocks)
+                await self.tell(user["id"], channel, text, blocks=blocks, **where)
                 return
             elif parsed.action == "cancel":
                 text = await self._cancel(ctx, parsed.arguments["id"])
@@ -408,9 +436,9 @@ class SlackFace:
                     return
                 text = ui.result_text(parsed.tool, output)
         except Exception as exc:
-            await self.fail(user["id"], channel, exc, example=parsed.example, response_url=response_url)
+            await self.fail(user["id"], channel, exc, example=parsed.example, **where)
             return
-        await self.tell(user["id"], channel, text, response_url=response_url)
+        await self.tell(user["id"], channel, text, **where)
 
     async def _answer_with_files(self, tool: Any, output: Any, user_id: str, channel: str | None,
                                  response_url: str | None) -> None:
@@ -515,16 +543,22 @@ class SlackFace:
         arguments["media_urls"] = [u.strip() for u in (values.get("media") or "").split() if u.strip()]
         if values.get("title"):
             arguments["title"] = values["title"].strip()
-        errors = await self._dry_run(user, zone, arguments, picked)
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        offered = {f[0]: SlackFile(*f) for f in metadata.get("files") or []}
+        files = [offered[i] for i in values.get("files") or [] if i in offered]
+        files += [SlackFile.of(f) for f in values.get("upload") or []]
+        errors = await self._dry_run(user, zone, arguments, picked, files, file_block="files" if offered else "upload")
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        metadata = json.loads(view.get("private_metadata") or "{}")
         try:
             async with self.slow_work():
                 ctx, _ = await self.context_for(user)
-                result = await get_tool("draft_post").run(ctx, arguments)
+                stored = [await self.files.fetch(f.id, user["id"]) for f in files]
+                source = metadata.get("source") or {}
+                refs = await source_refs(self, source.get("channel"), source.get("ts"))
+                result = await draft_with_files(ctx, arguments, stored, source=refs)
         except Exception as exc:
             await self.fail(user["id"], metadata.get("channel"), exc, response_url=metadata.get("response_url"))
             return
@@ -532,8 +566,10 @@ class SlackFace:
                         response_url=metadata.get("response_url"))
 
     async def _dry_run(self, user: Mapping[str, Any], zone: str, arguments: dict[str, Any],
-                       picked: list[str]) -> dict[str, str]:
-        """The tool layer's dry run (time, every platform rule), without SocialDock, before the ack."""
+                       picked: list[str], files: Sequence[SlackFile] = (),
+                       file_block: str = "upload") -> dict[str, str]:
+        """The tool layer's dry run (time, every platform rule, the files' type, size and count as Slack
+        describes them), without SocialDock, before the ack."""
         targets: list[Target] = []
         for value in picked:
             platform, _, account = value.partition("|")
@@ -542,7 +578,11 @@ class SlackFace:
         ctx = self.rt.context(_principal(user), zone=zone)
         fields = {k: v for k, v in arguments.items() if k != "targets"}
         change = await check_draft_change(ctx, None, targets=targets or None, **fields)  # platform names: no rules yet
-        return modal_errors(change, COMPOSER_BLOCKS)
+        errors = modal_errors(change, COMPOSER_BLOCKS)
+        problems = messages(check_media_files([f.facts for f in files], targets).errors) if files and targets else []
+        if problems:
+            errors[file_block] = "; ".join(problems)[:1900]
+        return errors
 
     # --- the card's buttons ------------------------------------------------------------------------------
 

@@ -208,9 +208,35 @@ def _buttons(draft: Draft, *, again: bool = False, can_approve: bool = True) -> 
     return {"type": "actions", "block_id": f"decide:{draft.id}:{draft.version}", "elements": elements}
 
 
+def source_text(draft: Draft) -> str | None:
+    """Where the post came from, when it came from a Slack message (the card links to it)."""
+    refs = draft.face_refs
+    link, channel = refs.get("source_permalink"), refs.get("source_channel")
+    if not link and not channel:
+        return None
+    where = f" in <#{channel}>" if channel and channel.startswith(("C", "G")) else ""
+    return f":speech_balloon: From <{link}|a message>{where}" if link else f":speech_balloon: From a message{where}"
+
+
+def _media_blocks(draft: Draft, media: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What goes out, seen: an image block per image (Slack fetches it from its signed URL), a line per video."""
+    blocks: list[dict[str, Any]] = []
+    shown = {m["url"] for m in media}
+    for item in media[:MAX_FILES]:
+        if item.get("image_url"):
+            blocks.append({"type": "image", "image_url": item["image_url"], "alt_text": item["name"][:2000],
+                           "title": _plain(f"{item['name']} · {item['size_text']}")})
+    videos = [f":film_frames: {escape(m['name'])} ({m['size_text']})" for m in media if not m.get("image_url")]
+    others = [f"<{u}|{escape(u.rsplit('/', 1)[-1] or u)}>" for u in draft.media_urls[:10] if u not in shown]
+    if videos or others:
+        blocks.append(section("*Media:* " + " ".join([*videos, *others])))
+    return blocks
+
+
 def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[str, str] | None = None,
-         ) -> tuple[str, list[dict[str, Any]]]:
-    """The approval card: (fallback text, blocks). Buttons only while a decision is possible."""
+         media: Sequence[Mapping[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """The approval card: (fallback text, blocks). Buttons only while a decision is possible. `media`
+    describes the draft's files sdassist stored (url, name, size_text, and image_url for images)."""
     platforms = ", ".join(platform_name(p) for p in draft.platforms)
     kind = "Change to a scheduled post" if draft.kind == "update" else "Post"
     fallback = f"Approval needed: {kind.lower()} to {platforms} requested by {requester_label(draft)}"
@@ -220,9 +246,9 @@ def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[s
         *_target_blocks(draft, handles or {}),
         section(f"*When:* {when_text(draft)}"),
     ]
-    if draft.media_urls:
-        blocks.append(section("*Media:* " + " ".join(f"<{u}|{escape(u.rsplit('/', 1)[-1] or u)}>"
-                                                     for u in draft.media_urls[:10])))
+    blocks += _media_blocks(draft, media) if draft.media_urls else []
+    if (source := source_text(draft)) is not None:
+        blocks.append(context(source))
     if draft.tags:
         blocks.append(section("*Tags:* " + " ".join("#" + escape(t) for t in draft.tags)))
     if draft.warnings:
@@ -269,23 +295,51 @@ def account_option(value: str, label: str) -> dict[str, Any]:
     return {"text": _plain(label), "value": value}
 
 
-def composer_view(options: Sequence[dict[str, Any]], metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """The `/socialdock new` modal. Account option values are `platform|acc_…` (or a platform name)."""
+MAX_FILES = 10  # a post carries at most 10 media items (Instagram's carousel); file_input takes 10 too
+FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "mp4", "mov", "webm", "m4v"]
+
+
+def _file_label(name: str, mimetype: str, size: int) -> str:
+    kind = "video" if mimetype.startswith("video/") else "image"
+    return f"{name} ({kind}, {size / 1_000_000:,.1f} MB)"
+
+
+def composer_view(options: Sequence[dict[str, Any]], metadata: Mapping[str, Any], *, text: str | None = None,
+                  files: Sequence[tuple[str, str, str, int]] = (), left_out: Sequence[str] = (),
+                  source: str | None = None) -> dict[str, Any]:
+    """The composer (`/socialdock new`, or the message shortcut prefilled with a message's `text` and its
+    `files`: (id, name, mimetype, size)). Account option values are `platform|acc_…` (or a platform name);
+    more images and videos can be added in the modal (`file_input`)."""
+    blocks: list[dict[str, Any]] = []
+    if source:
+        blocks.append(context(source))
+    blocks += [
+        _input("text", "Text", _text_input(multiline=True, initial=text)),
+        _input("accounts", "Accounts", {"type": "multi_static_select", "placeholder": _plain("Choose"),
+                                        "options": list(options)[:100]}),
+        _input("when", "When", {"type": "datetimepicker"}, optional=True,
+               hint="Leave empty and tick 'Publish once approved' to post right after approval."),
+        _input("now", "Publish once approved", {"type": "checkboxes", "options": [
+            account_option("now", "Publish as soon as it is approved")]}, optional=True),
+    ]
+    if files:
+        choices = [account_option(f[0], _file_label(f[1], f[2], f[3])) for f in files[:MAX_FILES]]
+        blocks.append(_input("files", "Files from the message", {"type": "checkboxes", "options": choices,
+                                                                  "initial_options": choices}, optional=True,
+                             hint="Untick what should not go out."))
+    if left_out:
+        blocks.append(context(f"Left out (not an image or a video): {escape(', '.join(left_out))[:1800]}"))
+    blocks += [
+        _input("upload", "Add images or videos", {"type": "file_input", "filetypes": FILE_TYPES,
+                                                  "max_files": MAX_FILES}, optional=True),
+        _input("media", "Media URLs", _text_input(multiline=True), optional=True,
+               hint="Public http(s) URLs, one per line."),
+        _input("title", "Title", _text_input(), optional=True, hint="Needed for YouTube and Reddit."),
+    ]
     return {
-        "type": "modal", "callback_id": COMPOSER_VIEW, "private_metadata": json.dumps(dict(metadata)),
+        "type": "modal", "callback_id": COMPOSER_VIEW, "private_metadata": json.dumps(dict(metadata))[:3000],
         "title": _plain("New post"), "submit": _plain("Send for approval"), "close": _plain("Cancel"),
-        "blocks": [
-            _input("text", "Text", _text_input(multiline=True)),
-            _input("accounts", "Accounts", {"type": "multi_static_select", "placeholder": _plain("Choose"),
-                                            "options": list(options)[:100]}),
-            _input("when", "When", {"type": "datetimepicker"}, optional=True,
-                   hint="Leave empty and tick 'Publish once approved' to post right after approval."),
-            _input("now", "Publish once approved", {"type": "checkboxes", "options": [
-                account_option("now", "Publish as soon as it is approved")]}, optional=True),
-            _input("media", "Media URLs", _text_input(multiline=True), optional=True,
-                   hint="Public http(s) URLs, one per line."),
-            _input("title", "Title", _text_input(), optional=True, hint="Needed for YouTube and Reddit."),
-        ],
+        "blocks": blocks,
     }
 
 
@@ -322,7 +376,7 @@ def reject_view(draft: Draft, metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def view_values(view: Mapping[str, Any]) -> dict[str, Any]:
-    """A submitted modal's values by block id: text, selected option values, or a unix time."""
+    """A submitted modal's values by block id: text, selected option values, a unix time, or Slack files."""
     out: dict[str, Any] = {}
     for block_id, actions in (view.get("state", {}).get("values", {}) or {}).items():
         element = actions.get("value", {})
@@ -331,6 +385,8 @@ def view_values(view: Mapping[str, Any]) -> dict[str, Any]:
             out[block_id] = [o["value"] for o in element.get("selected_options") or []]
         elif kind == "datetimepicker":
             out[block_id] = element.get("selected_date_time")
+        elif kind == "file_input":
+            out[block_id] = list(element.get("files") or [])
         else:
             out[block_id] = element.get("value")
     return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftNotFound, DraftState
@@ -36,6 +38,8 @@ class CardKeeper:
         self.handles = handles or (lambda: {})
         self.on_change: Callable[[Draft], None] = lambda draft: None
         """Called after a card shows a draft's change (App Home refreshes on it)."""
+        self.media: Callable[[Draft], Awaitable[list[dict[str, Any]]]] | None = None
+        """The draft's stored files for the card (signed image URLs Slack fetches); None: links only."""
         self._cursor: int | None = None  # where the poller's next round reads changes from
         self._retry: set[str] = set()  # drafts whose card failed in the last round
 
@@ -43,8 +47,22 @@ class CardKeeper:
     async def draft_pending(self, draft: Draft) -> None:
         await self.show(draft)
 
-    async def _render(self, draft: Draft) -> tuple[str, list[dict]]:
-        return card(draft, await self.store.decisions(draft.id), handles=self.handles())
+    async def _render(self, draft: Draft, *, images: bool = True) -> tuple[str, list[dict]]:
+        media = await self.media(draft) if self.media is not None and images and draft.media_urls else []
+        return card(draft, await self.store.decisions(draft.id), handles=self.handles(), media=media)
+
+    async def _send(self, call: Callable[..., Awaitable[Any]], draft: Draft, **where: Any) -> Any:
+        """Post or update the card. When Slack cannot fetch its images (a public URL it cannot reach), the
+        card goes out without them rather than not at all."""
+        text, blocks = await self._render(draft)
+        try:
+            return await call(text=text, blocks=blocks, **where)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "invalid_blocks" or not any(b["type"] == "image" for b in blocks):
+                raise
+            log.warning("Slack could not fetch the images of %s's card; showing it without them", draft.id)
+            text, blocks = await self._render(draft, images=False)
+            return await call(text=text, blocks=blocks, **where)
 
     async def show(self, draft: Draft) -> bool:
         """Post the card of a pending draft, or re-render it as the new version after an edit."""
@@ -58,18 +76,17 @@ class CardKeeper:
             raise
 
     async def _show_claimed(self, draft: Draft) -> bool:
-        text, blocks = await self._render(draft)
         refs = draft.face_refs
         if refs.get("slack_ts"):
             channel, ts = refs["slack_channel"], refs["slack_ts"]
-            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            await self._send(self.client.chat_update, draft, channel=channel, ts=ts)
             if draft.version > int(refs.get("slack_version") or 0):
                 await self.client.chat_postMessage(
                     channel=channel, thread_ts=ts,
                     text=f":pencil2: Edited: the card now shows version {draft.version}. "
                          "Decisions on earlier versions no longer count.")
         else:
-            answer = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+            answer = await self._send(self.client.chat_postMessage, draft, channel=self.channel)
             channel, ts = answer["channel"], answer["ts"]
         await self.store.set_face_refs(draft.id, slack_channel=channel, slack_ts=ts,
                                        slack_version=str(draft.version), slack_state=str(draft.state))
@@ -122,8 +139,7 @@ class CardKeeper:
         refs = draft.face_refs
         if not refs.get("slack_ts"):
             return
-        text, blocks = await self._render(draft)
-        await self.client.chat_update(channel=refs["slack_channel"], ts=refs["slack_ts"], text=text, blocks=blocks)
+        await self._send(self.client.chat_update, draft, channel=refs["slack_channel"], ts=refs["slack_ts"])
         await self.store.set_face_refs(draft.id, slack_state=str(draft.state))
         self.on_change(draft)
 

@@ -114,7 +114,7 @@ def _targets(words: list[str], verb: str, text: str, when: str) -> list[str]:
                 continue
             if not _is_target_word(word):
                 fixed = difflib.get_close_matches(word.lower(), PLATFORMS, n=1)
-                example = f'{SLASH} {verb} "{text}" {when} on {fixed[0] if fixed else "instagram"}'
+                example = f'{SLASH} {verb} {text} {when} on {fixed[0] if fixed else "instagram"}'
                 raise GrammarError(f"'{word}' is not a platform, handle (@name) or account id: {_platform_hint(word)}"
                                    f"platforms are {', '.join(PLATFORMS)}", example)
             found.append(word)
@@ -161,16 +161,31 @@ def _options(words: list[str], example: str) -> dict[str, Any]:
     return out
 
 
-def parse_post(verb: str, rest: str) -> Command:
-    """`schedule "text" WHEN on PLATFORMS [options]` and `post "text" now on PLATFORMS [options]`."""
+THIS = re.compile(r"this\b", re.IGNORECASE)
+
+
+def parse_post(verb: str, rest: str, subject: str | None = None) -> Command:
+    """`schedule "text" WHEN on PLATFORMS [options]` and `post "text" now on PLATFORMS [options]`; where a
+    message is at hand (a thread's first message, for a mention in the thread), `this` stands for its text."""
     example = SCHEDULE_EXAMPLE if verb == "schedule" else POST_EXAMPLE
     rest = rest.strip()
-    if not rest.startswith('"'):
-        raise GrammarError("the post text comes first, in double quotes", example)
-    words = _split(rest, example)
-    text, after = words[0], words[1:]
+    if THIS.match(rest):
+        if subject is None:
+            raise GrammarError("'this' is the message a thread starts with: mention me in a reply in that thread, "
+                               "or put the post text in double quotes", example)
+        text, after = subject, _split(rest[4:], example)
+        if not text.strip():
+            raise GrammarError("the message has no text to post: put the post text in double quotes",
+                               f'@SocialDock {verb} "…" {"tomorrow 9am" if verb == "schedule" else "now"} on linkedin')
+    elif not rest.startswith('"'):
+        raise GrammarError("the post text comes first, in double quotes" + (" (or 'this' in a thread)"
+                                                                            if subject is not None else ""), example)
+    else:
+        words = _split(rest, example)
+        text, after = words[0], words[1:]
     if not text.strip():
         raise GrammarError("the post text is empty", example)
+    quoted = "this" if subject is not None and THIS.match(rest) else f'"{text}"'
     lowered = [w.lower() for w in after]
     option_at = next((i for i, w in enumerate(lowered) if w in OPTION_WORDS), len(after))
     main, options = after[:option_at], after[option_at:]
@@ -179,25 +194,25 @@ def parse_post(verb: str, rest: str) -> Command:
     when = " ".join(when_words)
     if on_at is None or on_at == len(main) - 1:
         raise GrammarError("say where, after 'on': platform names or account handles",
-                           f'{SLASH} {verb} "{text}" {when or ("now" if verb == "post" else "tomorrow 9am")} '
+                           f'{SLASH} {verb} {quoted} {when or ("now" if verb == "post" else "tomorrow 9am")} '
                            f"on instagram, linkedin")
-    targets = _targets(main[on_at + 1:], verb, text, when or "tomorrow 9am")
+    targets = _targets(main[on_at + 1:], verb, quoted, when or "tomorrow 9am")
     arguments: dict[str, Any] = {"text": text, "targets": targets}
     if verb == "post":
         if when.lower() not in ("now", ""):
             raise GrammarError(f"'post' publishes once approved, so the time is 'now', not '{when}'; "
                                f"to choose a time use schedule",
-                               f'{SLASH} schedule "{text}" {when} on {", ".join(targets)}')
+                               f'{SLASH} schedule {quoted} {when} on {", ".join(targets)}')
         arguments["publish_now"] = True
     else:
         if not when:
             raise GrammarError("say when, between the text and 'on'",
-                               f'{SLASH} schedule "{text}" tomorrow 9am on {", ".join(targets)}')
+                               f'{SLASH} schedule {quoted} tomorrow 9am on {", ".join(targets)}')
         if when.lower() == "now":
             arguments["publish_now"] = True
         else:
             arguments["when"] = when
-    fixed_example = f'{SLASH} {verb} "{text}" {when or "now"} on {", ".join(targets)}'
+    fixed_example = f'{SLASH} {verb} {quoted} {when or "now"} on {", ".join(targets)}'
     arguments.update(_options(options, fixed_example + ' title "A title"'))
     return Command("draft", "draft_post", arguments, example=fixed_example)
 
@@ -237,8 +252,9 @@ def parse_tool(name: str, words: list[str]) -> Command:
 
 # --- the entry point ---------------------------------------------------------------------------------
 
-def parse(text: str) -> Command:
-    """Parse the text after `/socialdock`. Raises GrammarError with what was wrong and an example."""
+def parse(text: str, *, subject: str | None = None) -> Command:
+    """Parse the text after `/socialdock` (or after @SocialDock). Raises GrammarError with what was wrong and
+    an example. `subject` is the text `this` stands for (a thread's first message), when there is one."""
     text = normalise(text)
     if not text:
         return Command("compose")
@@ -249,7 +265,7 @@ def parse(text: str) -> Command:
     if verb in ("help", "?"):
         return Command("help")
     if verb in ("schedule", "post"):
-        return parse_post(verb, rest)
+        return parse_post(verb, rest, subject)
     words = _split(rest, f"{SLASH} help")
     if verb == "drafts":
         return Command("tool", "list_drafts", {}, example=f"{SLASH} drafts")
