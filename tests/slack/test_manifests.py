@@ -16,7 +16,8 @@ SLACK_CODE = "\n".join(p.read_text() for p in (ROOT / "src" / "sdassist" / "slac
 SCOPE_USES: dict[str, list[str]] = {
     "commands": ['.command("/socialdock")'],
     "chat:write": ["chat_postMessage(", "chat_update(", "chat_postEphemeral("],
-    "chat:write.public": ["chat_postMessage(channel=self.channel"],  # cards in a channel the bot was not invited to
+    # cards in a channel the bot was not invited to
+    "chat:write.public": ["chat_postMessage(channel=self.channel", "chat_postMessage, draft, channel=self.channel"],
     "users:read": ["users_info("],
     "usergroups:read": ["usergroups_users_list("],
     "files:write": ["files_upload_v2("],
@@ -25,6 +26,7 @@ SCOPE_USES: dict[str, list[str]] = {
     "im:history": ['.event("message")'],
     "channels:history": ["conversations_replies(", "conversations_history("],
     "groups:history": ["conversations_replies(", "conversations_history("],
+    "mpim:history": ["conversations_replies(", "conversations_history("],
 }
 # The listener each subscribed event needs.
 EVENT_LISTENERS = {"message.im": '.event("message")'}
@@ -64,5 +66,18 @@ def test_both_manifests_ask_for_the_same() -> None:
     assert http["settings"]["event_subscriptions"]["bot_events"] == \
         socket["settings"]["event_subscriptions"]["bot_events"]
     assert http["features"]["app_home"] == socket["features"]["app_home"]
+    assert http["features"]["shortcuts"] == socket["features"]["shortcuts"]
     assert socket["settings"]["socket_mode_enabled"] is True and "request_url" not in \
         socket["settings"]["event_subscriptions"]
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_the_message_shortcut_and_the_messages_tab_are_declared(name: str) -> None:
+    from sdassist.slack.shortcuts import SHORTCUT
+
+    data = manifest(name)
+    assert [(s["type"], s["callback_id"]) for s in data["features"]["shortcuts"]] == [("message", SHORTCUT)]
+    assert "app.shortcut(SHORTCUT)" in SLACK_CODE
+    home = data["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True and home["messages_tab_read_only_enabled"] is False
+    assert {"app_mention", "message.im"} <= set(data["settings"]["event_subscriptions"]["bot_events"])
