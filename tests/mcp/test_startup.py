@@ -86,3 +86,21 @@ def test_a_damaged_or_stale_cache_is_a_miss(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert listing.load(path, "key-1") is None
     assert not list(path.parent.glob(".mcp-tools-*"))  # no temporary file left behind
+
+
+START_PATH = """
+import json, sys
+import sdassist.cli
+sdassist.cli.build_parser()
+import sdassist.mcp_server, sdassist.mcp.stdio
+print(json.dumps([m for m in json.loads(sys.argv[1]) if m in sys.modules]))
+"""
+
+
+def test_the_path_sdassist_mcp_starts_on_loads_nothing_heavy() -> None:
+    """`sdassist mcp` imports the CLI (its parser included), the MCP face and the stdio transport before it
+    answers: none of them may pull in the registry, the store, the OAuth provider or httpx."""
+    heavy = [*HEAVY, "sdassist.identity.store", "sdassist.identity.provider", "sdassist.publishing.drafts", "rich"]
+    out = subprocess.run([sys.executable, "-c", START_PATH, json.dumps(heavy)], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert json.loads(out.stdout) == []

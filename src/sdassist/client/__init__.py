@@ -6,8 +6,9 @@ or a server that only needs the base URL does not pay for the client at start-up
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sdassist.lazy import lazy_exports
 
 from ._constants import DEFAULT_BASE_URL, PUBLIC_SANDBOX_KEY
 
@@ -15,13 +16,6 @@ if TYPE_CHECKING:
     from ._client import SocialDock, check_secret_transport, is_loopback_host, is_production_url
     from .ratelimit import Budget, LocalBudget, RateLimiter
     from .signing import SIGNATURE_HEADER, sign_payload, verify_signature
-
-_LAZY = {
-    "SocialDock": "._client", "check_secret_transport": "._client", "is_loopback_host": "._client",
-    "is_production_url": "._client", "Budget": ".ratelimit", "LocalBudget": ".ratelimit",
-    "RateLimiter": ".ratelimit", "SIGNATURE_HEADER": ".signing", "sign_payload": ".signing",
-    "verify_signature": ".signing",
-}
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -38,11 +32,9 @@ __all__ = [
     "verify_signature",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, {
+    "SocialDock": "._client", "check_secret_transport": "._client", "is_loopback_host": "._client",
+    "is_production_url": "._client", "Budget": ".ratelimit", "LocalBudget": ".ratelimit",
+    "RateLimiter": ".ratelimit", "SIGNATURE_HEADER": ".signing", "sign_payload": ".signing",
+    "verify_signature": ".signing",
+}, globals())
