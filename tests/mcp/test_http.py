@@ -85,3 +85,34 @@ def test_unknown_host_header_is_refused_unless_allowed(tmp_path: Path) -> None:
         app = http_app(build_server(settings), settings, "127.0.0.1", 8000)
         with TestClient(app, base_url="http://mcp.example.com") as client:
             assert client.post("/mcp", json=body, headers=headers).status_code == expected
+
+
+async def test_a_file_sent_over_http_is_fetched_by_socialdock_from_this_server(tmp_path: Path) -> None:
+    """upload_media with the file itself: the MCP HTTP server serves the signed link it hands SocialDock (the
+    sandbox fetches it over loopback), and refuses a link that was not signed."""
+    import base64
+
+    from tests.media_samples import jpeg
+
+    port = free_port()
+    settings = make_settings(tmp_path, SDASSIST_MCP_TOKEN=TOKEN, SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(http_app(build_server(settings), settings, "127.0.0.1", port),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            transport = streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)
+            async with Client(transport) as client:
+                out = data(await client.call_tool("upload_media", {
+                    "content_base64": base64.b64encode(jpeg(100_000)).decode(), "file_name": "team.jpg"}))
+        assert out["url"].startswith("https://cdn.socialdock.test/med_") and out["kind"] == "image"
+        async with httpx.AsyncClient() as plain:
+            refused = await plain.get(f"http://127.0.0.1:{port}/media/mf_{'a' * 24}/x.jpg?exp=1&sig=forged")
+        assert refused.status_code == 403 and "signature does not match" in refused.text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -197,9 +197,15 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host,
                                      transport_security=transport_security(settings, host, port))
     guarded = InputGuard(app)
-    if mode == "none":
-        return guarded
     from starlette.applications import Starlette
+
+    from sdassist.web.media import media_routes
+
+    async def media_store() -> Any:  # signed media links (files handed to upload_media) are served here too
+        return (await server.sdassist_state.runtime()).media  # type: ignore[attr-defined]
+
+    if mode == "none":
+        return PathDispatch(guarded, Starlette(routes=media_routes(media_store)))
 
     from sdassist.identity import DEFAULT_SCOPES, AuthServerConfig, IdentityStore, SdassistAuthProvider
     from sdassist.mcp.auth import ChainedVerifier, ResourceGuard, StaticTokenVerifier
@@ -212,7 +218,7 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     provider = SdassistAuthProvider(store, AuthServerConfig(issuer=origin, resource=resource),
                                     client_documents=documents(store))
-    routes: list[Any] = []
+    routes: list[Any] = media_routes(media_store)
     if mode == "oauth":
         from sdassist.identity.confirmations import ConfirmLinks
         from sdassist.web.confirm import confirm_routes
@@ -222,7 +228,7 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
         sessions = Sessions(store, secure=origin.startswith("https://"))
         state = server.sdassist_state  # type: ignore[attr-defined]
         state.confirm_links = ConfirmLinks(store, origin)
-        routes = [*auth_server_routes(provider, sessions, upstream_oidc(settings, origin)),
+        routes += [*auth_server_routes(provider, sessions, upstream_oidc(settings, origin)),
                   *resource_metadata_routes(resource, origin),
                   *confirm_routes(state.confirm_links, sessions, state.runtime)]
         verifier: Any = provider

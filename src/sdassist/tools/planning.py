@@ -6,7 +6,7 @@ from pydantic import Field
 
 from sdassist.publishing.platforms import check_post as check_rules
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import PostFields, messages, read_time
+from sdassist.tools.compose import PostFields, messages, read_time, stored_media_facts
 from sdassist.tools.targets import resolve_targets
 from sdassist.tools.views import TimeView, time_view
 
@@ -25,7 +25,9 @@ class CheckResult(ToolOutput):
 
 async def check_post(ctx: ToolContext, inp: CheckPostInput) -> CheckResult:
     targets = await resolve_targets(ctx.client, inp.targets, inp)
-    result = check_rules(text=inp.text, title=inp.title, targets=targets, media_urls=inp.media_urls, tags=inp.tags)
+    types, sizes = await stored_media_facts(ctx, inp.media_urls)
+    result = check_rules(text=inp.text, title=inp.title, targets=targets, media_urls=inp.media_urls, tags=inp.tags,
+                         media_types=types, media_sizes=sizes)
     errors = messages(result.errors)
     when = None
     if inp.when:
