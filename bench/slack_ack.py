@@ -3,9 +3,10 @@
 Starts a fake Slack Web API, the sandbox under uvicorn on loopback with 2 s of latency on every API call,
 and the Slack app on a loopback port, started the way `sdassist slack` starts it (`SlackFace.start`, then
 `heap.settle`); then, in each of several runs in a row, sends signed `/socialdock schedule …` commands and
-Approve clicks (`--concurrency` in flight), `app_home_opened` events and a burst of 50 commands at once, and
-prints p50 / p99 of the time until the HTTP 200 (the ack), for App Home also until its `views.publish`
-reaches Slack (publish), and the garbage collector's pauses (timed with `gc.callbacks`). Slack
+Approve clicks (`--concurrency` in flight), `app_home_opened` events, message shortcuts ("Schedule on
+SocialDock" on a message with an image) and a burst of 50 commands at once, and prints p50 / p99 of the time
+until the HTTP 200 (the ack), for App Home also until its `views.publish` reaches Slack (publish), for the
+shortcut until its composer's `views.open` does, and the garbage collector's pauses (timed with `gc.callbacks`). Slack
 allows 3,000 ms; the target is p99 < 50 ms in every run.
 
     python bench/slack_ack.py [--requests 100] [--runs 3] [--full] [--no-settle]
@@ -25,8 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import httpx
@@ -113,30 +115,47 @@ def click(draft_id: str, user: str, response_url: str) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def shortcut(run: int, i: int, file: dict, response_url: str) -> str:
+    """The message shortcut on a message with text, a mention, an emoji and an image (the composer opens)."""
+    message = {"type": "message", "user": "U0WRITER", "ts": f"{run}.{i:06d}", "files": [file],
+               "text": f"*Launch* {i} :rocket: with <@U0WRITER>, see <https://example.com/{i}|the page>"}
+    payload = {"type": "message_action", "callback_id": "sd_schedule_message", "team": {"id": "T0"},
+               "user": {"id": f"U{i % 7:03d}", "name": "bench"}, "channel": {"id": "C0GEN"},
+               "trigger_id": f"s{run}.{i}", "message_ts": message["ts"], "message": message,
+               "response_url": response_url}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def trigger_of(body: str) -> str:
+    return json.loads(parse_qs(body)["payload"][0])["trigger_id"]
+
+
 def home_opened(run: int, i: int) -> str:
     return json.dumps({"type": "event_callback", "team_id": "T0", "api_app_id": "A0", "event_id": f"Ev{run}.{i}",
                        "event": {"type": "app_home_opened", "user": f"U{run}{i:05d}", "tab": "home",
                                  "channel": f"D{i:05d}", "event_ts": f"{time.time():.6f}"}})
 
 
-async def publish_latencies(fake: FakeSlack, sent: dict[str, float], timeout: float = 60.0) -> list[float]:
-    """Seconds from each `app_home_opened` sent until its `views.publish` reached the fake Slack."""
+async def publish_latencies(fake: FakeSlack, sent: dict[str, float], timeout: float = 60.0,
+                            method: str = "views.publish", field: str = "user_id") -> list[float]:
+    """Seconds from each `app_home_opened` sent until its `views.publish` reached the fake Slack (or from
+    each shortcut until its `views.open`, by trigger id)."""
     deadline = time.monotonic() + timeout
     def done() -> dict[str, float]:
-        return {p["user_id"]: at for (m, p), at in zip(fake.calls, fake.called_at, strict=True)
-                if m == "views.publish" and p["user_id"] in sent}
+        return {p[field]: at for (m, p), at in zip(fake.calls, fake.called_at, strict=True)
+                if m == method and p.get(field) in sent}
     while time.monotonic() < deadline and len(done()) < len(sent):
         await asyncio.sleep(0.05)
     return [at - sent[user] for user, at in done().items()]
 
 
 async def measure(bodies: list[str], sender: Sender, concurrency: int,
-                  sent: dict[str, float] | None = None) -> list[float]:
+                  sent: dict[str, float] | None = None, key: Callable[[str], str] | None = None) -> list[float]:
     gate = asyncio.Semaphore(concurrency)
     async def one(body: str) -> float:
         async with gate:
             if sent is not None:  # App Home: when each user's event left, to time its views.publish
-                sent[json.loads(body)["event"]["user"]] = time.perf_counter()
+                sent[key(body) if key else json.loads(body)["event"]["user"]] = time.perf_counter()
             return await sender.post(body)
     return list(await asyncio.gather(*(one(b) for b in bodies)))
 
@@ -195,10 +214,17 @@ async def one_run(n: int, rt: object, ctx: object, account: str, sender: Sender,
         home = await measure([home_opened(n, i) for i in range(requests)], sender, concurrency, sent)
         burst = await measure([command(i, fake.response_url("burst")) for i in range(BURST)], sender, BURST)
         published = await publish_latencies(fake, sent)
+        asked: dict[str, float] = {}
+        photo = fake.share_file(f"launch-{n}.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + bytes(50_000))
+        shortcuts = await measure([shortcut(n, i, photo, fake.response_url("shortcut")) for i in range(requests)],
+                                  sender, concurrency, asked, key=trigger_of)
+        composed = await publish_latencies(fake, asked, method="views.open", field="trigger_id")
     print(f"run {n}:")
     worst = max(report("schedule command ack", schedule), report("approve click ack", approve),
-                report("app_home_opened ack", home), report(f"{BURST} commands at once", burst))
+                report("app_home_opened ack", home), report(f"{BURST} commands at once", burst),
+                report("message shortcut ack", shortcuts))
     report("App Home publish", published)
+    report("shortcut composer open", composed)
     print(f"  {pauses.summary()}")
     return worst
 
