@@ -8,14 +8,17 @@ asked here; broken account connections come from `list_accounts`, which the face
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sdassist.publishing.caps import CAPS, Cap
 from sdassist.publishing.drafts import COUNTED_STATES, Decision, Draft, DraftState, Principal, Slot, utcnow
 from sdassist.publishing.policy import ApprovalPolicy, PolicyError
+from sdassist.publishing.store import DraftStore
 from sdassist.publishing.when import TimeError, resolve_time, zone_for_name
 from sdassist.tools.accounts import AccountView
 from sdassist.tools.base import ToolContext
@@ -138,6 +141,63 @@ def _cap_peaks(times: dict[tuple[str, str], list[datetime]], day_slots: list[Slo
             for platform, account in sorted(keys)]
 
 
+class SlotWindow:
+    """The slots of one stretch of time, read once and then kept current from the store's change cursor, so a
+    calendar costs what changed since the last one, not what the fortnight holds (thousands of posts in a
+    busy workspace). Every instance keeps its own; the cursor is the database's, so changes made by other
+    instances are seen too."""
+
+    REBUILD_AFTER = 2000  # changes at once: past this, reading the window again is cheaper
+
+    def __init__(self, lo: datetime, hi: datetime) -> None:
+        self.lo, self.hi = lo, hi
+        self.slots: dict[str, Slot] = {}
+        self.cursor: int | None = None
+        self.lock = asyncio.Lock()
+
+    async def current(self, store: DraftStore) -> list[Slot]:
+        async with self.lock:
+            if self.cursor is not None:
+                changed, cursor = await store.changed_since(self.cursor, limit=self.REBUILD_AFTER)
+                if len(changed) < self.REBUILD_AFTER:
+                    for draft in changed:
+                        self._apply(Slot.of(draft))
+                    self.cursor = cursor
+                else:
+                    self.cursor = None
+            if self.cursor is None:
+                cursor = await store.change_cursor()  # first: a write during the read is seen next time
+                self.slots = {s.id: s for s in await store.slots(self.lo, self.hi, states=SHOWN_STATES)}
+                self.cursor = cursor
+            return sorted(self.slots.values(), key=lambda s: (s.goes_out_at, s.id))
+
+    def _apply(self, slot: Slot) -> None:
+        at = slot.goes_out_at
+        if slot.state in SHOWN_STATES and at is not None and self.lo <= at < self.hi:
+            self.slots[slot.id] = slot
+        else:
+            self.slots.pop(slot.id, None)
+
+
+_WINDOWS: weakref.WeakKeyDictionary[DraftStore, dict[date, SlotWindow]] = weakref.WeakKeyDictionary()
+KEPT_WINDOWS = 4  # weeks kept current per store (this one and next, and a couple looked up)
+
+
+def _window(store: DraftStore, start: date, days: int) -> SlotWindow:
+    """The kept window holding a calendar of `days` days from local date `start` in any zone (two days of
+    margin either side cover every UTC offset and the caps' day either side)."""
+    windows = _WINDOWS.setdefault(store, {})
+    key = start
+    found = windows.get(key)
+    lo = datetime.combine(start, time(0), UTC) - timedelta(days=2)
+    hi = datetime.combine(start + timedelta(days=days), time(0), UTC) + timedelta(days=2)
+    if found is None or found.hi < hi:
+        found = windows[key] = SlotWindow(lo, hi)
+        for old in sorted(windows)[:-KEPT_WINDOWS]:
+            windows.pop(old, None)
+    return found
+
+
 async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | None = None) -> Plan:
     """The viewer's (ctx.principal's) calendar for `days` days from `start` (a local date), in `zone`."""
     zone = zone or ctx.zone
@@ -146,8 +206,8 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
     last = datetime.combine(start + timedelta(days=days), time(0), tz)
     store, viewer = ctx.store, ctx.principal
     async with store.reading():  # one connection for all of it: one wait for the pool, not eight
-        # The days, with a day either side so that the caps count their rolling windows whole.
-        around = await store.slots(first - timedelta(days=1), last + timedelta(days=1), states=SHOWN_STATES)
+        # The days, and a margin either side so that the caps count their rolling windows whole.
+        around = await _window(store, start, days).current(store)
         waiting = Listed(await store.list(states=[S.PENDING], limit=LIST_LIMIT),
                          await store.count(states=[S.PENDING]))
         mine = Listed(await store.list(requester_id=viewer.id, limit=LIST_LIMIT),
