@@ -55,7 +55,7 @@ def settings_env(sandbox_url: str, database_url: str, coordinated: bool) -> dict
 
 # --- an instance ---------------------------------------------------------------------------------------
 
-async def _instance(ids_file: str, start_at: float, tasks: int) -> dict[str, Any]:
+async def _instance(ids_file: str, tasks: int) -> dict[str, Any]:
     from sdassist.config import Settings
     from sdassist.publishing.drafts import Principal
     from sdassist.runtime import open_runtime
@@ -65,7 +65,9 @@ async def _instance(ids_file: str, start_at: float, tasks: int) -> dict[str, Any
     approved = failed = 0
     stamps: list[float] = []
     async with open_runtime(Settings(_env_file=None), announce=False, reconcile=False) as rt:
-        await asyncio.sleep(max(0.0, start_at - time.time()))  # every instance starts at once
+        print("ready", flush=True)  # then every instance starts at the moment the bench names
+        start_at = float(await asyncio.to_thread(sys.stdin.readline))
+        await asyncio.sleep(max(0.0, start_at - time.time()))
 
         async def approver() -> None:
             nonlocal approved, failed
@@ -107,17 +109,19 @@ def run(n: int, *, coordinated: bool, sandbox: ServedSandbox, database_url: str,
     ids = asyncio.run(store_drafts(database_url, account[1], account[0], drafts))
     sandbox.control("POST", "/_sandbox/reset")
     tmp = Path(tempfile.mkdtemp(prefix="sdassist-instances-"))
-    start_at = time.time() + 4.0  # time for every process to open its runtime
     procs = []
     for i in range(n):
         part = tmp / f"ids-{i}.json"
         part.write_text(json.dumps(ids[i::n]))
         procs.append(subprocess.Popen(
-            [sys.executable, __file__, "--instance", str(part), str(start_at), str(tasks)],
+            [sys.executable, __file__, "--instance", str(part), str(tasks)], stdin=subprocess.PIPE,
             env=settings_env(sandbox.url, database_url, coordinated), stdout=subprocess.PIPE, text=True))
+    for p in procs:  # every runtime open (imports, database, client) before the clock starts
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready", "an instance did not start"
+    start_at = time.time() + 0.2
     reports = []
     for p in procs:
-        out, _ = p.communicate(timeout=600)
+        out, _ = p.communicate(f"{start_at}\n", timeout=600)
         if p.returncode != 0:
             raise RuntimeError(f"an instance failed with status {p.returncode}")
         reports.append(json.loads(out.strip().splitlines()[-1]))
@@ -144,7 +148,7 @@ def sandbox_account(sandbox: ServedSandbox) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instance", nargs=3, metavar=("IDS", "START", "TASKS"), help=argparse.SUPPRESS)
+    parser.add_argument("--instance", nargs=2, metavar=("IDS", "TASKS"), help=argparse.SUPPRESS)
     parser.add_argument("--instances", default="1,2,4")
     parser.add_argument("--drafts", type=int, default=None, help="drafts approved per run (300; --full 1,000)")
     parser.add_argument("--limit", type=int, default=LIMIT, help=f"requests per {WINDOW:g} s window ({LIMIT})")
@@ -155,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args(argv)
     if args.instance:
-        ids_file, start_at, tasks = args.instance
-        print(json.dumps(asyncio.run(_instance(ids_file, float(start_at), int(tasks)))), flush=True)
+        ids_file, tasks = args.instance
+        print(json.dumps(asyncio.run(_instance(ids_file, int(tasks)))), flush=True)
         return 0
     drafts = args.drafts or (1000 if args.full else 300)
     counts = [int(n) for n in args.instances.split(",")]

@@ -36,6 +36,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     delete,
     func,
     insert,
@@ -172,18 +173,21 @@ class SharedBudget(LocalBudget):
         c = leases_table.c
         mine = (c.key_hash == self.key_hash) & (c.instance == self.instance)
         changed = await conn.execute(update(leases_table).where(mine).values(
-            in_flight=self._mine + 1, heartbeat=self._db_now()))
+            in_flight=c.in_flight + 1, heartbeat=self._db_now()))
         if changed.rowcount == 0:
             await conn.execute(insert(leases_table).values(
-                key_hash=self.key_hash, instance=self.instance, in_flight=self._mine + 1, heartbeat=self._db_now()))
+                key_hash=self.key_hash, instance=self.instance, in_flight=1, heartbeat=self._db_now()))
 
-    async def _renew(self) -> None:
+    async def _renew(self, *, released: bool = False) -> None:
+        """Renew this instance's lease (and count one request fewer in flight when `released`)."""
         engine = await self._open()
         c = leases_table.c
+        values: dict[str, Any] = {"heartbeat": self._db_now()}
+        if released:
+            values["in_flight"] = case((c.in_flight > 0, c.in_flight - 1), else_=0)
         async with engine.begin() as conn:
             await conn.execute(update(leases_table).where(
-                c.key_hash == self.key_hash, c.instance == self.instance).values(
-                in_flight=self._mine, heartbeat=self._db_now()))
+                c.key_hash == self.key_hash, c.instance == self.instance).values(**values))
 
     async def _keep_lease(self) -> None:
         """Renew the lease every HEARTBEAT seconds while this instance has requests out."""
@@ -252,7 +256,7 @@ class SharedBudget(LocalBudget):
 
     async def release(self) -> None:
         self._mine = max(0, self._mine - 1)
-        await self._renew()
+        await self._renew(released=True)
 
     async def observe(self, limit: int, remaining: int, reset: float, now: float) -> None:
         self.limit = limit
