@@ -42,15 +42,20 @@ def _libraries() -> str:
 
 
 def source_fingerprint(root: Path = _PACKAGE_DIR) -> str:
-    """Size and mtime of every module of the package: any edit or reinstall changes it."""
-    parts = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                stat = os.stat(os.path.join(folder, name))
-                parts.append(f"{os.path.relpath(os.path.join(folder, name), root)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    """Path, size and mtime of every module of the package: any edit or reinstall changes it."""
+    digest = hashlib.sha256()
+    folders = [str(root)]
+    while folders:
+        with os.scandir(folders.pop()) as found:
+            entries = sorted(found, key=lambda e: e.name)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    folders.append(entry.path)
+            elif entry.name.endswith(".py"):
+                stat = entry.stat()
+                digest.update(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def cache_key(variant: dict[str, Any]) -> str:

@@ -15,15 +15,15 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.types import CallToolResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
-from pydantic import Field
 
 from sdassist import package_version
 from sdassist.config import Settings
@@ -311,15 +311,19 @@ def add_rules_resource(server: MCPServer) -> None:
         return rules_as_markdown()
 
 
+PLAN_WEEK_ARGUMENTS = [
+    PromptArgument(name="topic", description="What the week's posts are about.", required=True),
+    PromptArgument(name="platforms", description="Where to post, e.g. 'linkedin, instagram' (default: every "
+                   "connected platform)."),
+    PromptArgument(name="start", description="The first day, e.g. 'next monday' (the default) or '2026-03-02'."),
+]
+
+
 def add_planning_prompt(server: MCPServer, settings: Settings) -> None:
-    @server.prompt(name="plan_week", title="Plan a week of posts",
-                   description="Plan a week of posts on a topic, check them, and draft them for approval.")
-    def plan_week(
-        topic: Annotated[str, Field(description="What the week's posts are about.")],
-        platforms: Annotated[str, Field(description="Where to post, e.g. 'linkedin, instagram'.")]
-        = "every connected platform",
-        start: Annotated[str, Field(description="The first day, e.g. 'next monday' or '2026-03-02'.")] = "next monday",
-    ) -> str:
+    """The prompt with its arguments written out, not derived from a signature: every argument described, and
+    no pydantic model built at start-up for three strings."""
+
+    def plan_week(topic: str, platforms: str = "every connected platform", start: str = "next monday") -> str:
         return (
             f"Plan a week of social media posts about: {topic}.\n"
             f"Platforms: {platforms}. The week starts {start}; times are in {settings.timezone} unless I say "
@@ -330,3 +334,7 @@ def add_planning_prompt(server: MCPServer, settings: Settings) -> None:
             "4. After I approve the plan, draft them one by one with draft_post and follow each next_step; "
             "nothing is published until it is confirmed."
         )
+
+    server.add_prompt(Prompt(
+        name="plan_week", title="Plan a week of posts", arguments=PLAN_WEEK_ARGUMENTS, fn=plan_week,
+        description="Plan a week of posts on a topic, check them, and draft them for approval."))
