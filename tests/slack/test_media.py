@@ -195,3 +195,17 @@ def test_the_bot_token_goes_only_to_slack_s_file_host(tmp_path: Any) -> None:
     assert not files.allowed_host("http://files.slack.com/files-pri/T0-F0/a.jpg")
     assert not files.allowed_host("https://files.slack.com.evil.example/a.jpg")
     assert not files.allowed_host("https://127.0.0.1/a.jpg")
+
+
+@PUBLIC
+async def test_a_card_whose_images_slack_cannot_fetch_goes_out_without_them(h: Harness) -> None:
+    async def unreachable(draft: Any) -> list[dict[str, Any]]:
+        return [{"url": u, "name": "a.jpg", "size_text": "0.1 MB",
+                 "image_url": f"{h.url}/media/mf_{'c' * 24}/a.jpg?exp=1&sig=forged"} for u in draft.media_urls]
+
+    h.face.cards.media = unreachable
+    await h.command('post "With a picture" now on linkedin media https://example.com/a.jpg')
+    card = (await h.fake.wait_for("chat.postMessage", where=lambda p: p.get("channel") == "C0APPROVE"
+                                  and not any(b["type"] == "image" for b in p["blocks"])))[0]
+    assert "With a picture" in json.dumps(card["blocks"])
+    assert [status for _, status, _ in h.fake.image_fetches] == [403]  # Slack tried, and was refused
