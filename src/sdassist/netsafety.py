@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -26,6 +26,8 @@ _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-l
 _METADATA_NAMES = ("metadata.google.internal", "metadata", "instance-data")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_FORBIDDEN_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
+"""WHATWG's forbidden domain code points besides the controls: after percent-decoding, none may remain."""
 
 
 class UnsafeURL(ValueError):
@@ -89,6 +91,24 @@ def _parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
+def _domain_to_ascii(host: str) -> str:
+    """The host as a URL parser reads it before anything else (WHATWG's host parser): percent-decoded, then
+    mapped by IDNA (full-width letters and digits, the ideographic full stops, case); ValueError when what
+    comes out has a character no host may contain. `127%2e0%2e0%2e1` and `１２７。０。０。１` are 127.0.0.1."""
+    host = unquote(host, errors="strict")
+    if not host.isascii():
+        import idna  # only for the rare non-ASCII host: its mapping table is large
+
+        try:
+            host = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise ValueError(f"{host!r} is not a valid host") from exc
+    host = host.lower()
+    if any(c in _FORBIDDEN_IN_HOST or ord(c) < 0x20 or ord(c) == 0x7F for c in host):
+        raise ValueError(f"{host!r} has a character no host may contain")
+    return host
+
+
 def parse_host(host: str) -> Host:
     """Read `host` (from a URL, brackets allowed) the way it will be connected to; ValueError if malformed."""
     host = host.strip().lower()
@@ -96,6 +116,7 @@ def parse_host(host: str) -> Host:
         return Host(host, ipaddress.IPv6Address(host[1:-1].split("%", 1)[0]))
     if ":" in host:
         return Host(host, ipaddress.IPv6Address(host.split("%", 1)[0]))
+    host = _domain_to_ascii(host)
     host = host.rstrip(".") if host not in ("", ".") else host
     if not host:
         raise ValueError("no host")

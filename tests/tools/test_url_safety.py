@@ -49,6 +49,31 @@ def test_every_spelling_of_loopback_is_refused_with_the_reason(url: str) -> None
     assert caught.value.hint
 
 
+# A URL parser (WHATWG's, as fetchers use) percent-decodes the host and maps it by IDNA (full-width letters and
+# digits, the ideographic full stops) before reading it as an address: those spellings reach the same place.
+MAPPED_SPELLINGS = {
+    "http://127%2e0%2e0%2e1/a.png": "loopback", "http://loc%61lhost/a.png": "loopback",
+    "http://localhost%2e/a.png": "loopback", "http://127\u30020\u30020\u30021/a.png": "loopback",
+    "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/a.png": "loopback",
+    "http://169\uff61254\uff61169\uff61254/latest/": "link-local",
+    "http://169\uff0e254\uff0e169\uff0e254/latest/": "link-local", "http://%31%30.0.0.1/a.png": "private",
+    "http://metadata.google%2einternal/": "internal",
+}
+
+
+@pytest.mark.parametrize(("url", "reason"), MAPPED_SPELLINGS.items())
+def test_percent_encoded_and_idna_mapped_hosts_are_read_as_a_fetcher_reads_them(url: str, reason: str) -> None:
+    with pytest.raises(UnsafeURL, match=reason):
+        check_public_url(url, field="media_urls")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1%09/a.png", "http://exa%20mple.com/", "http://a%2fb.com/",
+                                 "http://%zz.com/"])
+def test_a_host_that_decodes_to_forbidden_characters_is_malformed(url: str) -> None:
+    with pytest.raises(UnsafeURL, match="not a valid address"):
+        check_public_url(url, field="media_urls")
+
+
 @pytest.mark.parametrize("url", LOOPBACK_SPELLINGS)
 def test_loopback_is_allowed_when_socialdock_is_on_this_machine(url: str) -> None:
     assert check_public_url(url, loopback_ok=True) == url
