@@ -25,7 +25,7 @@ import uvicorn
 from sdassist.config import Settings
 from sdassist.identity import IdentityStore, Person
 from sdassist.mcp import build_server
-from sdassist.mcp.http import HttpConfigError, auth_mode, http_app
+from sdassist.mcp.http import HttpConfigError, auth_mode, http_app, upstream_oidc
 from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.conftest import make_settings
 
@@ -261,6 +261,14 @@ def test_modes_and_their_refusals(tmp_path: Path) -> None:
         auth_mode(settings(SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL="http://sd.example.com"), "0.0.0.0")
     with pytest.raises(HttpConfigError, match="without a path"):
         auth_mode(settings(SDASSIST_PUBLIC_URL="https://sd.example.com/x"), "0.0.0.0")
+    # The upstream provider gets a client secret and codes: only over TLS (plain http on loopback only).
+    with pytest.raises(HttpConfigError, match="SDASSIST_OIDC_ISSUER"):
+        upstream_oidc(settings(SDASSIST_OIDC_ISSUER="http://idp.example.com", SDASSIST_OIDC_CLIENT_ID="c"),
+                      "https://sd.example.com")
+    with pytest.raises(HttpConfigError, match="SDASSIST_OIDC_CLIENT_ID"):
+        upstream_oidc(settings(SDASSIST_OIDC_ISSUER="https://idp.example.com"), "https://sd.example.com")
+    assert upstream_oidc(settings(SDASSIST_OIDC_ISSUER="https://idp.example.com", SDASSIST_OIDC_CLIENT_ID="c"),
+                         "https://sd.example.com").redirect_uri == "https://sd.example.com/oauth/callback"
 
 
 def test_token_mode_takes_the_shared_token_and_personal_tokens(tmp_path: Path) -> None:
@@ -273,3 +281,19 @@ def test_token_mode_takes_the_shared_token_and_personal_tokens(tmp_path: Path) -
                           ).status_code == 200
         refused = httpx.post(served.mcp, json=INIT, headers=ACCEPT)
         assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]
+
+
+def test_confidential_clients_authenticate_against_the_stored_digest(oauth_server: Served) -> None:
+    client = register(oauth_server.origin, token_endpoint_auth_method="client_secret_post").json()
+    revoke = f"{oauth_server.origin}/revoke"
+    form = {"token": "sda_rt_unknown", "client_id": client["client_id"]}
+    assert httpx.post(revoke, data={**form, "client_secret": "wrong"}).status_code == 401
+    assert httpx.post(revoke, data=form).status_code == 401
+    assert httpx.post(revoke, data={**form, "client_secret": client["client_secret"]}).status_code == 200
+    basic = register(oauth_server.origin, token_endpoint_auth_method="client_secret_basic").json()
+    form = {"token": "sda_rt_unknown", "client_id": basic["client_id"]}
+    assert httpx.post(revoke, data=form, auth=(basic["client_id"], "wrong")).status_code == 401
+    assert httpx.post(revoke, data=form, auth=(basic["client_id"], basic["client_secret"])).status_code == 200
+    # A public client needs no secret.
+    public = register(oauth_server.origin).json()
+    assert httpx.post(revoke, data={"token": "x", "client_id": public["client_id"]}).status_code == 200

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from sdassist.config import Settings
 from sdassist.mcp.jsonrpc import check_message
 
 JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
+log = logging.getLogger("sdassist.mcp")
 GUARD_KEY = "sdassist.resource_guard"
 """Where the resource guard leaves itself in the ASGI scope, to check scopes once the body is parsed."""
 
@@ -246,7 +248,16 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
 def upstream_oidc(settings: Settings, origin: str) -> Any:
     """The upstream OpenID Connect provider people sign in with, or None when none is configured."""
     if not settings.oidc_issuer:
+        log.warning("SDASSIST_MCP_AUTH=oauth without SDASSIST_OIDC_ISSUER: nobody can sign in through a browser; "
+                    "only personal access tokens (sdassist tokens create) work")
         return None
+    from sdassist.netsafety import InsecureTransport, check_secret_transport
+
+    try:
+        check_secret_transport(settings.oidc_issuer, what="OpenID Connect client secret and codes",
+                               setting="SDASSIST_OIDC_ISSUER")
+    except InsecureTransport as exc:
+        raise HttpConfigError(str(exc)) from None
     if not settings.oidc_client_id:
         raise HttpConfigError("SDASSIST_OIDC_ISSUER is set but SDASSIST_OIDC_CLIENT_ID is not: register sdassist at "
                               f"the provider with the redirect URI {origin}/oauth/callback and set both")
