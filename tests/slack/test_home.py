@@ -234,3 +234,17 @@ def test_days_are_the_viewers_days(zone: str) -> None:
     flat = texts(home_view(plan))
     hour = datetime(2026, 12, 7, 8, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo(zone)).hour
     assert f"*{hour:02d}:00*" in flat
+
+
+async def test_a_change_settled_by_another_instance_still_refreshes_open_tabs(h: Harness) -> None:
+    h.face.home.delay = 0.05
+    waiting = await draft(h, ASKER, "Decided elsewhere", "tomorrow 11am")
+    await h.card_of(waiting.draft_id)
+    await open_home(h, APPROVER)
+    before = len(h.fake.of("views.publish"))
+    # Another instance rejects it and wins the claim to settle the card: this one only sees the change.
+    await h.rt.store.mark_event_seen(f"slack:{waiting.draft_id}:v1:rejected")
+    await h.rt.store.transition(waiting.draft_id, to=DraftState.REJECTED, actor=BOSS,
+                                expected_state=DraftState.PENDING)
+    refreshed = await h.fake.wait_for("views.publish", before + 1, where=lambda p: p["user_id"] == APPROVER)
+    assert "Decided elsewhere" not in texts(refreshed[-1]["view"])

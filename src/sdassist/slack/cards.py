@@ -164,6 +164,8 @@ class CardKeeper:
                       *await self._settle_candidates()]
         else:
             drafts, self._cursor = await self.store.changed_since(self._cursor, limit=CHANGES_PER_ROUND)
+            if drafts:  # App Home tabs open on this instance learn of changes made on any instance
+                self.on_change(drafts[-1])
         retry, self._retry = self._retry, set()
         seen = {d.id for d in drafts}
         drafts += [d for d in [await self._current(i) for i in sorted(retry - seen)] if d is not None]
