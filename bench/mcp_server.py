@@ -4,7 +4,7 @@
   (median of several runs, interleaved; target <= 1.15x). The first spawn writes the cached tool listing, as
   a host's first start does;
 - the first tool call after start-up: spawn, initialize, `tools/list`, then the model's turn (`--pause`
-  seconds, 1.5 by default: reading the tools and the user's request takes a model longer), then one call of
+  seconds, 2 by default: reading the tools and the user's request takes a model longer), then one call of
   `resolve_time` (or `list_accounts`), timed; against the same call made again in that process (median of
   several spawns; target <= 50 ms). Shown beside it, for what the warm-up buys: the first call made at once,
   with no pause;
@@ -157,7 +157,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="start-up runs per server (median)")
     parser.add_argument("--calls", type=int, default=200, help="calls for the per-call overhead (median)")
-    parser.add_argument("--pause", type=float, default=1.5, help="seconds between tools/list and the first call")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between tools/list and the first call")
     args = parser.parse_args()
 
     import logging

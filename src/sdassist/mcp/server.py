@@ -124,13 +124,18 @@ def caller(ctx: Context) -> Principal:
 
 def _warm_imports(server: SdassistServer) -> None:
     """The slow, synchronous part of a first call, done in a worker thread: import the tools and register
-    them, import the runtime's modules (SQLAlchemy, the sandbox), and read one time phrase."""
+    them, and import the runtime's modules (SQLAlchemy, the sandbox)."""
     server.install_tools()
     import sdassist.runtime
-    from sdassist.publishing.when import resolve_time
 
     if server.state.settings.uses_sandbox:
         import sdassist.sandbox  # noqa: F401
+
+
+def _warm_parser() -> None:
+    """Read one phrase: the time parser compiles its locale and zone patterns on the first one (~0.2 s)."""
+    from sdassist.publishing.when import resolve_time
+
     resolve_time(TIME_PHRASE, zone="UTC", default_zone="UTC")
 
 
@@ -153,8 +158,10 @@ class Warmup:
             with anyio.move_on_after(WAIT_FOR_LIST):  # a host lists tools right after initialize: let it
                 await self.listed.wait()
             await anyio.to_thread.run_sync(_warm_imports, self.server)  # a cancel waits for the thread
+            # The runtime opens (database, sandbox: partly I/O) while the parser warms in the thread.
             # Shielded: a runtime cancelled half-open would leave its database connection thread behind.
             self._opening = asyncio.ensure_future(self.server.state.runtime())
+            await anyio.to_thread.run_sync(_warm_parser)
             await asyncio.shield(self._opening)
         except Exception:  # the first call opens whatever failed here again, and reports it properly
             log.debug("warm-up did not finish; the first call will open what is missing", exc_info=True)
@@ -162,7 +169,8 @@ class Warmup:
             self.done.set()
 
     async def ready(self) -> None:
-        """Wait for the warm-up (starting it if nothing started it yet); then make sure the tools are in."""
+        """Wait for the warm-up (starting it at once if nothing started it yet); then make sure the tools are in."""
+        self.listed.set()  # a call came first: no tools/list to wait for
         self.start()
         await self.done.wait()
         self.server.install_tools()
