@@ -56,18 +56,22 @@ def test_draft_survives_the_process_and_is_approved_by_the_next_one(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
         (("call", "draft_post", "text=" + "x" * 3412, "targets=linkedin", "when=tomorrow 9am"),
-         "linkedin: text is 3,412 characters"),
-        (("call", "nope"), "no tool named 'nope'"),
-        (("call", "list_accounts", "platform"), "is not key=value"),
-        (("call", "resolve_time", "phrase=03/04 9am"), 'try "Mar 4'),
+         "linkedin: text is 3,412 characters", 1),
+        (("call", "resolve_time", "phrase=03/04 9am"), 'try "Mar 4', 1),
+        (("call", "draft_post", "text=Hi"), "targets", 1),  # the tool's own validation: a refusal
+        (("call", "nope"), "no tool named 'nope'", 2),  # the command line: a usage error
+        (("call", "list_accounts", "platform"), "is not key=value", 2),
+        (("call", "list_accounts", "platfrom=x"), "there is no field 'platfrom'", 2),
+        (("call", "list_accounts", "--json", "[1]"), "is not key=value", 2),
     ],
 )
-def test_refusals_exit_non_zero_with_error_and_hint(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+def test_refusals_and_usage_errors_exit_non_zero_with_error_and_hint(tmp_path: Path, args: tuple[str, ...],
+                                                                     message: str, status: int) -> None:
     out = run(tmp_path, *args)
-    assert out.returncode == 1
+    assert out.returncode == status
     assert message in out.stderr or message in out.stderr.replace("\n", " ")
     assert out.stderr.startswith("sdassist: no SOCIALDOCK_API_KEY") or "error:" in out.stderr
     assert "Traceback" not in out.stderr

@@ -128,27 +128,29 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     if args.help or not args.tool:
         return _call_help(args)
-    try:
+    try:  # the command line itself: no such tool, bad --json, a word that is not key=value or names no field
         tool = get_tool(args.tool)
         arguments = _call_arguments(args, tool)
+    except json.JSONDecodeError as exc:
+        print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
+        return EXIT_USAGE
+    except ToolError as exc:
+        _say(exc)
+        return EXIT_USAGE
+    try:
         settings = Settings()
         zone, source = terminal_zone(settings, args.zone)
         if source == "this machine's zone" and ({"when", "phrase"} & arguments.keys()):
             print(f"sdassist: times are read in {zone}, {source} (SDASSIST_TIMEZONE or --zone to change)",
                   file=sys.stderr)
         result = asyncio.run(_run_tool(tool, arguments, settings, zone))
-    except json.JSONDecodeError as exc:
-        print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
-        return EXIT_USAGE
     except InsecureTransport as exc:  # configuration, not the tool: said as such
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SettingsError:
         raise  # main() says it, one line, exit 2
     except ToolError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+        _say(exc)
         return EXIT_REFUSED
     except Exception as exc:  # a bug or an environment problem: one line, never a traceback
         print(f"error: {args.tool} failed unexpectedly: {_one_line(exc)}", file=sys.stderr)
@@ -167,6 +169,13 @@ def cmd_call(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _say(exc: Any) -> None:
+    """A ToolError as the terminal shows it: `error:` and, when there is one, `hint:`, on stderr."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+
+
 def _call_help(args: argparse.Namespace) -> int:
     from sdassist.tools import ToolError, get_tool
 
@@ -176,7 +185,7 @@ def _call_help(args: argparse.Namespace) -> int:
     try:
         tool = get_tool(args.tool)
     except ToolError as exc:
-        print(f"error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        _say(exc)
         return EXIT_USAGE
     from sdassist.terminal.toolhelp import tool_help
 
