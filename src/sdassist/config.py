@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     #: Signs media URLs; every instance must share it. Unset: one random key kept in the database.
     media_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MEDIA_SECRET")
     media_max_mb: float = Field(default=500.0, gt=0, validation_alias="SDASSIST_MEDIA_MAX_MB")
+    media_keep_days: float = Field(default=30.0, gt=0, validation_alias="SDASSIST_MEDIA_KEEP_DAYS")
 
     confirm_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_CONFIRM_SECRET")
     mcp_token: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MCP_TOKEN")

@@ -167,7 +167,8 @@ async def open_runtime(
             settings.effective_database_url, draft_ttl=timedelta(hours=settings.draft_ttl_hours))
         stack.push_async_callback(store.close)
         media_secret = settings.media_secret.get_secret_value() if settings.media_secret else None
-        media = await MediaStore.open(settings.effective_database_url, settings.data_dir, secret=media_secret)
+        media = await MediaStore.open(settings.effective_database_url, settings.data_dir, secret=media_secret,
+                                      keep=timedelta(days=settings.media_keep_days))
         stack.push_async_callback(media.close)
         policy = ApprovalPolicy.from_settings(settings)
         publisher = Publisher(

@@ -149,3 +149,16 @@ async def test_file_rules_per_platform(store: MediaStore) -> None:
     assert "threads: huge.jpg is 9.5 MB, the limit for an image is 8.0 MB: make it smaller" in messages
     assert any("video is not supported" in m for m in messages)
     assert any("(carousels) are not supported" in m for m in messages)
+
+
+async def test_files_older_than_the_store_keeps_them_are_forgotten(store: MediaStore) -> None:
+    old = await store.put(chunks_of(jpeg(CHUNK_SIZE + 10)), name="old.jpg", owner="U1", max_bytes=10**8)
+    later = datetime.now(UTC) + store.keep + timedelta(minutes=1)
+    fresh = await store.put(chunks_of(png()), name="new.png", owner="U1", max_bytes=10**6)
+    assert await store.prune(now=later - timedelta(minutes=2)) == 0
+    assert await store.prune(now=later) == 2  # both are older than `keep` by then
+    with pytest.raises(MediaNotFound):
+        await store.get(old.id)
+    with pytest.raises(MediaNotFound):
+        await store.get(fresh.id)
+    assert await leftovers(store) == 0

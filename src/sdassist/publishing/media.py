@@ -18,11 +18,13 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -62,6 +64,8 @@ __all__ = [
     "sniff",
 ]
 
+log = logging.getLogger("sdassist.media")
+PRUNE_EVERY = 3600.0  # seconds between looks for files older than the store keeps them
 CHUNK_SIZE = 256 * 1024
 """Bytes per stored chunk and per read: the most of one file held in memory at a time."""
 MEDIA_PATH = "/media"
@@ -238,20 +242,25 @@ def _row(row: Any) -> MediaFile:
 class MediaStore:
     """Stored files: their record in the shared database, their bytes in it (PostgreSQL) or beside it."""
 
-    def __init__(self, engine: AsyncEngine, *, directory: Path | None, secret: str | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, *, directory: Path | None, secret: str | None = None,
+                 keep: timedelta = timedelta(days=30)) -> None:
         self._engine = engine
         self.directory = directory  # None: bytes in the database
         self._secret = secret.encode() if secret else None
         self._key: bytes | None = self._secret
+        self.keep = keep
+        self._pruned_at: float | None = None
 
     @classmethod
-    async def open(cls, url: str, data_dir: Path, *, secret: str | None = None) -> MediaStore:
-        """On SQLite the bytes go to `data_dir/media` (one file per media file); else into the database."""
+    async def open(cls, url: str, data_dir: Path, *, secret: str | None = None,
+                   keep: timedelta = timedelta(days=30)) -> MediaStore:
+        """On SQLite the bytes go to `data_dir/media` (one file per media file); else into the database.
+        Files are kept for `keep` (SocialDock holds its own copy once it fetched one)."""
         engine = await open_engine(url, metadata)
         directory = data_dir / "media" if make_url(url).get_backend_name() == "sqlite" else None
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-        return cls(engine, directory=directory, secret=secret)
+        return cls(engine, directory=directory, secret=secret, keep=keep)
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -262,6 +271,7 @@ class MediaStore:
                   source: str | None = None) -> MediaFile:
         """Store a file as it streams in. Refused (nothing kept) when its first bytes are not an accepted
         image or video, or once it grows past `max_bytes`."""
+        await self._prune_now_and_then()
         media_id = _new_id()
         digest, size, seq = hashlib.sha256(), 0, 0
         head = b""
@@ -306,6 +316,32 @@ class MediaStore:
         except BaseException:
             await self._discard(writer, media_id)
             raise
+
+    async def prune(self, *, now: datetime | None = None, limit: int = 500) -> int:
+        """Forget up to `limit` files stored longer ago than `keep`; how many went. Their links stop working
+        (a card's old image), the posts do not: they carry SocialDock's copy."""
+        cutoff = (now or utcnow()) - self.keep
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(media_table.c.id, media_table.c.in_database)
+                                       .where(media_table.c.created_at < cutoff).limit(limit))).all()
+        for row in rows:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(media_table).where(media_table.c.id == row.id))
+                await conn.execute(delete(chunks_table).where(chunks_table.c.media_id == row.id))
+            if not row.in_database and self.directory is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    await asyncio.to_thread((self.directory / row.id).unlink)
+        return len(rows)
+
+    async def _prune_now_and_then(self) -> None:
+        """Prune at most once an hour per process, on the way of a new file (no extra task to run)."""
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            await self.prune()
+        except Exception as exc:  # storage housekeeping never stops a file from being stored
+            log.warning("could not prune old media files: %s", type(exc).__name__)
 
     def _accept(self, head: bytes, name: str | None) -> str:
         mime = sniff(head)
