@@ -82,6 +82,16 @@ def test_bad_json_is_a_usage_error(tmp_path: Path) -> None:
     assert out.returncode == 2 and "not valid JSON" in out.stderr
 
 
+def test_json_nested_too_deeply_is_a_usage_error_not_an_internal_one(tmp_path: Path) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    out = run(tmp_path, "call", "draft_post", "--json", f'{{"text": "hi", "targets": {deep}}}')
+    assert out.returncode == 2 and "--json" in out.stderr and "nested too deeply" in out.stderr
+    assert "Recursion" not in out.stderr and "unexpectedly" not in out.stderr
+    out = run(tmp_path, "call", "draft_post", "text=hi", f"targets={deep}")
+    assert out.returncode == 2 and "targets: " in out.stderr and "nested too deeply" in out.stderr
+    assert "Recursion" not in out.stderr and "unexpectedly" not in out.stderr
+
+
 def test_an_unexpected_failure_is_one_line_and_status_3(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from sdassist import package_version
+from sdassist import jsonbody, package_version
 from sdassist.config import Settings, SettingsError
 from sdassist.netsafety import InsecureTransport
 
@@ -111,7 +111,12 @@ def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
     arguments: dict[str, Any] = {}
     if isinstance(args.json, str):
         if args.json.lstrip().startswith("{"):
-            arguments = json.loads(args.json)
+            try:
+                arguments = json.loads(args.json)  # not JSON: its own message and position (a usage error)
+            except RecursionError:
+                raise jsonbody.too_deep() from None
+            if jsonbody.depth_over(arguments):
+                raise jsonbody.too_deep()
         else:  # `--json key=value`: the word was an assignment, --json a flag
             words.insert(0, args.json)
     if not isinstance(arguments, dict):
@@ -133,6 +138,9 @@ def cmd_call(args: argparse.Namespace) -> int:
         arguments = _call_arguments(args, tool)
     except json.JSONDecodeError as exc:
         print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
+        return EXIT_USAGE
+    except jsonbody.JSONBodyError as exc:
+        print(f"error: --json: {str(exc).removeprefix('body ')}", file=sys.stderr)
         return EXIT_USAGE
     except ToolError as exc:
         _say(exc)

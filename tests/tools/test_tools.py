@@ -229,6 +229,11 @@ def test_key_value_words_are_typed_by_the_input_model() -> None:
         parse_assignments(model, ["txt=hi"])
     with pytest.raises(AssignmentError, match="not key=value"):
         parse_assignments(model, ["hello"])
+    deep = "[" * 3000 + "]" * 3000  # a Slack command's text fits this: refused naming the field, never a crash
+    with pytest.raises(AssignmentError, match=r"targets: .*nested too deeply"):
+        parse_assignments(model, [f"targets={deep}"])
+    with pytest.raises(AssignmentError, match=r"publish_now: .*nested too deeply"):
+        parse_assignments(model, [f"publish_now={deep}"])
 
 
 async def test_nobody_puts_their_words_into_someone_elses_request(settings_factory: Any) -> None:

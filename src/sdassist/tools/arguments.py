@@ -3,12 +3,13 @@ that takes words (the terminal, Slack's generated subcommands)."""
 
 from __future__ import annotations
 
-import json
 import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
+
+from sdassist import jsonbody
 
 
 class AssignmentError(ValueError):
@@ -29,19 +30,27 @@ def takes_scalar(model: type[BaseModel], name: str) -> bool:
     return any(a in (int, float, bool) for a in _annotations(model, name))
 
 
+def _json(key: str, raw: str) -> Any:
+    """`raw` as JSON, or `_NOT_JSON`; nested too deeply is refused naming the field (never a RecursionError)."""
+    try:
+        return jsonbody.loads(raw)
+    except jsonbody.JSONBodyError as exc:
+        if raw.lstrip()[:1] in "[{" and "nested too deeply" in str(exc):
+            raise AssignmentError(f"{key}: the value is {str(exc).removeprefix('body is ')}") from None
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
+
+
 def _value(model: type[BaseModel], key: str, raw: str, clean: Callable[[str], str]) -> Any:
     if takes_list(model, key):
-        if raw.lstrip().startswith("["):
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError:
-                pass
+        if raw.lstrip().startswith("[") and (value := _json(key, raw)) is not _NOT_JSON:
+            return value
         return [clean(v.strip()) for v in raw.split(",") if v.strip()]
     if takes_scalar(model, key):
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
+        value = _json(key, raw)
+        return raw if value is _NOT_JSON else value
     return clean(raw)
 
 
