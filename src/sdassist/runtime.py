@@ -181,10 +181,13 @@ async def open_runtime(
             sandbox_app=sandbox_app, media=media,
         )
         if reconcile:
-            try:
-                await publisher.reconcile_all()
-            except Exception as exc:  # an unreachable SocialDock must not stop the face from starting
-                log.warning("could not reconcile unfinished drafts yet: %s", type(exc).__name__)
+            # and the late posts due a look: a terminal run ends long before the first round below
+            for work, what in ((publisher.reconcile_all, "reconcile unfinished drafts"),
+                               (publisher.watch_late_posts, "look for late posts")):
+                try:
+                    await work()
+                except Exception as exc:  # an unreachable SocialDock must not stop the face from starting
+                    log.warning("could not %s yet: %s", what, type(exc).__name__)
             keeper = asyncio.create_task(runtime.keep_reconciling())
             stack.push_async_callback(_stop, keeper)
         yield runtime

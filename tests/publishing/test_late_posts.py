@@ -99,6 +99,9 @@ async def test_approve_again_is_refused_while_the_request_may_land_then_still_on
     done = await sd.publisher.approve(failed.id, version=failed.version, actor=BOB)
     assert done.state == S.PUBLISHED and done.post_id == post_id
     assert done.late_note is not None and "landed late" in done.late_note and done.open_attempt is None
+    # approving again bumped the version, but nothing was edited: never "create a new draft to post it",
+    # which would post it a second time
+    assert "edited since" not in done.late_note and "create a new draft" not in done.late_note
     assert await sd.posts_sent() == 1  # the held one only: no second POST
     assert await _posts_with_text(sd) == 1
     notes = [d.note or "" for d in await sd.store.decisions(failed.id)]

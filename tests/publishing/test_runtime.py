@@ -158,3 +158,31 @@ async def test_the_late_post_settings_reach_the_publisher_and_every_round_looks_
 def test_a_request_may_land_for_at_least_the_reconcile_grace(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SDASSIST_ATTEMPT_MAY_LAND_MINUTES"):
         settings(tmp_path, SDASSIST_ATTEMPT_MAY_LAND_MINUTES="1")
+
+
+async def test_every_face_looks_for_late_posts_as_it_starts(tmp_path: Path) -> None:
+    """A terminal run lasts less than a reconcile round: without a look at start, a draft whose held request
+    landed would say "not found on SocialDock yet" in every `sdassist call` although its post is live."""
+    from sdassist.publishing.drafts import SYSTEM, DraftState, OpenAttempt
+    from tests.tools.conftest import call
+
+    text = "Landed while no face was running"
+    async with open_runtime(settings(tmp_path), announce=False, reconcile=False) as rt:
+        made = await call(rt, "draft_post", text=text, targets=["linkedin"], publish_now=True)
+        draft = await rt.store.get(made.draft_id)
+        sent = datetime.now(UTC) - timedelta(minutes=5)
+        await rt.store.transition(draft.id, to=DraftState.PUBLISHING, actor=SYSTEM,
+                                  expected_state=DraftState.PENDING, changes={"publish_started_at": sent})
+        attempt = OpenAttempt(sent_at=sent, may_land_until=sent + timedelta(minutes=15),
+                              watch_until=sent + timedelta(hours=24), version=draft.version, text=text,
+                              targets=draft.targets)
+        failed = await rt.store.transition(draft.id, to=DraftState.FAILED, actor=SYSTEM,
+                                           expected_state=DraftState.PUBLISHING,
+                                           changes={"error": "not found on SocialDock yet",
+                                                    "open_attempt": attempt.model_dump()})
+        assert failed is not None and [d.id for d in await rt.store.watched()] == [draft.id]
+        post = await rt.client.posts.create(draft.to_post_create())  # the held request lands, no face running
+    async with open_runtime(settings(tmp_path), announce=False) as rt:  # the next `sdassist call`
+        seen = await rt.store.get(draft.id)
+    assert seen.state == DraftState.PUBLISHED and seen.post_id == post.id and seen.open_attempt is None
+    assert seen.late_note and "landed late" in seen.late_note

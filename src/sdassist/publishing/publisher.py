@@ -86,6 +86,12 @@ def not_found_yet(attempt: OpenAttempt) -> str:
             "first), or cancel")
 
 
+def _content(draft: Draft) -> dict[str, Any]:
+    """The fields a create sends, as `OpenAttempt.content` holds them."""
+    return {"text": draft.text, "title": draft.title, "targets": list(draft.targets),
+            "media_urls": list(draft.media_urls), "tags": list(draft.tags)}
+
+
 def _results(post: Post) -> list[dict[str, Any]]:
     return [
         {
@@ -361,7 +367,7 @@ class Publisher:
         state, changes = _outcome(post, draft.target_results if draft.post_id == post.id else [])
         note = (f"the request sent at {attempt.sent_at:%Y-%m-%d %H:%M:%S} UTC landed late: SocialDock post "
                 f"{post.id} is {changes['post_status']} ({how})")
-        if draft.version != attempt.version:
+        if _content(draft) != attempt.content():  # a re-approval bumps the version too: only an edit is news
             note += f"; version {draft.version}, edited since, was not sent: create a new draft to post it"
         if draft.state in (S.PUBLISHING, S.UNKNOWN, S.PENDING, S.FAILED) and state in TRANSITIONS[draft.state]:
             changes.update(attempt.content(), open_attempt=None, late_note=note)
