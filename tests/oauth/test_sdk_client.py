@@ -22,6 +22,8 @@ from tests.oauth.conftest import Browser, Cluster, code_from
 
 REDIRECT_URI = "http://127.0.0.1:1/callback"  # never contacted: the browser stops when it is sent there
 POST = {"text": "Launch day!", "targets": ["linkedin"], "when": "tomorrow 9am"}
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 
 class Storage:
@@ -105,6 +107,19 @@ async def test_discovery_registration_sign_in_and_a_draft_in_alices_name(cluster
     finally:
         await store.close()
     assert (stored.requester_id, stored.requester_kind, stored.requester_via) == ("alice", "assistant", "Claude")
+    # The code is single use: a replay is refused and revokes what it issued (RFC 6749 §4.1.2).
+    client_id = host.storage.client.client_id
+    replay = httpx.post(f"{a.origin}/token", data={"grant_type": "authorization_code", "client_id": client_id,
+                                                   "code": code_from(host.final_urls[0])["code"],
+                                                   "redirect_uri": REDIRECT_URI, "code_verifier": "x" * 43})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    headers = {"Authorization": f"Bearer {host.storage.tokens.access_token}", **ACCEPT}
+    assert httpx.post(a.mcp_url, json=PING, headers=headers).status_code == 401
+    # RFC 8707 on the token endpoint too: a refresh for another resource is refused.
+    other = httpx.post(f"{a.origin}/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                  "refresh_token": host.storage.tokens.refresh_token,
+                                                  "resource": "https://elsewhere.example/mcp"})
+    assert other.status_code == 400 and other.json()["error"] == "invalid_target"
 
 
 async def test_step_up_refresh_and_revocation(cluster: Cluster, browser: Browser) -> None:

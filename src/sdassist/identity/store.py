@@ -87,6 +87,10 @@ pending_table = Table(
 )
 
 
+FORGET_AFTER = 24 * 3600
+"""Seconds after expiry that a token or code row is deleted (a replay of it is refused either way)."""
+
+
 def digest(secret: str) -> str:
     """The stored form of a secret."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
@@ -191,6 +195,7 @@ class IdentityStore:
             "revoked_at": None,
         }
         async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(tokens_table).where(tokens_table.c.expires_at < now - FORGET_AFTER))
             await conn.execute(insert(tokens_table).values(**values))
         return secret, _record(SimpleNamespace(**values))
 
@@ -246,6 +251,7 @@ class IdentityStore:
     async def save_code(self, body: dict[str, Any], ttl: int) -> str:
         code = new_secret("sda_code_")
         async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(codes_table).where(codes_table.c.expires_at < _now() - FORGET_AFTER))
             await conn.execute(insert(codes_table).values(
                 code_hash=digest(code), body=body, expires_at=_now() + ttl, used_at=None))
         return code

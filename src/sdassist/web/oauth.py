@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist.identity.oidc import OidcError, UpstreamOidc
-from sdassist.identity.provider import SdassistAuthProvider
+from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
 from sdassist.web.pages import consent_page, message_page
 from sdassist.web.session import Sessions
@@ -224,7 +224,18 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
             await provider.store.revoke_family(record.family)
         return Response(status_code=200, headers=NO_STORE)  # unknown tokens too (RFC 7009 §2.2)
 
-    token = TokenHandler(provider, authenticator)  # type: ignore[arg-type]
+    handler = TokenHandler(provider, authenticator)  # type: ignore[arg-type]
+
+    async def token(request: Request) -> Response:
+        """The SDK's token endpoint, after the RFC 8707 check it leaves out: a `resource` on the token request
+        must be this server's MCP endpoint (the one every token here is bound to)."""
+        given = (await request.form()).get("resource")
+        if isinstance(given, str) and given and not same_resource(given, provider.config.resource):
+            return JSONResponse({"error": "invalid_target", "error_description":
+                                 f"resource must be this server's MCP endpoint, {provider.config.resource}"},
+                                400, headers=NO_STORE)
+        return await handler.handle(request)
+
     routes: list[BaseRoute] = [
         Route("/.well-known/oauth-authorization-server", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
               methods=["GET", "OPTIONS"]),
@@ -232,7 +243,7 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
               methods=["GET", "OPTIONS"]),
         Route("/authorize", _limited(request_response(AuthorizationHandler(provider).handle)),  # type: ignore[arg-type]
               methods=["GET", "POST"]),
-        Route("/token", cors_middleware(token.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/token", cors_middleware(token, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
         Route("/register", cors_middleware(registration.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
         Route("/revoke", cors_middleware(revoke, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
         Route("/oauth/about", about, methods=["GET"]),
