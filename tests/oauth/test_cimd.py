@@ -72,6 +72,8 @@ class DocumentServer:
                 return JSONResponse(self.document("big", padding="x" * 100_000))
             if name == "wrong-id":
                 return JSONResponse(self.document("good"))
+            if name == "deep":  # under the size limit, past Python's recursion limit
+                return Response(b"[" * 30_000 + b"]" * 30_000, media_type="application/json")
             if name == "secret":
                 return JSONResponse(self.document("secret", client_secret="s3cr3t"))
             return JSONResponse(self.document(name), headers={"Cache-Control": "public, max-age=600"})
@@ -106,7 +108,7 @@ async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: P
         assert await fetcher.get(documents.url("good")) is not None
         assert documents.fetches == ["good"]  # the second came from the cache (max-age=600)
         for name, why in (("wrong-id", "is not its URL"), ("big", "over 65536 bytes"), ("moved", "302"),
-                          ("missing", "404"), ("secret", "client secret")):
+                          ("missing", "404"), ("secret", "client secret"), ("deep", "nested too deeply")):
             with pytest.raises(ClientDocumentError, match=why):
                 await fetcher.fetch(documents.url(name))
             assert await fetcher.get(documents.url(name)) is None

@@ -10,7 +10,6 @@ URL), list valid redirect URIs and be a public client (`none`). Good documents a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from mcp.shared.auth import OAuthClientInformationFull
 
+from sdassist import jsonbody
 from sdassist.identity.provider import check_redirect_uri
 from sdassist.identity.scopes import SCOPES
 from sdassist.identity.store import IdentityStore
@@ -79,9 +79,9 @@ class ClientDocuments:
         pinned = urlunsplit(("https", at if parts.port is None else f"{at}:{parts.port}", parts.path, parts.query, ""))
         raw, ttl = await self._get(pinned, host, parts.netloc)
         try:
-            doc = json.loads(raw)
-        except ValueError:
-            raise ClientDocumentError(f"{url} is not JSON") from None
+            doc = jsonbody.loads(raw)
+        except jsonbody.JSONBodyError as exc:
+            raise ClientDocumentError(f"{url}: {str(exc).removeprefix('body ')}") from None
         return check_document(doc, url), ttl
 
     async def _get(self, pinned: str, host: str, netloc: str) -> tuple[bytes, int]:
