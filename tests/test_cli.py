@@ -60,7 +60,7 @@ def test_draft_survives_the_process_and_is_approved_by_the_next_one(tmp_path: Pa
     [
         (("call", "draft_post", "text=" + "x" * 3412, "targets=linkedin", "when=tomorrow 9am"),
          "linkedin: text is 3,412 characters", 1),
-        (("call", "resolve_time", "phrase=03/04 9am"), 'try "Mar 4', 1),
+        (("call", "resolve_time", "phrase=03/04 9am"), 'try "3 Apr 9am" or "4 Mar 9am"', 1),
         (("call", "draft_post", "text=Hi"), "targets", 1),  # the tool's own validation: a refusal
         (("call", "nope"), "no tool named 'nope'", 2),  # the command line: a usage error
         (("call", "list_accounts", "platform"), "is not key=value", 2),

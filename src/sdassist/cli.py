@@ -91,7 +91,8 @@ def cmd_tools(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, zone: str) -> BaseModel:
+async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, zone: str,
+                    source: str = "--zone") -> BaseModel:
     from sdassist.publishing.drafts import Principal
     from sdassist.runtime import open_runtime
     from sdassist.terminal.progress import waiting
@@ -99,7 +100,8 @@ async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, z
     user = getpass.getuser()
     principal = Principal(id=f"cli:{user}", kind="operator", face="cli", name=user)
     async with waiting(f"waiting for {tool.name}") as progress, open_runtime(settings) as runtime:
-        return await tool.run(runtime.context(principal, zone=zone, progress=progress.report), arguments)
+        return await tool.run(runtime.context(principal, zone=zone, zone_source=source, progress=progress.report),
+                              arguments)
 
 
 def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
@@ -151,7 +153,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         if source == "this machine's zone" and ({"when", "phrase"} & arguments.keys()):
             print(f"sdassist: times are read in {zone}, {source} (SDASSIST_TIMEZONE or --zone to change)",
                   file=sys.stderr)
-        result = asyncio.run(_run_tool(tool, arguments, settings, zone))
+        result = asyncio.run(_run_tool(tool, arguments, settings, zone, source))
     except InsecureTransport as exc:  # configuration, not the tool: said as such
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -165,7 +165,8 @@ class Settings(BaseSettings):
             if "ambiguous" in exc.message:
                 raise ValueError(exc.message.removeprefix(f"{value.strip()} ")) from None
             raise ValueError("not a time zone; allowed values are IANA names such as Europe/Berlin, "
-                             "America/New_York or UTC, and abbreviations such as PT or CET") from None
+                             "America/New_York or UTC, abbreviations such as PT or CET, and offsets such as "
+                             "UTC+2 or +05:30") from None
         return value
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

@@ -92,12 +92,15 @@ class Runtime:
         principal: Principal,
         *,
         zone: str | None = None,
+        zone_source: str | None = None,
         progress: ProgressFn | None = None,
         local_files: bool = False,
     ) -> ToolContext:
+        """`zone_source` names where `zone` came from ("--zone", "your Slack time zone"), for refusals."""
         return ToolContext(
             client=self.client, store=self.store, publisher=self.publisher, policy=self.policy,
             settings=self.settings, principal=principal, zone=zone or self.settings.timezone,
+            zone_source=zone_source or ("the caller's time zone" if zone else "SDASSIST_TIMEZONE"),
             confirmations=self.confirmations, notifier=self.notifier, progress=progress, media=self.media,
             local_files=local_files,
         )

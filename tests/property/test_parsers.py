@@ -125,3 +125,46 @@ def test_plain_http_to_a_remote_host_is_refused(host: str) -> None:
 @pytest.mark.parametrize("host", LOOPBACK)
 def test_plain_http_to_loopback_is_accepted(host: str) -> None:
     assert check_webhook_url(f"http://{host}:8080/hook", loopback_ok=True) == f"http://{host}:8080/hook"
+
+
+# --- issue 9 §2: a month never gets today's day number; a weekday never contradicts its date --------------
+
+MONTH_WORDS = ["January", "jan", "Feb", "february", "March", "mar", "April", "apr", "may", "June", "jun", "July",
+               "Aug", "september", "Sept", "sep", "October", "oct", "Nov", "november", "December", "dec"]
+MONTH_NUMBER = {w.lower()[:3]: i for i, w in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                                          "sep", "oct", "nov", "dec"], start=1)}
+DAY_WORDS = ["Monday", "tuesday", "Wed", "thursday", "Fri", "saturday", "Sun"]
+DAY_NUMBER = {w.lower()[:3]: i for i, w in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])}
+TIMES = ["9am", "at 9am", "17:00", "at 5:30pm", "noon", "at 10", "11pm"]
+moments = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC))
+
+
+@settings(max_examples=300)
+@given(month=st.sampled_from(MONTH_WORDS), lead=st.sampled_from(["", "in", "next", "this", "early", "on"]),
+       year=st.sampled_from(["", "2031", "2032"]), at=st.sampled_from(TIMES), now=moments,
+       zone=st.sampled_from(["UTC", "Europe/Berlin", "UTC+2", "Pacific/Chatham"]))
+def test_a_month_with_no_day_number_is_always_refused(month: str, lead: str, year: str, at: str, now: datetime,
+                                                       zone: str) -> None:
+    phrase = " ".join(p for p in (lead, month, year, at) if p)
+    with pytest.raises(TimeError):
+        resolve_time(phrase, zone=zone, now=now, max_ahead=timedelta(days=4000))
+
+
+@settings(max_examples=300)
+@given(month=st.sampled_from(MONTH_WORDS), day=st.integers(min_value=0, max_value=40),
+       order=st.sampled_from(["{m} {d}", "{d} {m}", "{m} {d}th", "the {d}th of {m}"]),
+       year=st.sampled_from(["", "2031", "2032"]), at=st.sampled_from(TIMES), now=moments,
+       weekday=st.sampled_from(["", *DAY_WORDS]), zone=st.sampled_from(["UTC", "Europe/Berlin", "UTC-5"]))
+def test_a_day_comes_from_the_phrase_and_a_weekday_matches_or_it_is_refused(
+        month: str, day: int, order: str, year: str, at: str, now: datetime, weekday: str, zone: str) -> None:
+    date_text = order.format(m=month, d=day)
+    phrase = " ".join(p for p in (weekday, date_text, year, at) if p)
+    try:
+        got = resolve_time(phrase, zone=zone, now=now, max_ahead=timedelta(days=4000)).local
+    except TimeError:
+        return
+    assert (got.month, got.day) == (MONTH_NUMBER[month.lower()[:3]], day), phrase
+    if year:
+        assert got.year == int(year), phrase
+    if weekday:
+        assert got.weekday() == DAY_NUMBER[weekday.lower()[:3]], phrase

@@ -263,12 +263,12 @@ def test_bare_hours_one_to_six_are_refused(hour: str) -> None:
         ("next month at 9am", "'next month' names a month, not a day: name the day and add a time of day",
          "next monday at 10am"),
         ("tomorrow at nine", "'tomorrow at nine' has no time of day: add one", "tomorrow 9am"),
-        ("03/04 9am", "03/04 is ambiguous (day/month or month/day?): write the month as a word or use "
-         "year-month-day", "Mar 4 at 9am"),
-        ("3/4/2026 9am", "3/4/2026 is ambiguous (day/month or month/day?): write the month as a word or use "
-         "year-month-day", "Mar 4 at 9am"),
-        ("4.3.2027 9am", "4.3.2027 is ambiguous (day/month or month/day?): write the month as a word or use "
-         "year-month-day", "Mar 4 at 9am"),
+        ("03/04 9am", "03/04 is ambiguous (day/month or month/day: 3 Apr or 4 Mar?): write the month as a word "
+         "or use year-month-day", "3 Apr 9am"),
+        ("3/4/2026 9am", "3/4/2026 is ambiguous (day/month or month/day: 3 Apr 2026 or 4 Mar 2026?): write the "
+         "month as a word or use year-month-day", "3 Apr 2026 9am"),
+        ("4.3.2027 9am", "4.3.2027 is ambiguous (day/month or month/day: 4 Mar 2027 or 3 Apr 2027?): write the "
+         "month as a word or use year-month-day", "4 Mar 2027 9am"),
         ("blah", "cannot read 'blah' as a date and time", "next monday at 10am"),
         ("eod", "cannot read 'eod' as a date and time", "next monday at 10am"),
         ("in 0 minutes", "a duration must be more than zero", "in 2 hours"),

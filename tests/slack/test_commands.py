@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import pytest
 
@@ -86,6 +87,23 @@ async def test_a_time_in_the_past_is_refused_by_the_tool_layer_with_an_example(h
     text = await answer_to(h, 'schedule "Hi" yesterday 9am on instagram', contains="when")
     assert "Try:" in text
     assert await h.rt.store.list() == []
+
+
+SOON = date.today() + timedelta(days=60)
+WRONG_DAY = (SOON + timedelta(days=1)).strftime("%A")
+
+
+@pytest.mark.parametrize(("when", "suggested"), [
+    ("tomorrow 3", '/socialdock schedule "Hi" tomorrow 3pm on instagram title "T"'),
+    ("asap", '/socialdock post "Hi" now on instagram title "T"'),
+    (f"{WRONG_DAY} {SOON:%b} {SOON.day} 9am",
+     f'/socialdock schedule "Hi" {SOON:%a %b} {SOON.day} at 9am on instagram title "T"'),
+])
+async def test_after_a_refused_time_the_suggestion_is_a_working_command(h: Harness, when: str,
+                                                                        suggested: str) -> None:
+    text = await answer_to(h, f'schedule "Hi" {when} on instagram title "T"', contains="when")
+    assert f"Try: `{suggested}`" in text and f'"Hi" {when} on' not in text
+    await answer_to(h, suggested.removeprefix("/socialdock "), contains="Sent for approval")
 
 
 async def test_approve_is_a_button_not_a_command(h: Harness) -> None:

@@ -118,9 +118,9 @@ class CapUse:
 
 
 def _clock(at: datetime, zone: str) -> str:
-    from zoneinfo import ZoneInfo
+    from sdassist.publishing.when import zone_for_name
 
-    local = at.astimezone(ZoneInfo(zone))
+    local = at.astimezone(zone_for_name(zone))
     suffix = "" if zone == "UTC" else f" {zone}"
     return f"{local:%a} {local.hour}:{local:%M}{suffix}"
 

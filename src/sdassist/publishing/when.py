@@ -19,6 +19,7 @@ a phrase offset ("+02:00", "UTC-5") gives a fixed-offset zone named like "UTC+02
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -26,7 +27,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = ["ResolvedTime", "TimeError", "parse_zone", "resolve_time"]
+__all__ = ["ResolvedTime", "TimeError", "parse_zone", "resolve_time", "zone_for_name", "zone_name"]
 
 _EXAMPLE = "tomorrow 9am"
 
@@ -34,10 +35,15 @@ _EXAMPLE = "tomorrow 9am"
 class TimeError(ValueError):
     """A phrase we will not guess at: why, and a phrase that works."""
 
-    def __init__(self, message: str, example: str = _EXAMPLE) -> None:
+    def __init__(self, message: str, example: str = _EXAMPLE, *, field: str | None = None,
+                 examples: tuple[str, ...] = ()) -> None:
         super().__init__(message, example)
         self.message = message
         self.example = example
+        #: The input the refusal is about when it is not the phrase (the `zone` argument, SDASSIST_TIMEZONE).
+        self.field = field
+        #: Every phrase that works, when there is more than one reading (day/month or month/day).
+        self.examples = examples or (example,)
 
     def __str__(self) -> str:
         return f'{self.message}: try "{self.example}"'
@@ -76,7 +82,7 @@ _AMBIGUOUS_ABBREVIATIONS: dict[str, str] = {
 }
 # Upper-case words that look like zone abbreviations ("…ST", "…DT") but are English.
 _NOT_ZONES = frozenset(["LAST", "PAST", "JUST", "MOST", "BEST", "EAST", "WEST", "POST"])
-_ZONE_EXAMPLE = '"Europe/Berlin", "America/New_York", "PT", "CET" or "UTC+2"'
+_ZONE_EXAMPLE = '"Europe/Berlin", "America/New_York", "PT", "CET", or an offset such as "UTC+2"'
 _IANA_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)+$")
 _UTC_OFFSET = re.compile(r"(?<![\w])(?:UTC|GMT)\s*([+-])(\d{1,2})(?::?(\d{2}))?(?![\d:])", re.IGNORECASE)
 _BARE_OFFSET = re.compile(r"(?:(?<=\s)|^|(?<=\d\d:\d\d))([+-])(\d{2}):?(\d{2})(?![\d:])")
@@ -99,10 +105,19 @@ def _lookup_iana(name: str) -> ZoneInfo | None:
     return None
 
 
-def parse_zone(name: str) -> ZoneInfo:
-    """An IANA name (any case) or a known abbreviation as a ZoneInfo; anything else is refused."""
+_ZONE_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def parse_zone(name: str) -> tzinfo:
+    """A zone given on its own, in every form a phrase may carry one: an IANA name (any case), a known
+    abbreviation, or a fixed offset (`UTC+2`, `GMT-5`, `+02:00`, `UTC+05:30`); anything else is refused."""
     cleaned = (name or "").strip()
     upper = cleaned.upper()
+    if upper in ("UTC", "GMT", "Z"):
+        return ZoneInfo("UTC")
+    offset = _ZONE_OFFSET.match(cleaned)
+    if offset:
+        return _offset_zone(*offset.groups())
     if upper in _AMBIGUOUS_ABBREVIATIONS:
         raise TimeError(f"{cleaned} is ambiguous ({_AMBIGUOUS_ABBREVIATIONS[upper]})", "Asia/Kolkata")
     if upper in _ABBREVIATIONS:
@@ -114,13 +129,14 @@ def parse_zone(name: str) -> ZoneInfo:
     return zone
 
 
-_OFFSET_NAME = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
-
-
 def zone_for_name(name: str) -> tzinfo:
     """The zone a `ResolvedTime.zone` names: an IANA zone, or a fixed offset written `UTC+02:00`."""
-    match = _OFFSET_NAME.match(name)
-    return _offset_zone(*match.groups()) if match else parse_zone(name)
+    return parse_zone(name)
+
+
+def zone_name(tz: tzinfo) -> str:
+    """How a zone is stored and shown: its IANA key, or `UTC+02:00` for a fixed offset."""
+    return getattr(tz, "key", None) or tz.tzname(None) or "UTC"
 
 
 def _offset_zone(sign: str, hours: str, minutes: str | None) -> timezone:
@@ -379,6 +395,147 @@ def _weekday_date(day_part: str, at: time, now_local: datetime) -> date | None:
     return candidate
 
 
+# --- days, months, years and weekdays written in the phrase -----------------------------------------------
+
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+_MONTH_NAMES = ["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_DAYS_IN = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]  # February: 29 in some year
+
+
+def _say(at: time | None) -> str:
+    """A time of day as a person writes it ("9am", "5:30pm"), for examples that keep their time."""
+    if at is None:
+        return "9am"
+    hour = at.hour % 12 or 12
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{hour}{minutes}{'am' if at.hour < 12 else 'pm'}"
+
+
+def _numeric_date_refusal(text: str, written: str) -> TimeError:
+    """"03/04 9am": both readings, each with the rest of the phrase as the person wrote it."""
+    parts = [int(p) for p in re.split(r"[/.-]", written)]
+    first, second, year = parts[0], parts[1], (parts[2] if len(parts) > 2 else None)
+    if year is not None and year < 100:
+        year += 2000
+    shown_year = f" {year}" if year is not None else ""
+    readings = []
+    for day, month in ((first, second), (second, first)):  # day/month, then month/day
+        if 1 <= month <= 12 and 1 <= day <= _DAYS_IN[month]:
+            reading = f"{day} {_MONTH_NAMES[month]}{shown_year}"
+            if reading not in readings:
+                readings.append(reading)
+    examples = tuple(re.sub(re.escape(written), r, text, count=1) for r in readings) or ("Mar 4 at 9am",)
+    said = " or ".join(readings) if readings else "no real date either way"
+    return TimeError(f"{written} is ambiguous (day/month or month/day: {said}?): write the month as a word "
+                     "or use year-month-day",
+                     examples[0], examples=examples)
+
+
+def _check_calendar_words(day_part: str, at: time | None, now_local: datetime) -> None:
+    """Refuse what dateparser would silently fill in: a month or a year with no day of the month (it takes
+    today's day number), and a day number the month does not have (it would read it as a year)."""
+    words = re.findall(r"[a-z]+|\d+", day_part.lower())
+    months = [_MONTHS[w] for w in words if w in _MONTHS]
+    numbers = [w for w in words if w.isdigit()]
+    days = [int(n) for n in numbers if len(n) <= 2]
+    years = [int(n) for n in numbers if len(n) == 4]
+    time_said = _say(at)
+    if months:
+        month = months[0]
+        name = _MONTH_NAMES[month]
+        if not days:
+            year = f" {years[0]}" if years else ""
+            raise TimeError(f"{day_part!r} names a month, not a day: say which day of {name}{year}",
+                            f"{name} 1{year} at {time_said}")
+        for day in days:
+            if not 1 <= day <= 31:
+                raise TimeError(f"{day} is not a day of the month (days run from 1 to 31)",
+                                f"{name} {min(max(day, 1), 28 if month == 2 else _DAYS_IN[month])} at {time_said}")
+            last = _DAYS_IN[month]
+            if month == 2 and years and not _is_leap(years[0]):
+                last = 28
+            if day > last:
+                year = f" {years[0]}" if years else ""
+                has = f"{last} days" if (month != 2 or years) else "28 days (29 in a leap year)"
+                safe = 28 if month == 2 and not (years and _is_leap(years[0])) else last
+                raise TimeError(f"{name} {day}{year} does not exist: {name} has {has}",
+                                f"{name} {safe}{year} at {time_said}")
+        return
+    if years and not days:
+        raise TimeError(f"{day_part!r} names a year, not a day: say the month and day",
+                        f"Jan 5 {years[0]} at {time_said}")
+    for day in days:
+        if not 1 <= day <= 31:
+            soon = now_local + timedelta(days=1)
+            raise TimeError(f"{day} is not a day of the month (days run from 1 to 31)",
+                            f"{_MONTH_NAMES[soon.month]} {soon.day} at {time_said}")
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _dated_weekdays(day_part: str) -> set[int]:
+    """The weekdays written beside a date in `day_part` (empty when there is no date, as in "next friday")."""
+    words = re.findall(r"[a-z]+|\d+", day_part.lower())
+    weekdays = {_WEEKDAYS[w] for w in words if w in _WEEKDAYS}
+    dated = any(w in _MONTHS or w.isdigit() or w in ("today", "tomorrow", "tonight") for w in words)
+    return weekdays if dated else set()
+
+
+def _without_weekdays(text: str) -> str:
+    """The phrase with its weekday words taken out, for dateparser, which lets a weekday override a date."""
+    kept = [w for w in text.split() if w.strip(",").lower() not in _WEEKDAYS]
+    return " ".join(kept).strip(" ,")
+
+
+_THE_DAY = re.compile(r"(?:on\s+)?the\s+(\d{1,2})")
+
+
+def _day_of_month(day_part: str, at: time, now_local: datetime) -> date | None:
+    """"the 14th", "on the 3rd", "friday the 11th": the next such day still ahead (dateparser may read the
+    number as a month). None when the phrase is not of that shape."""
+    match = _THE_DAY.fullmatch(_without_weekdays(day_part))
+    if not match:
+        return None
+    number, year, month = int(match.group(1)), now_local.year, now_local.month
+    for _ in range(13):
+        if number <= calendar.monthrange(year, month)[1]:
+            candidate = date(year, month, number)
+            if datetime.combine(candidate, at) > now_local.replace(tzinfo=None):
+                return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _check_day_taken(day_part: str, day: date) -> None:
+    """The day dateparser chose must be the one written ("Dec 7", "the 14th"), never another it made up."""
+    words = re.findall(r"[a-z]+|\d+", day_part.lower())
+    months = {_MONTHS[w] for w in words if w in _MONTHS}
+    written = [int(n) for n in re.findall(r"(?:\bthe\s+|\b)(\d{1,2})\b", day_part)] if months else [
+        int(n) for n in re.findall(r"\bthe\s+(\d{1,2})\b", day_part)]
+    if (months and day.month not in months) or (len(written) == 1 and day.day != written[0]):
+        raise TimeError(f"cannot read the day in {day_part!r}: write the month as a word and the day as a number",
+                        "Dec 7 at 9am")
+
+
+def _check_weekday(day_part: str, day: date, at: time | None) -> None:
+    """A weekday written beside a date ("tuesday Dec 7", "friday the 11th", "tomorrow friday") must be that
+    date's weekday: refused naming both, never one side dropped."""
+    _check_day_taken(day_part, day)
+    for weekday in _dated_weekdays(day_part):
+        if weekday != day.weekday():
+            written = f"{_MONTH_NAMES[day.month]} {day.day} {day.year}"
+            raise TimeError(f"{day_part!r}: {written} is a {_DAY_NAMES[day.weekday()]}, not a "
+                            f"{_DAY_NAMES[weekday]}: keep the date or the weekday",
+                            f"{_DAY_NAMES[day.weekday()][:3]} {_MONTH_NAMES[day.month]} {day.day} at {_say(at)}")
+
+
 def resolve_time(
     phrase: str,
     *,
@@ -386,15 +543,19 @@ def resolve_time(
     now: datetime | None = None,
     default_zone: str = "UTC",
     max_ahead: timedelta = timedelta(days=366),
+    zone_field: str = "zone",
+    default_zone_field: str = "SDASSIST_TIMEZONE",
 ) -> ResolvedTime:
     """Resolve a phrase in the speaker's zone (`zone`, else `default_zone`) to a future UTC moment.
 
     A zone written in the phrase wins over `zone`. `now` is for tests and for callers with a clock of their
     own; a naive `now` is taken as UTC. Raises TimeError, with a reason and a working example, for the
-    past, the ambiguous and the unreadable (never a bare ValueError or OverflowError).
+    past, the ambiguous and the unreadable (never a bare ValueError or OverflowError). A zone that cannot be
+    read is refused with `field` set to where it came from (`zone_field`, or `default_zone_field`).
     """
+    tz = _given_zone(zone, default_zone, zone_field, default_zone_field)
     try:
-        return _resolve(phrase, zone=zone, now=now, default_zone=default_zone, max_ahead=max_ahead)
+        return _resolve(phrase, tz=tz, now=now, max_ahead=max_ahead)
     except TimeError:
         raise
     except OverflowError:
@@ -403,14 +564,24 @@ def resolve_time(
         raise TimeError(f"cannot read {_normalise(phrase)!r} as a date and time ({exc})", _EXAMPLE) from None
 
 
-def _resolve(
-    phrase: str,
-    *,
-    zone: str | None = None,
-    now: datetime | None = None,
-    default_zone: str = "UTC",
-    max_ahead: timedelta = timedelta(days=366),
-) -> ResolvedTime:
+def _given_zone(zone: str | None, default_zone: str, zone_field: str, default_zone_field: str) -> tzinfo:
+    """The speaker's zone; a refusal names the input it came from, never the phrase."""
+    name, field = (zone, zone_field) if zone else (default_zone, default_zone_field)
+    try:
+        return parse_zone(name)
+    except TimeError as exc:
+        exc.field = field
+        exc.message = f"{exc.message}; it is the zone times are read in, not part of the phrase"
+        exc.example = "UTC+2" if _ZONE_OFFSET.match((name or "").strip()) else "Europe/Berlin"
+        exc.examples = (exc.example,)
+        raise
+
+
+_ASAP = re.compile(r"asap|a\.s\.a\.p\.?|as soon as (?:possible|you can|approved)|right away|straight away|"
+                   r"immediately after approval|once approved|soon|whenever")
+
+
+def _resolve(phrase: str, *, tz: tzinfo, now: datetime | None, max_ahead: timedelta) -> ResolvedTime:
     text = _normalise(phrase)
     if not text:
         raise TimeError("no time given: say when", _EXAMPLE)
@@ -419,12 +590,11 @@ def _resolve(
 
     text, phrase_zone, phrase_zone_name = _take_zone(text)
     if phrase_zone is not None:
-        tz: tzinfo = phrase_zone
-        zone_name = getattr(phrase_zone, "key", None) or phrase_zone.tzname(None) or "UTC"
-        zone_suffix = f" {zone_name}"
+        tz = phrase_zone
+        name = zone_name(phrase_zone)
+        zone_suffix = f" {name}"
     else:
-        tz = parse_zone(zone or default_zone)
-        zone_name = tz.key  # type: ignore[attr-defined]
+        name = zone_name(tz)
         zone_suffix = ""
     now_local = now_utc.astimezone(tz)
     lower = text.lower().strip(" ,.")
@@ -432,15 +602,18 @@ def _resolve(
         raise TimeError(f"only a time zone ({phrase_zone_name}) was given: add the day and time",
                         f"tomorrow 9am{zone_suffix}")
 
+    if _ASAP.fullmatch(lower):
+        raise TimeError(f"{text!r} is not a time: to publish as soon as it is approved, set publish_now (or say "
+                        f"\"now\"); to schedule, give a day and time", "now")
     if lower in ("now", "right now", "immediately"):
-        return _result(now_utc, tz, zone_name, phrase)
+        return _result(now_utc, tz, name, phrase)
     delta = _duration(lower)
     if delta is not None:
         if delta <= timedelta(0):
             raise TimeError("a duration must be more than zero", "in 2 hours")
         if delta > max_ahead:
             raise TimeError(f"{text} is more than {max_ahead.days:,} days ahead", "in 2 hours")
-        return _checked(now_utc + delta, tz, zone_name, phrase, now_utc, max_ahead, None)
+        return _checked(now_utc + delta, tz, name, phrase, now_utc, max_ahead, None)
 
     if _ISO.match(lower):
         try:
@@ -450,13 +623,12 @@ def _resolve(
             raise TimeError(f"{text} is not a real date and time ({exc})", example) from None
         if len(lower) == 10:
             raise TimeError(f"{text} has no time of day: add one", f"{text} 09:00{zone_suffix}")
-        return _checked(_attach(wall, tz, zone_name, zone_suffix), tz, zone_name, phrase, now_utc, max_ahead,
+        return _checked(_attach(wall, tz, name, zone_suffix), tz, name, phrase, now_utc, max_ahead,
                         zone_suffix)
 
     numeric = _NUMERIC_DATE.search(lower)
     if numeric:
-        raise TimeError(f"{numeric.group(0)} is ambiguous (day/month or month/day?): write the month as a "
-                        "word or use year-month-day", "Mar 4 at 9am")
+        raise _numeric_date_refusal(text, numeric.group(0))
 
     lower = re.sub(r"\btonight\b", "today", lower)
     lower = re.sub(r"\b(\d{1,2})(st|nd|rd|th)\b", r"\1", lower)
@@ -468,10 +640,12 @@ def _resolve(
             error.example = re.sub(rf"(?<![\d:]){re.escape(hm)}(?![\d:])", f"{hm}pm", text, count=1)
         raise
     day_part = rest.replace(_PLACEHOLDER, "").strip(" ,")
+    _check_calendar_words(day_part, at, now_local)
     if at is None:
         # No time we recognise: let dateparser try the whole phrase, then insist on a time of day.
         base = now_local.replace(tzinfo=None)
-        parsed_date, has_time, data = _dateparser_date(rest, base, text)
+        asked = _without_weekdays(rest) if _dated_weekdays(day_part) else rest
+        parsed_date, has_time, data = _dateparser_date(asked, base, text)
         if not has_time:
             shown = text if len(text) <= 40 else text[:37] + "..."
             if "tonight" in text.lower():
@@ -482,20 +656,23 @@ def _resolve(
                 example = _EXAMPLE
             raise TimeError(f"{shown!r} has no time of day: add one", example)
         wall = data.date_obj.replace(microsecond=0)
+        _check_weekday(day_part, wall.date(), at)
     else:
         hhmm = f"{at:%H:%M}"
         if not day_part:
             parsed_date = _time_only_date(at, now_local)
         else:
-            parsed_date = _weekday_date(day_part, at, now_local)
+            parsed_date = _weekday_date(day_part, at, now_local) or _day_of_month(day_part, at, now_local)
             if parsed_date is None:
+                asked = _without_weekdays(rest) if _dated_weekdays(day_part) else rest
                 parsed_date, has_time, _ = _dateparser_date(
-                    rest.replace(_PLACEHOLDER, hhmm), now_local.replace(tzinfo=None), day_part or text
+                    asked.replace(_PLACEHOLDER, hhmm), now_local.replace(tzinfo=None), day_part or text
                 )
                 if not has_time:
                     raise TimeError(f"cannot read the time of day in {text!r}", _EXAMPLE)
+        _check_weekday(day_part, parsed_date, at)
         wall = datetime.combine(parsed_date, at)
-    return _checked(_attach(wall, tz, zone_name, zone_suffix), tz, zone_name, phrase, now_utc, max_ahead,
+    return _checked(_attach(wall, tz, name, zone_suffix), tz, name, phrase, now_utc, max_ahead,
                     zone_suffix)
 
 

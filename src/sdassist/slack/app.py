@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -28,13 +27,14 @@ from sdassist.config import Settings
 from sdassist.netsafety import check_secret_transport
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.media import check_media_files
+from sdassist.publishing.when import parse_zone
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.analytics import analytics_text
 from sdassist.slack.cards import CardKeeper
 from sdassist.slack.events import Conversations
 from sdassist.slack.files import SlackFile, SlackFiles, card_media
-from sdassist.slack.grammar import Command, GrammarError, help_text, parse
+from sdassist.slack.grammar import Command, GrammarError, help_text, parse, with_when
 from sdassist.slack.home import RECONNECT, HomeKeeper, calendar_message, home_view, reconnect_view
 from sdassist.slack.shortcuts import SHORTCUT, MessageShortcut, source_refs
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
@@ -108,7 +108,7 @@ class ZoneCache:
         zone, name = self.default, None
         try:
             user = (await self.client.users_info(user=user_id))["user"]
-            ZoneInfo(user.get("tz") or self.default)
+            parse_zone(user.get("tz") or self.default)
             zone = user.get("tz") or self.default
             profile = user.get("profile") or {}
             name = profile.get("display_name") or user.get("real_name") or user.get("name")
@@ -178,7 +178,7 @@ def _principal(user: Mapping[str, Any], name: str | None = None) -> Principal:
 
 
 def _local_phrase(unix: int, zone: str) -> str:
-    return f"{datetime.fromtimestamp(unix, UTC).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
+    return f"{datetime.fromtimestamp(unix, UTC).astimezone(parse_zone(zone)):%Y-%m-%d %H:%M}"
 
 
 # Where a tool field's problem shows on a modal: block ids of the composer (and of the Edit modal, which has
@@ -248,7 +248,7 @@ class SlackFace:
         """The tool context of a Slack user, with the approver list refreshed first (every policy check reads it)."""
         await self.approvers.refresh()
         zone, name = await self.zones.get(user["id"])
-        return self.rt.context(_principal(user, name), zone=zone), zone
+        return self.rt.context(_principal(user, name), zone=zone, zone_source="your Slack time zone"), zone
 
     async def tell(self, user_id: str, channel: str | None, text: str, *, response_url: str | None = None,
                    blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
@@ -436,7 +436,9 @@ class SlackFace:
                     return
                 text = ui.result_text(parsed.tool, output)
         except Exception as exc:
-            await self.fail(user["id"], channel, exc, example=parsed.example, **where)
+            better = getattr(exc, "example", None) if parsed.action == "draft" else None
+            example = with_when(parsed, better) if isinstance(better, str) else parsed.example
+            await self.fail(user["id"], channel, exc, example=example, **where)
             return
         await self.tell(user["id"], channel, text, **where)
 

@@ -217,6 +217,22 @@ def parse_post(verb: str, rest: str, subject: str | None = None) -> Command:
     return Command("draft", "draft_post", arguments, example=fixed_example)
 
 
+def with_when(command: Command, when: str) -> str:
+    """The same draft command with another time: what to try after a refused time, so the suggestion is a
+    phrase that works (never the failing command again), and the text, accounts and options are kept."""
+    args = command.arguments
+    verb = "post" if when.lower() == "now" else "schedule"
+    parts = [f'{SLASH} {verb} "{args["text"]}" {when} on {", ".join(args["targets"])}']
+    if args.get("title"):
+        parts.append(f'title "{args["title"]}"')
+    if args.get("media_urls"):
+        parts.append("media " + " ".join(args["media_urls"]))
+    if args.get("tags"):
+        parts.append("tags " + " ".join(f"#{t}" for t in args["tags"]))
+    parts += [f"{name} {args[name]}" for name in ("subreddit", "privacy") if args.get(name)]
+    return " ".join(parts)
+
+
 # --- generated tool commands -------------------------------------------------------------------------
 
 def parse_assignments(tool: Tool, words: list[str]) -> dict[str, Any]:

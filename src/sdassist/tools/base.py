@@ -110,6 +110,8 @@ class ToolContext:
     zone: str
     confirmations: ConfirmationTokens = field(default_factory=lambda: ConfirmationTokens.with_key(None))
     notifier: DraftNotifier | None = None
+    zone_source: str = "SDASSIST_TIMEZONE"
+    """Where `zone` came from (SDASSIST_TIMEZONE, --zone, the Slack user's zone): what a zone refusal names."""
     progress: ProgressFn | None = None
     media: MediaStore | None = None
     local_files: bool = False  # the caller runs on this machine (MCP over stdio): it may name local paths

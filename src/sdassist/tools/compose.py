@@ -100,7 +100,8 @@ class Composed:
 def read_time(ctx: ToolContext, phrase: str, zone: str | None, *, field: str = "when") -> ResolvedTime:
     """The time a phrase means for this caller; a refusal names the field and carries a working example."""
     try:
-        return resolve_time(phrase, zone=zone or ctx.zone, default_zone=ctx.settings.timezone)
+        return resolve_time(phrase, zone=zone or ctx.zone, default_zone=ctx.settings.timezone,
+                            zone_field="zone" if zone else ctx.zone_source)
     except TimeError as exc:
         raise time_refusal(exc, field) from None
 

@@ -30,11 +30,14 @@ def redact(text: str) -> str:
 class ToolError(Exception):
     """A refusal or failure the user can act on. `hint` says how."""
 
-    def __init__(self, message: str, *, hint: str | None = None, retry_after: datetime | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, retry_after: datetime | None = None,
+                 example: str | None = None) -> None:
         super().__init__(redact(message))
         self.message = redact(message)
         self.hint = redact(hint) if hint else None
         self.retry_after = retry_after
+        #: A value that works for the refused input (a time phrase), for a face that rebuilds its command.
+        self.example = example
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -167,6 +170,9 @@ def tool_error_from(exc: BaseException) -> ToolError | None:
 
 
 def time_refusal(exc: TimeError, field: str | None = None) -> ToolError:
-    """A time phrase we will not guess at: why (naming the field), and a phrase that works as the hint."""
-    prefix = f"{field}: " if field else ""
-    return ToolError(prefix + exc.message, hint=f'try "{exc.example}"')
+    """A time phrase we will not guess at: why (naming the field it is about: the phrase's, or the zone's when
+    the zone was the problem), and phrases that work as the hint (both readings when there are two)."""
+    name = exc.field or field
+    prefix = f"{name}: " if name else ""
+    hint = "try " + " or ".join(f'"{e}"' for e in exc.examples)
+    return ToolError(prefix + exc.message, hint=hint, example=None if exc.field else exc.example)
