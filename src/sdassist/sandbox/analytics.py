@@ -73,7 +73,9 @@ def overview(posts: list[PostRecord], now: datetime) -> dict:
                 metrics = target_metrics(post, target, now)
                 if metrics:
                     entry["total_reach"] += metrics["views"]
-    recent = sorted(posts, key=lambda p: (p.created_at, p.id), reverse=True)[:10]
+    # As the API docs show: posts that went out, newest first, each with when it was published.
+    out = [p for p in posts if p.status == "published" and p.published_at is not None]
+    recent = sorted(out, key=lambda p: (p.published_at, p.id), reverse=True)[:10]
     return {
         "summary": {
             "total_posts": len(posts),

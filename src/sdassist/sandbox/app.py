@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,6 +15,8 @@ from .config import SandboxConfig
 from .envelope import ApiError, error
 from .gateway import MUTATING, handle_api
 from .state import SandboxState
+
+log = logging.getLogger("sdassist.sandbox")
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -30,12 +34,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """A bug in the sandbox: logged with its traceback, answered without the exception's text."""
+    log.error("sandbox: %s %s failed", request.method, request.url.path, exc_info=exc)
+    details = "The sandbox failed on this request; its log has the details."
     if not request.url.path.startswith("/api/"):
-        return PlainTextResponse(f"Internal Server Error: {exc!r}", status_code=500)
-    return JSONResponse(
-        {"data": None, "meta": {},
-         "error": {"message": "Internal Server Error", "details": f"{type(exc).__name__}: {exc}"}},
-        status_code=500)
+        return PlainTextResponse(f"Internal Server Error: {details}", status_code=500)
+    return JSONResponse({"data": None, "meta": {}, "error": {"message": "Internal Server Error", "details": details}},
+                        status_code=500)
 
 
 class SandboxApp(Starlette):

@@ -4,6 +4,7 @@ deliveries), plus the page a connect URL opens. No key, no rate limit."""
 from __future__ import annotations
 
 import html
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +16,8 @@ from .clock import iso, parse_iso
 from .envelope import bad_request, ok
 from .faults import parse_rule
 from .state import SandboxState
+
+YEARS = (1970, 9000)  # where the sandbox clock may be set: far from the calendar's ends, so no date overflows
 
 
 def _state(request: Request) -> SandboxState:
@@ -37,14 +40,27 @@ async def set_clock(request: Request) -> JSONResponse:
         raise bad_request('give exactly one of "advance_seconds" (number) or "now" (ISO 8601)')
     if "advance_seconds" in body:
         seconds = body["advance_seconds"]
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
-            raise bad_request("advance_seconds must be a number")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise bad_request("advance_seconds must be a number of seconds")
+        try:
+            target: datetime | None = state.clock.now() + timedelta(seconds=seconds)
+        except (OverflowError, ValueError):  # NaN, infinity, beyond the calendar
+            target = None
+        if target is None or not YEARS[0] <= target.year <= YEARS[1]:
+            raise bad_request(f"advance_seconds must be a finite number that keeps the clock between the years "
+                              f"{YEARS[0]} and {YEARS[1]}")
         state.clock.advance(float(seconds))
     else:
+        raw = body["now"]
         try:
-            state.clock.set(parse_iso(body["now"]))
-        except (ValueError, TypeError):
-            raise bad_request(f"now must be an ISO 8601 datetime, got {body['now']!r}") from None
+            moment = parse_iso(raw) if isinstance(raw, str) else None
+        except (ValueError, TypeError, OverflowError):
+            moment = None
+        if moment is None or not YEARS[0] <= moment.year <= YEARS[1]:
+            shown = raw[:40] if isinstance(raw, str) else type(raw).__name__
+            raise bad_request(f"now must be an ISO 8601 datetime between the years {YEARS[0]} and {YEARS[1]}, "
+                              f"got {shown!r}")
+        state.clock.set(moment)
     published = state.publish_due()
     return ok({**_clock_view(state), "published": published})
 
@@ -84,7 +100,7 @@ async def set_faults(request: Request) -> JSONResponse:
         raise bad_request('"seed" must be an integer')
     try:
         rules = [parse_rule(r) for r in rules_raw]
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:  # our own words, naming the field
         raise bad_request(f"invalid fault rule: {exc}") from None
     state.faults.configure(rules, seed)
     return ok(_faults_view(state))

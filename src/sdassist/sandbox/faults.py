@@ -58,26 +58,46 @@ MAX_HOLD_MS = 3_600_000.0
 _FIELDS = set(FaultRule.__dataclass_fields__)
 
 
+MAX_RETRY_AFTER_S = 86_400.0
+
+
+def _number(value: Any, name: str, low: float, high: float, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not low <= value <= high:
+        also = " or null" if optional else ""
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{also}")
+
+
 def parse_rule(raw: Any) -> FaultRule:
-    """A rule from JSON; raises ValueError naming the offending field."""
+    """A rule from JSON; raises ValueError naming the offending field (every field's type is checked here, so a
+    rule that is accepted can never break request handling later)."""
     if not isinstance(raw, dict):
         raise ValueError("each rule must be an object")
     unknown = set(raw) - _FIELDS
     if unknown:
-        raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown rule fields: {', '.join(sorted(map(str, unknown)))}")
     rule = FaultRule(**raw)
+    if not isinstance(rule.path, str) or not rule.path:
+        raise ValueError('path must be a non-empty string pattern, e.g. "/api/v1/posts*"')
+    if rule.method is not None and (not isinstance(rule.method, str) or not rule.method.isalpha()):
+        raise ValueError('method must be an HTTP method such as "POST", or null')
     for name in ("error_rate", "latency_rate", "drop_rate", "hold_rate"):
-        value = getattr(rule, name)
-        if not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ValueError(f"{name} must be a number between 0 and 1")
-    if not isinstance(rule.status, int) or not 400 <= rule.status <= 599:
+        _number(getattr(rule, name), name, 0, 1)
+    if isinstance(rule.status, bool) or not isinstance(rule.status, int) or not 400 <= rule.status <= 599:
         raise ValueError("status must be an HTTP error status (400-599)")
+    _number(rule.latency_ms, "latency_ms", 0, MAX_HOLD_MS)
+    if not isinstance(rule.drop_after_processing, bool):
+        raise ValueError("drop_after_processing must be true or false")
+    _number(rule.retry_after_seconds, "retry_after_seconds", 0, MAX_RETRY_AFTER_S, optional=True)
     hold = rule.hold_ms
     if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int | float)
                              or not math.isfinite(hold) or not 0 <= hold <= MAX_HOLD_MS):
         raise ValueError(f"hold_ms must be a number of milliseconds from 0 to {MAX_HOLD_MS:.0f}, or null "
                          "(held until POST /_sandbox/faults/release)")
-    if rule.count is not None and (not isinstance(rule.count, int) or rule.count < 0):
+    if rule.count is not None and (isinstance(rule.count, bool) or not isinstance(rule.count, int)
+                                   or rule.count < 0):
         raise ValueError("count must be a non-negative integer or null")
     return rule
 

@@ -305,8 +305,10 @@ class SandboxState:
             raise bad_request("give exactly one of account_id or platform")
         if platform is not None and platform not in PLATFORMS:
             raise bad_request(f"platform must be one of {', '.join(PLATFORMS)}")
+        if account_id is not None and not isinstance(account_id, str):
+            raise bad_request("account_id must be a string (acc_…)")
         count = spec.get("count", 1)
-        if not isinstance(count, int) or count < 1:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise bad_request("count must be a positive integer")
         rule = {"account_id": account_id, "platform": platform, "count": count,
                 "reason": str(spec.get("reason") or "Injected failure")}
