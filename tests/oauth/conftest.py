@@ -14,14 +14,17 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+import uvicorn
 
 from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.conftest import TEST_DATABASE_URL
@@ -219,6 +222,24 @@ class Browser:
         assert match, shown.text[:500]
         fields = {**dict(HIDDEN.findall(match.group(2))), "decision": decision}
         return shown, self.http.post(urljoin(str(shown.url), match.group(1)), data=fields)
+
+
+@contextlib.contextmanager
+def served(app: Any, port: int, **config: Any) -> Iterator[None]:
+    """An ASGI app served by uvicorn on 127.0.0.1:`port` in a thread of this process, for the with-block."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"nothing started on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def code_from(url: str) -> dict[str, str]:

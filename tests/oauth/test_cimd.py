@@ -6,10 +6,7 @@ tests allow loopback (`loopback_ok=True`), which the server itself never does.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,6 @@ from typing import Any
 import httpx2
 import pytest
 import trustme
-import uvicorn
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
@@ -33,7 +29,7 @@ from sdassist.mcp import build_server
 from sdassist.mcp.http import http_app
 from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.conftest import make_settings
-from tests.oauth.conftest import CLIENT_ID, CLIENT_SECRET, Browser, Oidc
+from tests.oauth.conftest import CLIENT_ID, CLIENT_SECRET, Browser, Oidc, served
 from tests.oauth.test_sdk_client import REDIRECT_URI, Host, Storage
 
 
@@ -84,17 +80,8 @@ class DocumentServer:
 @pytest.fixture
 def documents(tmp_path: Path) -> Iterator[DocumentServer]:
     server = DocumentServer(tmp_path)
-    config = uvicorn.Config(server.app(), host="127.0.0.1", port=server.port, log_level="warning",
-                            ssl_keyfile=str(server.key), ssl_certfile=str(server.chain))
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield server
-    running.should_exit = True
-    thread.join(timeout=10)
+    with served(server.app(), server.port, ssl_keyfile=str(server.key), ssl_certfile=str(server.chain)):
+        yield server
 
 
 async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: Path) -> None:
@@ -139,18 +126,10 @@ def test_documents_that_are_refused(change: dict[str, Any], why: str) -> None:
         check_document(doc, url)
 
 
-def serve_sdassist(settings: Any, port: int, documents: DocumentServer) -> Iterator[str]:
-    app = http_app(build_server(settings), settings, "127.0.0.1", port,
-                   documents=lambda store: ClientDocuments(store, loopback_ok=True, verify=documents.trust))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/mcp"
-    server.should_exit = True
-    thread.join(timeout=10)
+def sdassist_app(settings: Any, port: int, documents: DocumentServer) -> Any:
+    """sdassist's HTTP app, allowed (as only this test is) to fetch client documents from this machine."""
+    return http_app(build_server(settings), settings, "127.0.0.1", port,
+                    documents=lambda store: ClientDocuments(store, loopback_ok=True, verify=documents.trust))
 
 
 async def test_the_sdk_client_signs_in_with_a_metadata_document(
@@ -160,9 +139,8 @@ async def test_the_sdk_client_signs_in_with_a_metadata_document(
     settings = make_settings(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}",
                              SDASSIST_OIDC_ISSUER=oidc.issuer, SDASSIST_OIDC_CLIENT_ID=CLIENT_ID,
                              SDASSIST_OIDC_CLIENT_SECRET=CLIENT_SECRET)
-    served = serve_sdassist(settings, port, documents)
-    mcp_url = await asyncio.to_thread(next, served)
-    try:
+    mcp_url = f"http://127.0.0.1:{port}/mcp"
+    with served(sdassist_app(settings, port, documents), port):
         host = Host(mcp_url, browser)
         metadata = OAuthClientMetadata(client_name="Claude", redirect_uris=[REDIRECT_URI],
                                        grant_types=["authorization_code", "refresh_token"],
@@ -180,6 +158,4 @@ async def test_the_sdk_client_signs_in_with_a_metadata_document(
         assert host.storage.client is not None and host.storage.client.client_id == documents.url("claude")
         assert documents.url("claude") in browser.pages[-1]
         assert documents.fetches == ["claude"]
-    finally:
-        await asyncio.to_thread(lambda: list(served))
 

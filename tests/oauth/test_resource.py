@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from sdassist.config import Settings
 from sdassist.identity import IdentityStore, Person
@@ -28,6 +26,7 @@ from sdassist.mcp import build_server
 from sdassist.mcp.http import HttpConfigError, auth_mode, http_app, upstream_oidc
 from sdassist.sandbox.server import free_loopback_port as free_port
 from tests.conftest import make_settings
+from tests.oauth.conftest import served
 
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -76,16 +75,8 @@ def answer(response: httpx.Response) -> Any:
 def serve(tmp_path: Path, **env: str) -> Iterator[Served]:
     port = free_port()
     settings = make_settings(tmp_path, SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}", **env)
-    app = http_app(build_server(settings), settings, "127.0.0.1", port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield Served(settings, port)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(http_app(build_server(settings), settings, "127.0.0.1", port), port):
+        yield Served(settings, port)
 
 
 @pytest.fixture
@@ -272,14 +263,14 @@ def test_modes_and_their_refusals(tmp_path: Path) -> None:
 
 
 def test_token_mode_takes_the_shared_token_and_personal_tokens(tmp_path: Path) -> None:
-    for served in serve(tmp_path, SDASSIST_MCP_AUTH="token", SDASSIST_MCP_TOKEN="shared-token-0123456789"):
+    for server in serve(tmp_path, SDASSIST_MCP_AUTH="token", SDASSIST_MCP_TOKEN="shared-token-0123456789"):
         bearer = {"Authorization": "Bearer shared-token-0123456789", **ACCEPT}
-        shared = httpx.post(served.mcp, json=INIT, headers=bearer)
+        shared = httpx.post(server.mcp, json=INIT, headers=bearer)
         assert shared.status_code == 200
-        personal = served.pat("read")
-        assert httpx.post(served.mcp, json=INIT, headers={"Authorization": f"Bearer {personal}", **ACCEPT}
+        personal = server.pat("read")
+        assert httpx.post(server.mcp, json=INIT, headers={"Authorization": f"Bearer {personal}", **ACCEPT}
                           ).status_code == 200
-        refused = httpx.post(served.mcp, json=INIT, headers=ACCEPT)
+        refused = httpx.post(server.mcp, json=INIT, headers=ACCEPT)
         assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]
 
 
