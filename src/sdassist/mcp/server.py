@@ -128,7 +128,7 @@ def _warm_imports(server: SdassistServer) -> None:
     server.install_tools()
     import sdassist.runtime
 
-    if server.state.settings.uses_sandbox:
+    if server.sdassist_state.settings.uses_sandbox:
         import sdassist.sandbox  # noqa: F401
 
 
@@ -160,7 +160,7 @@ class Warmup:
             await anyio.to_thread.run_sync(_warm_imports, self.server)  # a cancel waits for the thread
             # The runtime opens (database, sandbox: partly I/O) while the parser warms in the thread.
             # Shielded: a runtime cancelled half-open would leave its database connection thread behind.
-            self._opening = asyncio.ensure_future(self.server.state.runtime())
+            self._opening = asyncio.ensure_future(self.server.sdassist_state.runtime())
             await anyio.to_thread.run_sync(_warm_parser)
             await asyncio.shield(self._opening)
         except Exception:  # the first call opens whatever failed here again, and reports it properly
@@ -194,10 +194,9 @@ class SdassistServer(MCPServer):
     (or, at the latest, by the first call, which waits for them)."""
 
     def __init__(self, *args: Any, state: ServerState, toolsets: str | None, read_only: bool | None,
-                 listed: list[dict[str, Any]] | None, cache: tuple[Any, str] | None, **kwargs: Any) -> None:
+                 listed: list[dict[str, Any]] | None, cache: tuple[Any, str, bool] | None, **kwargs: Any) -> None:
         super().__init__(*args, middleware=[self._after_first_request], **kwargs)
-        self.state = state
-        self.sdassist_state = state  # for tests and the benchmark
+        self.sdassist_state = state
         self.warmup = Warmup(self)
         self._toolsets, self._read_only = toolsets, read_only
         self._listed = [MCPTool.model_validate(t) for t in listed] if listed is not None else None
@@ -213,11 +212,13 @@ class SdassistServer(MCPServer):
             from sdassist.mcp.registration import chosen_tools, register_tools
 
             chosen = tools if tools is not None else chosen_tools(
-                self.state.settings, toolsets=self._toolsets, read_only=self._read_only)
-            register_tools(self, self.state, chosen)
+                self.sdassist_state.settings, toolsets=self._toolsets, read_only=self._read_only)
+            register_tools(self, self.sdassist_state, chosen)
             self._installed = True
 
     async def _after_first_request(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Middleware: once the first request is answered, start the warm-up (later requests find it started),
+        and tell it when tools/list has been answered."""
         result = await call_next(ctx)
         if ctx.request_id is not None:
             self.warmup.start()
@@ -228,9 +229,8 @@ class SdassistServer(MCPServer):
     async def list_tools(self) -> list[MCPTool]:
         if self._listed is None:
             self._listed = await super().list_tools()
-            if self._cache is not None:
-                path, key = self._cache
-                read_only = all((t.annotations and t.annotations.read_only_hint) for t in self._listed)
+            if self._cache is not None:  # a first run: keep the listing for the next start
+                path, key, read_only = self._cache
                 listing.save(path, key, [t.model_dump(mode="json", by_alias=True, exclude_none=True)
                                          for t in self._listed], read_only=read_only)
         return list(self._listed)
@@ -291,7 +291,7 @@ def build_server(
         lifespan=lifespan,
         state=state, toolsets=toolsets, read_only=read_only,
         listed=cached["tools"] if cached is not None else None,
-        cache=None if cached is not None else (path, key),
+        cache=None if cached is not None else (path, key, is_read_only),
     )
     if tools is not None:
         server.install_tools(tools)
