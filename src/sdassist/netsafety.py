@@ -197,8 +197,8 @@ def check_secret_transport(url: str, *, what: str, setting: str) -> None:
         raise InsecureTransport(f"{setting} is not a valid URL; use https://…") from None
     if scheme == "https" and host:
         return
-    if scheme == "http" and is_loopback_host(host):
-        return
+    if scheme == "http" and host.isascii() and "%" not in host and is_loopback_host(host):
+        return  # only a host every HTTP client reads as loopback: not one that needs decoding or mapping first
     raise InsecureTransport(
         f"refusing to send the {what} over {scheme or 'no scheme'}:// to {host or 'no host'}: the secret would "
         f"travel unencrypted. Use https:// in {setting} (plain http only to this machine: localhost, 127.0.0.1, ::1)."
