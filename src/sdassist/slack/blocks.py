@@ -337,7 +337,7 @@ def composer_view(options: Sequence[dict[str, Any]], metadata: Mapping[str, Any]
         _input("title", "Title", _text_input(), optional=True, hint="Needed for YouTube and Reddit."),
     ]
     return {
-        "type": "modal", "callback_id": COMPOSER_VIEW, "private_metadata": json.dumps(dict(metadata))[:3000],
+        "type": "modal", "callback_id": COMPOSER_VIEW, "private_metadata": json.dumps(dict(metadata)),
         "title": _plain("New post"), "submit": _plain("Send for approval"), "close": _plain("Cancel"),
         "blocks": blocks,
     }

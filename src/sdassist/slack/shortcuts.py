@@ -69,7 +69,7 @@ class MessageShortcut:
         media = media[:ui.MAX_FILES]
         metadata = {"channel": channel, "response_url": body.get("response_url"),
                     "source": {"channel": channel, "ts": message.get("ts") or body.get("message_ts")},
-                    "files": [[f.id, f.name, f.mimetype, f.size] for f in media]}
+                    "files": [[f.id, f.name[:60], f.mimetype[:40], f.size] for f in media]}  # ≤ 3,000 chars in all
         view = ui.composer_view(
             face.accounts.options(), metadata, text=(await readable(face, message.get("text") or ""))[:3000],
             files=[(f.id, f.name, f.mimetype, f.size) for f in media], left_out=[f.name for f in others],
