@@ -13,13 +13,15 @@ import dataclasses
 import html
 import json
 import logging
+import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.client.models import Target
@@ -75,6 +77,23 @@ async def connected_page(request: web.Request) -> web.Response:
     body = (f"<!doctype html><title>Connected</title><h1>{platform} is connected to SocialDock</h1>"
             "<p>You can close this tab. In Slack, <code>/socialdock accounts</code> lists it.</p>")
     return web.Response(text=body, content_type="text/html")
+
+
+@contextlib.contextmanager
+def _quiet_same_token(client: AsyncWebClient) -> Iterator[None]:
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, and warns at start that the
+    token is unused. When it is the very token the client carries, nothing is unused: that warning is dropped."""
+    same = os.environ.get("SLACK_BOT_TOKEN", "").strip() == (client.token or "")
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not (same and record.getMessage() == warning_client_prioritized_and_token_skipped())
+
+    bolt_log.addFilter(keep)
+    try:
+        yield
+    finally:
+        bolt_log.removeFilter(keep)
 
 
 class ClickRefused(ToolError):
@@ -204,11 +223,12 @@ class SlackFace:
         if not settings.approval_channel:
             raise ValueError("SDASSIST_APPROVAL_CHANNEL is not set: the channel (id, e.g. C0123…) for approval cards")
         self.settings, self.rt, self.client = settings, rt, client
-        self.app = AsyncApp(  # the bot token travels in `client`, whose base_url may point at a proxy or fake
-            signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret
-            else None,
-            client=client, process_before_response=False,
-        )
+        with _quiet_same_token(client):
+            self.app = AsyncApp(  # the bot token travels in `client`, whose base_url may point at a proxy or fake
+                signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret
+                else None,
+                client=client, process_before_response=False,
+            )
         self.accounts = AccountCache(rt)
         self.cards = CardKeeper(client, rt.store, settings.approval_channel, self.accounts.handles)
         rt.notifier = self.cards
@@ -592,6 +612,9 @@ class SlackFace:
         """The draft a button names and its clicked version; a ClickRefused says why the click cannot count."""
         draft_id, version = ui.parse_button_value(body["actions"][0]["value"])
         draft = await self.rt.store.get(draft_id)
+        if version > draft.version:
+            raise ClickRefused(f"These buttons name version {version} of {draft.id}, which never existed (it is at "
+                               f"version {draft.version}). Use the buttons on its current card.")
         if draft.version != version:
             raise ClickRefused(f"These buttons are for version {version}; the draft was edited and is now "
                                f"version {draft.version}. Look at the updated card and decide on that.")

@@ -233,13 +233,28 @@ def _media_blocks(draft: Draft, media: Sequence[Mapping[str, Any]]) -> list[dict
     return blocks
 
 
+_FALLBACK_STATES = {S.PUBLISHING: "approved, sending to SocialDock",
+                    S.PUBLISHED: "published", S.FAILED: "failed", S.REJECTED: "rejected", S.EXPIRED: "expired",
+                    S.CANCELLED: "cancelled", S.UNKNOWN: "approved, outcome not known yet"}
+
+
+def fallback_text(draft: Draft, kind: str, platforms: str) -> str:
+    """The card's plain `text` (notifications, screen readers): what the card says now, not what it said first."""
+    who = requester_label(draft)
+    if draft.state == S.PENDING:
+        return f"Approval needed: {kind.lower()} to {platforms} requested by {who}"
+    if draft.state == S.SCHEDULED:
+        return f"{kind} to {platforms} requested by {who}: scheduled for {when_text(draft)}"
+    return f"{kind} to {platforms} requested by {who}: {_FALLBACK_STATES.get(draft.state, str(draft.state))}"
+
+
 def card(draft: Draft, decisions: Sequence[Decision] = (), *, handles: Mapping[str, str] | None = None,
          media: Sequence[Mapping[str, Any]] = ()) -> tuple[str, list[dict[str, Any]]]:
     """The approval card: (fallback text, blocks). Buttons only while a decision is possible. `media`
     describes the draft's files sdassist stored (url, name, size_text, and image_url for images)."""
     platforms = ", ".join(platform_name(p) for p in draft.platforms)
     kind = "Change to a scheduled post" if draft.kind == "update" else "Post"
-    fallback = f"Approval needed: {kind.lower()} to {platforms} requested by {requester_label(draft)}"
+    fallback = fallback_text(draft, kind, platforms)
     blocks: list[dict[str, Any]] = [
         section(f":incoming_envelope: *Approval needed* · {kind} to {platforms}"),
         context(f"Requested by {requester_text(draft)} · {stamp(draft.created_at)}"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdassist.client.models import PLATFORMS
+from sdassist.publishing.drafts import DraftState
 from sdassist.tools.arguments import AssignmentError
 from sdassist.tools.arguments import parse_assignments as read_assignments
 from sdassist.tools.base import Tool
@@ -39,7 +40,7 @@ GRAMMAR: tuple[tuple[str, str], ...] = (
      '[privacy public|unlisted|private]', "draft a post for a time; it goes to the approval channel"),
     ('post "text" now on PLATFORMS [options as for schedule]', "draft a post to publish once approved"),
     ("new  (or nothing at all)", "open the composer"),
-    ("drafts", "drafts and their states"),
+    ("drafts [mine] [STATE…]", "drafts and their states; mine: only yours"),
     ("posts [scheduled|published|failed]", "posts on SocialDock"),
     ("accounts", "connected accounts"),
     ("connect PLATFORM", "a link to connect an account (shown to you only)"),
@@ -266,6 +267,27 @@ def parse_tool(name: str, words: list[str]) -> Command:
     return Command("tool", tool.name, parse_assignments(tool, words), example=f"{SLASH} {tool_usage(tool)}")
 
 
+DRAFT_STATES = tuple(state.value for state in DraftState)
+
+
+def parse_drafts(words: list[str]) -> Command:
+    """`drafts`, `drafts mine`, `drafts pending`, `drafts mine failed`: every other word is refused by name."""
+    example = f"{SLASH} drafts mine pending"
+    arguments: dict[str, Any] = {}
+    states: list[str] = []
+    for word in (w.lower() for w in words):
+        if word in ("mine", "my"):
+            arguments["mine_only"] = True
+        elif word in DRAFT_STATES:
+            states.append(word)
+        else:
+            raise GrammarError(f"drafts takes 'mine' and states ({', '.join(DRAFT_STATES)}), not '{word[:30]}'",
+                               example)
+    if states:
+        arguments["states"] = states
+    return Command("tool", "list_drafts", arguments, example=f"{SLASH} drafts")
+
+
 # --- the entry point ---------------------------------------------------------------------------------
 
 def parse(text: str, *, subject: str | None = None) -> Command:
@@ -284,7 +306,7 @@ def parse(text: str, *, subject: str | None = None) -> Command:
         return parse_post(verb, rest, subject)
     words = _split(rest, f"{SLASH} help")
     if verb == "drafts":
-        return Command("tool", "list_drafts", {}, example=f"{SLASH} drafts")
+        return parse_drafts(words)
     if verb == "posts":
         if len(words) > 1 or (words and words[0].lower() not in POST_STATUSES):
             raise GrammarError(f"posts takes one of {', '.join(POST_STATUSES)} or nothing",
@@ -292,6 +314,8 @@ def parse(text: str, *, subject: str | None = None) -> Command:
         return Command("tool", "list_posts", {"status": words[0].lower()} if words else {},
                        example=f"{SLASH} posts scheduled")
     if verb == "accounts":
+        if words:
+            raise GrammarError(f"accounts takes nothing after it, not '{' '.join(words)[:40]}'", f"{SLASH} accounts")
         return Command("tool", "list_accounts", {}, example=f"{SLASH} accounts")
     if verb == "connect":
         platform = normalise_platform(words[0]) if len(words) == 1 else None
