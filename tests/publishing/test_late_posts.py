@@ -251,10 +251,24 @@ async def test_an_older_event_delivered_late_does_not_undo_the_later_outcome(sd:
     account, now = sd.accounts["linkedin"], datetime.now(UTC)
     failed = await sd.publisher.apply_webhook(_evt(draft.post_id, account, ok=False, evt="n", at=now))
     assert failed is not None and failed.state == S.FAILED
-    older = await sd.publisher.apply_webhook(
-        _evt(draft.post_id, account, ok=True, evt="o", at=now - timedelta(minutes=1)))
-    assert older is not None and older.state == S.FAILED
-    assert [r["status"] for r in older.target_results if r["platform"] == "linkedin"] == ["failed"]
+    older = _evt(draft.post_id, account, ok=False, evt="o", at=now - timedelta(minutes=1))
+    older.data.error = "an earlier reason"
+    after = await sd.publisher.apply_webhook(older)
+    assert after is not None and after.state == S.FAILED
+    assert [r["error"] for r in after.target_results if r["platform"] == "linkedin"] == ["Token revoked"]
+
+
+async def test_a_publication_delivered_after_a_later_failure_still_counts(sd: Env) -> None:
+    """Published then failed (by created_at) ends published whichever arrives first: a failed draft whose
+    post is live would invite 'approve again', a second post."""
+    draft = await sd.publisher.approve((await sd.add(("linkedin",))).id, version=1, actor=BOB)
+    account, now = sd.accounts["linkedin"], datetime.now(UTC)
+    failed = await sd.publisher.apply_webhook(_evt(draft.post_id, account, ok=False, evt="f2", at=now))
+    assert failed is not None and failed.state == S.FAILED
+    published = await sd.publisher.apply_webhook(
+        _evt(draft.post_id, account, ok=True, evt="p1", at=now - timedelta(minutes=1)))
+    assert published is not None and published.state == S.PUBLISHED and published.error is None
+    assert [r["status"] for r in published.target_results] == ["published"]
 
 
 async def test_a_newer_publication_moves_a_failed_draft_to_published(sd: Env) -> None:

@@ -151,10 +151,14 @@ def _recorded_at(entry: dict[str, Any]) -> datetime | None:
 def _moves_forward(old: dict[str, Any], status: str | None, at: datetime | None) -> bool:
     """Whether evidence of `status` (from an event made at `at`, or a read of the post when None) may
     replace a target's recorded outcome: never over `published`, never older than what is recorded, and
-    a read never ranks below an outcome already recorded (it lags behind the events)."""
+    a read never ranks below an outcome already recorded (it lags behind the events). A publication
+    always counts, however late it is delivered: a live post is final, so the outcome does not depend on
+    the order events arrive in (published then failed is published, whichever comes first)."""
     before = old.get("status")
     if before == "published" and status != "published":
         return False
+    if status == "published" and before != "published":
+        return True
     old_at = _recorded_at(old)
     if at is not None and old_at is not None and at < old_at:
         return False
