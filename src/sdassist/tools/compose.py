@@ -14,6 +14,7 @@ from sdassist.client.models import Target
 from sdassist.netsafety import UnsafeURL, check_public_url
 from sdassist.publishing.caps import MOVE_HINT, account_handles, check_caps
 from sdassist.publishing.drafts import utcnow
+from sdassist.publishing.media import FileFacts, file_keys
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
 from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
 from sdassist.tools.base import ToolContext, ToolInput
@@ -131,15 +132,18 @@ def refuse_on_errors(check: DraftCheck) -> None:
                         hint=NOTHING_STORED)
 
 
-async def compose(ctx: ToolContext, fields: PostFields) -> Composed:
-    """Resolve accounts and time, check every platform rule; raise with all errors at once."""
+async def compose(ctx: ToolContext, fields: PostFields, *, files: Sequence[FileFacts] = ()) -> Composed:
+    """Resolve accounts and time, check every platform rule; raise with all errors at once. `files` are
+    attachments not yet handed to SocialDock, checked beside `fields.media_urls` (type, size, count)."""
     if bad := media_url_problem(fields.media_urls, loopback_ok=ctx.client.is_local):
         raise ToolError(bad, hint=NOTHING_STORED)
     resolved_targets = await resolve_targets(ctx.client, fields.targets, fields)
     when = resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
     types, sizes = await stored_media_facts(ctx, fields.media_urls)
-    check = check_post(text=fields.text, title=fields.title, targets=resolved_targets,
-                       media_urls=fields.media_urls, tags=fields.tags, media_types=types, media_sizes=sizes)
+    keys, file_types, file_sizes = file_keys(files)
+    check = check_post(text=fields.text, title=fields.title, targets=resolved_targets, tags=fields.tags,
+                       media_urls=[*fields.media_urls, *keys], media_types={**types, **file_types},
+                       media_sizes={**sizes, **file_sizes})
     refuse_on_errors(check)
     errors, warnings = await cap_problems(ctx, resolved_targets, when, zone=fields.zone)
     if errors:

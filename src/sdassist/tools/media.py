@@ -17,12 +17,11 @@ from typing import Any
 from pydantic import Field
 
 from sdassist.netsafety import UnsafeURL, check_public_url
-from sdassist.publishing.media import MediaFile, MediaStore, chunks_of, file_chunks, file_keys
-from sdassist.publishing.platforms import check_post, media_kind
+from sdassist.publishing.media import MediaFile, MediaStore, chunks_of, file_chunks
+from sdassist.publishing.platforms import media_kind
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
-from sdassist.tools.compose import PostFields, refuse_on_errors, resolve_schedule, stored_media_facts
+from sdassist.tools.compose import compose
 from sdassist.tools.errors import ToolError
-from sdassist.tools.targets import resolve_targets
 
 FETCH_TTL = 15 * 60
 """Seconds SocialDock has to fetch a signed URL after sdassist hands it over (it fetches at once)."""
@@ -130,15 +129,9 @@ async def draft_with_files(ctx: ToolContext, arguments: Mapping[str, Any], files
     `source` (where the post came from, e.g. a Slack message) is kept on the draft."""
     from sdassist.tools import get_tool
 
-    if files:  # the whole dry run first: nothing goes to SocialDock for a draft that cannot be made
-        fields = PostFields.model_validate(arguments)
-        targets = await resolve_targets(ctx.client, fields.targets, fields)
-        resolve_schedule(ctx, fields.when, fields.publish_now, fields.zone)
-        keys, types, sizes = file_keys(files)
-        known_types, known_sizes = await stored_media_facts(ctx, fields.media_urls)
-        refuse_on_errors(check_post(text=fields.text, title=fields.title, targets=targets, tags=fields.tags,
-                                    media_urls=[*fields.media_urls, *keys], media_types={**known_types, **types},
-                                    media_sizes={**known_sizes, **sizes}))
+    if files:  # draft_post's whole dry run first (rules, time, caps): nothing goes to SocialDock for a draft
+        # that cannot be made
+        await compose(ctx, get_tool("draft_post").parse_input(dict(arguments)), files=files)
         if not ctx.settings.public_url:
             raise ToolError(NO_PUBLIC_URL, hint=NO_PUBLIC_URL_HINT)
     urls = [(await offer_to_socialdock(ctx, f)).socialdock_url for f in files]
