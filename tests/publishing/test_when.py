@@ -365,3 +365,24 @@ def test_impossible_calendar_dates_are_time_errors_with_a_working_example(phrase
         resolve(phrase, now=now, zone="UTC")
     example = caught.value.example
     assert resolve(example, now=now, zone="UTC").utc > now  # the example it offers really works
+
+
+@pytest.mark.parametrize(("phrase", "zone"), [
+    ("tomorrow 9am MEZ", "MEZ"), ("tomorrow 9am SAST", "SAST"), ("friday 10am WIB", "WIB"),
+    ("tomorrow at 9am EAT", "EAT"), ("tomorrow 9am +02", "+02"), ("tomorrow 9am -05", "-05"),
+])
+def test_a_zone_the_phrase_carries_that_is_not_read_is_refused_never_dropped(phrase: str, zone: str) -> None:
+    """dateparser reads the day and skips a zone it was not asked about: 9am MEZ became 9am in the speaker's
+    zone, silently an hour or more off. Refused, naming what was written, with a phrase that works."""
+    with pytest.raises(TimeError) as refused:
+        resolve_time(phrase, zone=NEW_YORK, now=FRI_10)
+    assert f"'{zone.lower()}'" in refused.value.message.lower() and "time zone" in refused.value.message
+    resolve_time(refused.value.example, zone=NEW_YORK, now=FRI_10)
+
+
+def test_a_typographic_minus_in_an_offset_is_a_minus_in_the_phrase_and_the_zone() -> None:
+    minus = "\u2212"
+    assert resolve_time(f"tomorrow 9am UTC{minus}2", now=FRI_10).utc == resolve_time("tomorrow 9am UTC-2",
+                                                                                   now=FRI_10).utc
+    assert resolve_time("tomorrow 9am", zone=f"UTC{minus}2", now=FRI_10).utc == resolve_time(
+        "tomorrow 9am", zone="UTC-2", now=FRI_10).utc

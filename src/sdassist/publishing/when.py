@@ -111,7 +111,7 @@ _ZONE_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.
 def parse_zone(name: str) -> tzinfo:
     """A zone given on its own, in every form a phrase may carry one: an IANA name (any case), a known
     abbreviation, or a fixed offset (`UTC+2`, `GMT-5`, `+02:00`, `UTC+05:30`); anything else is refused."""
-    cleaned = (name or "").strip()
+    cleaned = (name or "").translate(_QUOTES).strip()  # a typographic minus too: UTC−2
     upper = cleaned.upper()
     if upper in ("UTC", "GMT", "Z"):
         return ZoneInfo("UTC")
@@ -312,6 +312,24 @@ def _parser_class() -> Any:
     return DateDataParser
 
 
+_LOOSE_OFFSET = re.compile(r"(?<![\w:])[+-]\d{1,4}(?![\w:])")
+
+
+def _refuse_unread_zone(text: str) -> None:
+    """A zone left in the words dateparser reads ("9am MEZ", "9am +02"; ours were taken out before) would be
+    skipped there, the time read in the speaker's zone instead: refused, naming it, never dropped."""
+    from dateparser.timezone_parser import pop_tz_offset_from_string
+
+    rest, found = pop_tz_offset_from_string(text)
+    left = rest.split()
+    written = " ".join(w for w in text.split() if w not in left) or "a zone" if found is not None else None
+    if written is None and (loose := _LOOSE_OFFSET.search(text)):
+        written = loose.group(0)
+    if written:
+        raise TimeError(f"{written!r} looks like a time zone that sdassist does not read: write an IANA name "
+                        f"such as {_ZONE_EXAMPLE}", "3pm Europe/Berlin")
+
+
 def _dateparser_date(text: str, base: datetime, shown: str) -> tuple[date, bool, Any]:
     """The date dateparser reads in a zone-free phrase: (date, had a time of day, DateData).
 
@@ -327,6 +345,7 @@ def _dateparser_date(text: str, base: datetime, shown: str) -> tuple[date, bool,
             "RELATIVE_BASE": base,
         },
     )
+    _refuse_unread_zone(text)
     data = parser.get_date_data(text)
     if data is None or data.date_obj is None:
         raise TimeError(f"cannot read {shown!r} as a date and time",
@@ -339,7 +358,7 @@ def _dateparser_date(text: str, base: datetime, shown: str) -> tuple[date, bool,
 
 # --- putting it together ---------------------------------------------------------------------------------
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " ", "\u202f": " "})
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " ", "\u202f": " ", "\u2212": "-"})
 
 
 def _normalise(phrase: str) -> str:
