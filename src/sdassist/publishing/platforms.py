@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "LAST_CHECKED",
+    "PLATFORM_NAMES",
     "RULES",
     "DraftCheck",
     "MediaKind",
@@ -28,6 +29,7 @@ __all__ = [
     "check_post",
     "describe_rules",
     "media_kind",
+    "platform_name",
     "rules_as_markdown",
     "text_budget",
     "text_length",
@@ -117,6 +119,18 @@ RULES: dict[str, PlatformRule] = {
         posting_cap="daily upload quota", video_max_mb=256_000,
     ),
 }
+
+
+#: How each platform is written for people (Slack cards, the confirmation page, chart labels).
+PLATFORM_NAMES: dict[str, str] = {
+    "facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
+    "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube",
+}
+
+
+def platform_name(slug: str | None) -> str:
+    """The platform's name as people write it; an unknown slug as given ("?" for none)."""
+    return PLATFORM_NAMES.get(slug or "", slug or "?")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sdassist.publishing.drafts import Decision, Draft, DraftState
+from sdassist.publishing.platforms import platform_name
 from sdassist.tools.errors import ToolError
 from sdassist.tools.views import preview, requester_label, time_view
 
@@ -23,14 +24,6 @@ COMPOSER_VIEW, EDIT_VIEW, REJECT_VIEW = "sd_composer", "sd_edit_view", "sd_rejec
 MAX_TEXT = 2900  # a section's text holds 3,000 characters
 S = DraftState
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")  # a person id from Sign in with Slack is their Slack id
-
-PLATFORM_NAMES = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
-                  "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube"}
-
-
-def platform_name(slug: str | None) -> str:
-    return PLATFORM_NAMES.get(slug or "", slug or "?")
-
 
 def escape(text: str) -> str:
     """Slack's three control characters, so user text never becomes a mention or a link."""

@@ -12,14 +12,13 @@ import importlib.util
 import io
 from typing import TYPE_CHECKING, Any
 
+from sdassist.publishing.platforms import platform_name
 from sdassist.tools.base import Attachment
 
 if TYPE_CHECKING:
     from sdassist.tools.analytics import AnalyticsView
 
 INSTALL_HINT = "For a chart, install the charts extra: pip install 'sdassist[charts]'"
-NAMES = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
-         "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube"}
 CURRENT, PREVIOUS = "#3b6fd8", "#b9c6df"
 
 
@@ -30,10 +29,6 @@ def charts_available() -> bool:
 
 def _days(period: str | None) -> str:
     return f"{(period or '30d').rstrip('d')} days"
-
-
-def _name(platform: str) -> str:
-    return NAMES.get(platform, platform)
 
 
 def _bars(ax: Any, labels: list[str], series: list[tuple[str, list[float], str]], title: str) -> None:
@@ -59,7 +54,7 @@ def draw(view: AnalyticsView) -> bytes:
         figure = Figure(figsize=(8, 6.5), dpi=100)
         posts_ax, reach_ax = figure.subplots(2, 1)
         platforms = sorted(view.platforms or {}, key=lambda p: -(view.platforms or {})[p].posts)
-        labels = [_name(p) for p in platforms]
+        labels = [platform_name(p) for p in platforms]
         series = [(f"last {_days(view.period)}", [float((view.platforms or {})[p].posts) for p in platforms], CURRENT)]
         if view.previous is not None:
             series.append(("the period before",
@@ -71,7 +66,7 @@ def draw(view: AnalyticsView) -> bytes:
         figure = Figure(figsize=(8, 4), dpi=100)
         ax = figure.subplots()
         rows = [t for t in view.post_targets or [] if t.metrics is not None]
-        labels = [_name(t.platform) for t in rows]
+        labels = [platform_name(t.platform) for t in rows]
         colors = ("#3b6fd8", "#e8833a", "#3aa76d", "#a64ad8")
         series = [(kind, [float(getattr(t.metrics, kind)) for t in rows], color)
                   for kind, color in zip(("views", "likes", "comments", "shares"), colors, strict=True)]
@@ -82,7 +77,7 @@ def draw(view: AnalyticsView) -> bytes:
         m = view.account_metrics
         pairs = [(k, getattr(m, k)) for k in ("followers", "following", "posts") if m and getattr(m, k) is not None]
         _bars(ax, [k for k, _ in pairs], [("", [float(v) for _, v in pairs], CURRENT)],
-              f"{_name(view.platform or '')} account {view.account_id}")
+              f"{platform_name(view.platform)} account {view.account_id}")
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from sdassist.identity.confirmations import ConfirmLinks
 from sdassist.identity.principal import person_confirming
 from sdassist.publishing.drafts import Draft, DraftState
-from sdassist.publishing.platforms import text_budget
+from sdassist.publishing.platforms import platform_name, text_budget
 from sdassist.tools.approval import outcome_step
 from sdassist.tools.errors import tool_error_from
 from sdassist.tools.views import time_view
@@ -34,8 +34,6 @@ log = logging.getLogger("sdassist.web")
 NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
             "Referrer-Policy": "no-referrer"}
-PLATFORMS = {"facebook": "Facebook", "instagram": "Instagram", "linkedin": "LinkedIn", "threads": "Threads",
-             "tiktok": "TikTok", "reddit": "Reddit", "telegram": "Telegram", "youtube": "YouTube"}
 
 
 def when_text(draft: Draft) -> str:
@@ -55,7 +53,7 @@ def draft_details(draft: Draft, *, sandbox: bool) -> str:
         count, limit, unit = text_budget(target.platform, draft.text, has_media=has_media)
         over = limit is not None and count > limit
         budget = f"{count:,} of {limit:,} {unit}" if limit else f"{count:,} {unit}"
-        name = PLATFORMS.get(target.platform, target.platform)
+        name = platform_name(target.platform)
         parts.append(f'<section aria-label="{escape(name)}"><h2>{escape(name)} '
                      f'<span class="note">({escape(target.account_id)})</span></h2>')
         if draft.title:
