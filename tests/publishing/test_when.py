@@ -386,3 +386,11 @@ def test_a_typographic_minus_in_an_offset_is_a_minus_in_the_phrase_and_the_zone(
                                                                                    now=FRI_10).utc
     assert resolve_time("tomorrow 9am", zone=f"UTC{minus}2", now=FRI_10).utc == resolve_time(
         "tomorrow 9am", zone="UTC-2", now=FRI_10).utc
+
+
+@pytest.mark.parametrize("phrase", ["29/02/2027 9am", "30/02/2027 9am", "31.04.2027 9:00", "31/06/27 10am"])
+def test_a_numeric_date_that_is_no_real_day_either_way_is_refused_as_such_with_a_working_example(phrase: str) -> None:
+    refused = refusal(phrase)
+    assert "is not a real date" in refused.message and "?" not in refused.message
+    for example in refused.examples:
+        resolve_time(example, zone=BERLIN, now=FRI_10)  # every suggestion works as written

@@ -442,17 +442,24 @@ def _numeric_date_refusal(text: str, written: str) -> TimeError:
     if year is not None and year < 100:
         year += 2000
     shown_year = f" {year}" if year is not None else ""
+    def last_day(month: int) -> int:  # in the year written (29 Feb only in a leap year), else in any year
+        return calendar.monthrange(year, month)[1] if year is not None else _DAYS_IN[month]
+
     readings = []
     for day, month in ((first, second), (second, first)):  # day/month, then month/day
-        if 1 <= month <= 12 and 1 <= day <= _DAYS_IN[month]:
+        if 1 <= month <= 12 and 1 <= day <= last_day(month):
             reading = f"{day} {_MONTH_NAMES[month]}{shown_year}"
             if reading not in readings:
                 readings.append(reading)
-    examples = tuple(re.sub(re.escape(written), r, text, count=1) for r in readings) or ("Mar 4 at 9am",)
-    said = " or ".join(readings) if readings else "no real date either way"
-    return TimeError(f"{written} is ambiguous (day/month or month/day: {said}?): write the month as a word "
-                     "or use year-month-day",
-                     examples[0], examples=examples)
+    if not readings:  # no real day either way: said as such, the example the month's last day
+        month = second if 1 <= second <= 12 else first if 1 <= first <= 12 else None
+        fixed = [f"{last_day(month)} {_MONTH_NAMES[month]}{shown_year}"] if month else []
+        examples = tuple(re.sub(re.escape(written), r, text, count=1) for r in fixed) or ("Mar 4 at 9am",)
+        return TimeError(f"{written} is not a real date, read as day/month or as month/day: write the month as "
+                         "a word or use year-month-day", examples[0], examples=examples)
+    examples = tuple(re.sub(re.escape(written), r, text, count=1) for r in readings)
+    return TimeError(f"{written} is ambiguous (day/month or month/day: {' or '.join(readings)}?): write the month "
+                     "as a word or use year-month-day", examples[0], examples=examples)
 
 
 def _check_calendar_words(day_part: str, at: time | None, now_local: datetime) -> None:
