@@ -226,6 +226,10 @@ async def test_alice_confirms_on_the_page_and_only_alice_can(cluster: Cluster, b
         assert "Launch day!" in page and "LinkedIn" in page and "11 of 3,000 characters" in page
         assert "Europe/Berlin" in page or "CET" in page
         assert "UTC" in page and "by Claude" in page
+        # The page with the Publish button is never cached, framed, or leaks its link as a referrer.
+        assert shown.headers["cache-control"] == "no-store" and shown.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in shown.headers["content-security-policy"]
+        assert shown.headers["referrer-policy"] == "no-referrer"
         assert pressed is not None and pressed.status_code == 200 and "Scheduled on SocialDock" in pressed.text
         outcome = (await client.call_tool("get_draft", {"draft_id": drafted["draft_id"]})).structured_content
         assert outcome["state"] == "scheduled"

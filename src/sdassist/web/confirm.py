@@ -24,16 +24,14 @@ from sdassist.publishing.platforms import platform_name, text_budget
 from sdassist.tools.approval import outcome_step
 from sdassist.tools.errors import tool_error_from
 from sdassist.tools.views import time_view
-from sdassist.web.pages import message_page, page
+from sdassist.web.pages import FORM_PAGE_HEADERS, message_page, page
 from sdassist.web.session import Sessions
 
 __all__ = ["confirm_routes", "draft_details"]
 
 log = logging.getLogger("sdassist.web")
 
-NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer"}
+NO_STORE = {**FORM_PAGE_HEADERS, "Referrer-Policy": "no-referrer"}  # the link's key is in the path
 
 
 def when_text(draft: Draft) -> str:

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route, request_response
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
-from sdassist.web.pages import consent_page, message_page
+from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
 from sdassist.web.session import Sessions
 
 __all__ = ["HashedClientAuthenticator", "auth_server_metadata", "auth_server_routes"]
@@ -39,7 +39,6 @@ log = logging.getLogger("sdassist.web")
 
 LOGIN_TTL = 15 * 60
 NO_STORE = {"Cache-Control": "no-store"}
-CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 class HashedClientAuthenticator(ClientAuthenticator):
@@ -152,8 +151,7 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
                                 scopes=[(s, describe_scope(s)) for s in pending["scopes"]],
                                 redirect_host=redirect_host, request_key=key or "", csrf=session.csrf,
                                 action="/oauth/consent")
-            return HTMLResponse(html, headers={**NO_STORE, "X-Frame-Options": "DENY",
-                                               "Content-Security-Policy": CSP})
+            return HTMLResponse(html, headers=FORM_PAGE_HEADERS)
         if not session.csrf_ok(form.get("csrf")):
             return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
         taken = await provider.store.take_pending("authorize", key or "")

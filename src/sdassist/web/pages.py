@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["consent_page", "message_page", "page"]
+__all__ = ["FORM_PAGE_HEADERS", "consent_page", "message_page", "page"]
+
+#: Headers of a page that carries a form or a draft: never cached, never framed (no clickjacking of its buttons).
+FORM_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
 
 STYLE = """
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f5f7;color:#1d1d1f}
