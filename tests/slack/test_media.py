@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sdassist.slack.files import SlackFiles
-from tests.media_samples import jpeg, png
+from tests.media_samples import jpeg, mp4, png
 from tests.slack.conftest import APPROVER, REQUESTER, Harness
 
 PUBLIC = pytest.mark.parametrize("harness", [{"SDASSIST_PUBLIC_URL": "auto"}], indirect=True)
@@ -209,3 +209,19 @@ async def test_a_card_whose_images_slack_cannot_fetch_goes_out_without_them(h: H
                                   and not any(b["type"] == "image" for b in p["blocks"])))[0]
     assert "With a picture" in json.dumps(card["blocks"])
     assert [status for _, status, _ in h.fake.image_fetches] == [403]  # Slack tried, and was refused
+
+
+@PUBLIC
+async def test_a_file_added_in_the_composer_goes_out_with_the_post(h: Harness) -> None:
+    account = await linkedin_option(h)
+    clip = h.fake.share_file("teaser.mp4", "video/mp4", mp4(300_000))  # uploaded through the file_input
+    answer = await h.submit("sd_composer", submission("Teaser", account, uploads=[clip]),
+                            metadata={"channel": GENERAL, "response_url": h.fake.response_url("composer")})
+    assert answer.status == 200
+    said = await h.fake.wait_for("response_url", where=lambda p: p["key"] == "composer")
+    assert "Sent for approval" in said[0]["text"]
+    draft = await h.card_of((await h.latest_draft()).id)
+    fetched = sandbox_state(h).media[draft.media_urls[0].rsplit("/", 1)[-1].split(".")[0]]
+    assert (fetched.mime_type, fetched.size) == ("video/mp4", 300_000)
+    card = (await h.fake.wait_for("chat.postMessage", where=lambda p: p.get("channel") == "C0APPROVE"))[0]
+    assert ":film_frames: teaser.mp4 (0.3 MB)" in json.dumps(card["blocks"])  # a video is named, not shown
