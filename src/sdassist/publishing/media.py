@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sdassist.db import open_engine
 from sdassist.publishing.drafts import as_utc, utcnow
-from sdassist.publishing.platforms import DraftCheck, TargetLike, check_post
+from sdassist.publishing.platforms import DraftCheck, TargetLike, check_post, megabytes
 
 __all__ = [
     "ACCEPTED_TYPES",
@@ -153,7 +153,7 @@ class MediaFile:
 
     @property
     def size_text(self) -> str:
-        return f"{self.size / 1_000_000:,.1f} MB"
+        return megabytes(self.size)
 
 
 def sniff(head: bytes) -> str | None:
@@ -284,7 +284,7 @@ class MediaStore:
                     continue
                 size += len(chunk)
                 if size > max_bytes:
-                    raise MediaError(f"{name or 'the file'} is larger than {max_bytes / 1_000_000:,.1f} MB, the most "
+                    raise MediaError(f"{name or 'the file'} is larger than {megabytes(max_bytes)}, the most "
                                      "sdassist stores", hint="Attach a smaller file, or raise SDASSIST_MEDIA_MAX_MB.")
                 digest.update(chunk)
                 if mime is None:

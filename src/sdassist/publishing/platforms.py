@@ -29,6 +29,7 @@ __all__ = [
     "check_post",
     "describe_rules",
     "media_kind",
+    "megabytes",
     "platform_name",
     "rules_as_markdown",
     "text_budget",
@@ -304,8 +305,8 @@ class _Checker:
             size = sizes.get(url)
             if size is not None and limit_mb is not None and size > limit_mb * 1_000_000:
                 self.add("media_size", "error", size, int(limit_mb * 1_000_000),
-                         f"{name} is {_megabytes(size)}, the limit for {'an image' if kind == 'image' else 'a video'}"
-                         f" is {_megabytes(int(limit_mb * 1_000_000))}: make it smaller")
+                         f"{name} is {megabytes(size)}, the limit for {'an image' if kind == 'image' else 'a video'}"
+                         f" is {megabytes(int(limit_mb * 1_000_000))}: make it smaller")
 
     def media(self, kinds: Sequence[tuple[str, MediaKind]]) -> None:
         r = self.rule
@@ -389,7 +390,8 @@ def _file_name(url: str) -> str:
     return urlsplit(url).path.rsplit("/", 1)[-1] or url
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: float) -> str:
+    """A size in bytes as people read it: "12.3 MB" (MB = 1,000,000 bytes, as the platforms count)."""
     return f"{size / 1_000_000:,.1f} MB"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sdassist.publishing.drafts import Decision, Draft, DraftState
-from sdassist.publishing.platforms import platform_name
+from sdassist.publishing.platforms import megabytes, platform_name
 from sdassist.tools.errors import ToolError
 from sdassist.tools.views import preview, requester_label, time_view
 
@@ -309,7 +309,7 @@ FILE_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "mp4", "mov", "webm", "m4v"]
 
 def _file_label(name: str, mimetype: str, size: int) -> str:
     kind = "video" if mimetype.startswith("video/") else "image"
-    return f"{name} ({kind}, {size / 1_000_000:,.1f} MB)"
+    return f"{name} ({kind}, {megabytes(size)})"
 
 
 def composer_view(options: Sequence[dict[str, Any]], metadata: Mapping[str, Any], *, text: str | None = None,

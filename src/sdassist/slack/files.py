@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.config import Settings
 from sdassist.publishing.media import MediaError, MediaFile, MediaStore
+from sdassist.publishing.platforms import megabytes
 
 __all__ = ["CARD_IMAGE_TTL", "SlackFile", "SlackFiles", "attachable", "card_media"]
 
@@ -108,7 +109,7 @@ class SlackFiles:
         token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
         limit = int(self.settings.media_max_mb * 1_000_000)
         if described.size > limit:
-            raise MediaError(f"{described.name} is {described.size / 1_000_000:,.1f} MB, more than the "
+            raise MediaError(f"{described.name} is {megabytes(described.size)}, more than the "
                              f"{limit / 1_000_000:,.0f} MB sdassist stores", hint="Attach a smaller file.")
         async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as http, \
                 http.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as response:
