@@ -36,6 +36,26 @@ def depth_over(data: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def lone_surrogate(data: Any) -> str | None:
+    """The first lone surrogate (`\\ud800`) in any key or string of `data`, written as an escape, or None.
+
+    JSON's syntax admits one; it is not Unicode text: UTF-8 cannot carry it and pydantic's reader refuses it."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return ascii(value[exc.start])[1:-1]
+    return None
+
+
 def too_deep(limit: int = MAX_DEPTH) -> JSONBodyError:
     return JSONBodyError(f"body is nested too deeply (more than {limit} levels of arrays and objects)")
 

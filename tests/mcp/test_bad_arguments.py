@@ -62,6 +62,11 @@ MALFORMED = [
     ('{"jsonrpc":"2.0","id":13,"method":7}', 13, -32600, "method must be a string"),
     ('{"jsonrpc":"1.0","id":14,"method":"ping"}', 14, -32600, '"jsonrpc" must be "2.0"'),
     ('{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', None, -32600, "id must be a string or a number"),
+    # JSON allows a lone surrogate escape; the SDK's reader does not, and dropped the line unanswered
+    ('{"jsonrpc":"2.0","id":15,"method":"ping","params":{"x":"\\ud800"}}', 15, -32602, "lone surrogate"),
+    ('{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"list_posts","arguments":{"platform":'
+     '"\\udfff"}}}', 16, -32602, "lone surrogate"),
+    ('{"jsonrpc":"2.0","id":1.5,"method":"ping"}', None, -32600, "not a fractional number"),
 ]
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
@@ -85,8 +90,9 @@ def test_every_request_over_stdio_is_answered(tmp_path: Path) -> None:
     anonymous = sorted((a["error"]["code"], a["error"]["message"]) for a in answers if a["id"] is None)
     assert anonymous == [(-32700, "Parse error: body is nested too deeply (more than 64 levels of arrays and objects)"),
                          (-32700, "Parse error: body is not JSON"),
+                         (-32600, "Invalid Request: id must be a string or a number, not a fractional number"),
                          (-32600, "Invalid Request: id must be a string or a number, not an object")]
-    assert len(answers) == len(by_id) + 3  # and nothing for the notification
+    assert len(answers) == len(by_id) + 4  # and nothing for the notification
     assert "Traceback" not in done.stderr
 
 

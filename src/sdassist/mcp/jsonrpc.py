@@ -37,22 +37,33 @@ class Refusal:
 
 
 def _kind(value: object) -> str:
-    names = {str: "a string", int: "a number", float: "a number", bool: "true/false", list: "an array",
+    names = {str: "a string", int: "a number", float: "a fractional number", bool: "true/false", list: "an array",
              type(None): "null", dict: "an object"}
     return names.get(type(value), type(value).__name__)
 
 
 def _readable_id(message: dict[str, Any]) -> int | str | None:
     ident = message.get("id")
+    if isinstance(ident, str) and jsonbody.lone_surrogate(ident):
+        return None  # an id that cannot be written back
     return ident if isinstance(ident, (int, str)) and not isinstance(ident, bool) else None
 
 
 def check_message(message: Any) -> Refusal | None:
     """None when the SDK can read `message`; otherwise the error that says what is wrong with it."""
-    if isinstance(message, dict) and "method" in message and "id" in message and _readable_id(message) is None:
+    if (isinstance(message, dict) and "method" in message and "id" in message and _readable_id(message) is None
+            and not isinstance(message["id"], str)):  # a string id that is not Unicode: said below
         # The SDK would take it for a notification and never answer.
         return Refusal(None, INVALID_REQUEST, f"Invalid Request: id must be a string or a number, not "
                                               f"{_kind(message['id'])}")
+    if isinstance(message, dict) and (bad := jsonbody.lone_surrogate(message)) is not None:
+        # The SDK's reader refuses such text and drops the whole line: the request would never be answered.
+        in_params = jsonbody.lone_surrogate(message.get("params")) is not None
+        is_request = "method" in message and "id" in message
+        return Refusal(_readable_id(message), INVALID_PARAMS if in_params else INVALID_REQUEST,
+                       f"Invalid {'params' if in_params else 'Request'}: a string holds a lone surrogate ({bad}), "
+                       "which is not Unicode text; send the characters themselves or a surrogate pair",
+                       is_request or not ("result" in message or "error" in message or "method" in message))
     try:
         types.jsonrpc_message_adapter.validate_python(message, by_name=False)
         return None
