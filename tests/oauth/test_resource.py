@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -288,3 +289,59 @@ def test_confidential_clients_authenticate_against_the_stored_digest(oauth_serve
     # A public client needs no secret.
     public = register(oauth_server.origin).json()
     assert httpx.post(revoke, data={"token": "x", "client_id": public["client_id"]}).status_code == 200
+
+
+PYDANTIC_WORDS = ("Input should", "Field required", "Unable to extract", "Input tag", "\n", "valid URL")
+
+
+def test_malformed_registrations_get_oauth_errors_in_our_words(oauth_server: Served) -> None:
+    cases = [(b"nope", "invalid_client_metadata", "not JSON"),
+             (b"[1]", "invalid_client_metadata", "JSON object"),
+             (b"{}", "invalid_redirect_uri", "redirect_uris: is required"),
+             (b'{"redirect_uris": "https://a.example/cb"}', "invalid_redirect_uri", "redirect_uris: must be a list"),
+             (b'{"redirect_uris": ["not a url"]}', "invalid_redirect_uri", "redirect_uris.0: must be an absolute URL"),
+             (b'{"redirect_uris": ["https://a.example/cb"], "client_name": 5}', "invalid_client_metadata",
+              "client_name: must be text"),
+             (json.dumps({"redirect_uris": ["https://a.example/cb"], "client_name": "A" * 5000}).encode(),
+              "invalid_client_metadata", "client_name: is 5,000 characters, the limit is 200")]
+    for body, error, words in cases:
+        refused = httpx.post(f"{oauth_server.origin}/register", content=body,
+                             headers={"content-type": "application/json"})
+        assert refused.status_code == 400, body
+        answer = refused.json()
+        assert answer["error"] == error and words in answer["error_description"], (body, answer)
+        assert not any(w in answer["error_description"] for w in PYDANTIC_WORDS), answer
+
+
+def test_malformed_token_requests_get_oauth_errors_in_our_words(oauth_server: Served) -> None:
+    client_id = register(oauth_server.origin).json()["client_id"]
+    cases = [({}, "invalid_request", "grant_type: is required"),
+             ({"grant_type": "password"}, "unsupported_grant_type", "'password' is not supported"),
+             ({"grant_type": "authorization_code"}, "invalid_request", "code: is required"),
+             ({"grant_type": "refresh_token"}, "invalid_request", "refresh_token: is required")]
+    for form, error, words in cases:
+        refused = httpx.post(f"{oauth_server.origin}/token", data={"client_id": client_id, **form})
+        assert refused.status_code == 400, form
+        answer = refused.json()
+        assert answer["error"] == error and words in answer["error_description"], (form, answer)
+        assert not any(w in answer["error_description"] for w in PYDANTIC_WORDS), answer
+
+
+def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(oauth_server: Served) -> None:
+    """RFC 9207 §2: `iss` in every authorization response, errors included (we advertise it, so clients
+    reject a response without it); a redirect URI the client did not register gets a page, not a redirect."""
+    client = register(oauth_server.origin).json()
+    _verifier, code_challenge = pkce()
+    base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
+            "state": "s1", "code_challenge": code_challenge}
+    for change in ({"code_challenge_method": "plain"}, {"code_challenge": None}, {"scope": "root"},
+                   {"resource": "https://other.example/mcp"}):
+        params = {k: v for k, v in {**base, **change}.items() if v is not None}
+        refused = httpx.get(f"{oauth_server.origin}/authorize", params=params)
+        assert refused.status_code == 302, change
+        query = dict(parse_qsl(urlsplit(refused.headers["location"]).query))
+        assert query["iss"] == oauth_server.origin and query["state"] == "s1" and query["error"], (change, query)
+        assert not any(w in query.get("error_description", "") for w in PYDANTIC_WORDS), query
+    attacker = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "redirect_uri": "https://evil.example/cb"})
+    assert attacker.status_code == 400 and "location" not in attacker.headers
+    assert attacker.headers["content-type"].startswith("text/html") and "not registered" in attacker.text

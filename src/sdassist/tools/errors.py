@@ -55,7 +55,9 @@ _WANTS = {
     "datetime_parsing": "must be an ISO 8601 date-time", "datetime_from_date_parsing": "must be an ISO 8601 date-time",
     "date_type": "must be a date (YYYY-MM-DD)", "date_parsing": "must be a date (YYYY-MM-DD)",
     "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)", "none_required": "must be left out",
-    "recursion_loop": "is nested too deeply",
+    "recursion_loop": "is nested too deeply", "url_type": "must be a URL",
+    "url_parsing": "must be an absolute URL, like https://app.example/callback",
+    "url_scheme": "must be a URL with a scheme this field takes",
 }
 _LIMITS = {
     "too_short": "needs at least {min_length} item(s)", "too_long": "takes at most {max_length} item(s)",

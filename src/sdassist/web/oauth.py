@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route, request_response
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
+from sdassist.web.oauth_errors import authorize_answer, registration_refusal, token_refusal
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
 from sdassist.web.session import Sessions
 
@@ -227,22 +228,34 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
     async def token(request: Request) -> Response:
         """The SDK's token endpoint, after the RFC 8707 check it leaves out: a `resource` on the token request
         must be this server's MCP endpoint (the one every token here is bound to)."""
-        given = (await request.form()).get("resource")
+        form = await request.form()
+        given = form.get("resource")
         if isinstance(given, str) and given and not same_resource(given, provider.config.resource):
             return JSONResponse({"error": "invalid_target", "error_description":
                                  f"resource must be this server's MCP endpoint, {provider.config.resource}"},
                                 400, headers=NO_STORE)
-        return await handler.handle(request)
+        return token_refusal(form) or await handler.handle(request)
+
+    authorization = AuthorizationHandler(provider)  # type: ignore[arg-type]
+
+    async def authorize(request: Request) -> Response:
+        """The SDK's authorization endpoint, its answers completed (`iss`, our words, a page for people)."""
+        params = request.query_params if request.method == "GET" else await request.form()
+        return authorize_answer(await authorization.handle(request), params, issuer=issuer,
+                                own_prefix=provider.config.consent_url)
+
+    async def register(request: Request) -> Response:
+        """RFC 7591 through the SDK's handler, after our checks of the body (which field, what is wrong)."""
+        return registration_refusal(await request.body()) or await registration.handle(request)
 
     routes: list[BaseRoute] = [
         Route("/.well-known/oauth-authorization-server", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
               methods=["GET", "OPTIONS"]),
         Route("/.well-known/openid-configuration", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
               methods=["GET", "OPTIONS"]),
-        Route("/authorize", _limited(request_response(AuthorizationHandler(provider).handle)),  # type: ignore[arg-type]
-              methods=["GET", "POST"]),
+        Route("/authorize", _limited(request_response(authorize)), methods=["GET", "POST"]),
         Route("/token", cors_middleware(token, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
-        Route("/register", cors_middleware(registration.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+        Route("/register", _limited(cors_middleware(register, ["POST", "OPTIONS"])), methods=["POST", "OPTIONS"]),
         Route("/revoke", cors_middleware(revoke, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
         Route("/oauth/about", about, methods=["GET"]),
         Route("/oauth/consent", consent, methods=["GET", "POST"]),
