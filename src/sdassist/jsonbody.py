@@ -56,8 +56,12 @@ def lone_surrogate(data: Any) -> str | None:
     return None
 
 
-def too_deep(limit: int = MAX_DEPTH) -> JSONBodyError:
-    return JSONBodyError(f"body is nested too deeply (more than {limit} levels of arrays and objects)")
+class TooDeep(JSONBodyError):
+    """The body is JSON, nested past the limit (a receiver may answer this apart from "not JSON")."""
+
+
+def too_deep(limit: int = MAX_DEPTH) -> TooDeep:
+    return TooDeep(f"body is nested too deeply (more than {limit} levels of arrays and objects)")
 
 
 def loads(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:

@@ -17,7 +17,7 @@ from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, Transpo
 from sdassist import jsonbody
 from sdassist.client import is_loopback_host
 from sdassist.config import Settings
-from sdassist.mcp.jsonrpc import check_message
+from sdassist.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR, Refusal, check_message
 
 JSONRPC_FIELDS = ("jsonrpc", "id", "method", "params", "result", "error")
 log = logging.getLogger("sdassist.mcp")
@@ -56,8 +56,8 @@ def transport_security(settings: Settings, host: str, port: int) -> TransportSec
     return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
 
 
-async def _refuse(send: Any, status: int, code: int, message: str, ident: int | str | None = None) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": ident, "error": {"code": code, "message": message}}).encode()
+async def _refuse(send: Any, status: int, refusal: Refusal) -> None:
+    body = json.dumps(refusal.as_json()).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -81,10 +81,10 @@ class InputGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        too_large = f"Request body too large: the limit is {self.max_body} bytes"
+        too_large = Refusal(None, INVALID_REQUEST, f"Request body too large: the limit is {self.max_body} bytes")
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body:
-            await _refuse(send, 413, -32600, too_large)
+            await _refuse(send, 413, too_large)
             return
         chunks: list[bytes] = []
         size, more = 0, True
@@ -95,29 +95,29 @@ class InputGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await _refuse(send, 413, -32600, too_large)
+                await _refuse(send, 413, too_large)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         raw = b"".join(chunks)
         try:
             message = jsonbody.loads(raw)
-        except jsonbody.JSONBodyError as exc:
-            if "deeply" in str(exc):
-                await _refuse(send, 400, -32700, f"Parse error: {exc}")
-                return
+        except jsonbody.TooDeep as exc:
+            await _refuse(send, 400, Refusal(None, PARSE_ERROR, f"Parse error: {exc}"))
+            return
+        except jsonbody.JSONBodyError:
             message = None  # the SDK answers malformed JSON with its own parse error
         unknown = _unknown_members(message)
         guard = scope.get(GUARD_KEY)
         if guard is not None and not await guard.allows(scope, message, send):
             return
         if unknown:
-            await _refuse(send, 400, -32600, f"Invalid Request: unknown JSON-RPC member(s) {', '.join(unknown)}; "
-                                             f"a message has only {', '.join(JSONRPC_FIELDS)}")
+            await _refuse(send, 400, Refusal(None, INVALID_REQUEST, f"Invalid Request: unknown JSON-RPC member(s) "
+                                             f"{', '.join(unknown)}; a message has only {', '.join(JSONRPC_FIELDS)}"))
             return
         refusal = check_message(message) if isinstance(message, dict) else None
         if refusal is not None:  # the SDK would answer with pydantic's text and id null
-            await _refuse(send, 400, refusal.code, refusal.message, refusal.id)
+            await _refuse(send, 400, refusal)
             return
         replayed = False
 
