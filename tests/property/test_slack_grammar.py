@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdassist.client.models import PLATFORMS
-from sdassist.slack.grammar import SLASH, Command, GrammarError, parse
+from sdassist.slack.grammar import SLASH, Command, GrammarError, normalise, parse
 from sdassist.tools.registry import TOOLS_BY_NAME
 
 VERBS = ["schedule", "post", "new", "help", "drafts", "posts", "accounts", "connect", "cancel", "analytics",
@@ -66,3 +66,15 @@ def test_a_well_formed_schedule_parses_with_the_text_kept(text: str, platforms: 
     assert command.action == "draft" and command.tool == "draft_post"
     assert command.arguments["text"] == quoted and command.arguments["when"] == "tomorrow 9am"
     assert len(command.arguments["targets"]) == len(platforms)
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(["new", "compose", "help", "?", "NEW"]), st.text(max_size=40).filter(str.strip))
+def test_words_after_a_command_that_takes_none_are_refused_never_dropped(verb: str, rest: str) -> None:
+    """`/socialdock new Launch day tomorrow` opened an empty composer: the words were silently lost."""
+    try:
+        parse(f"{verb} {rest}")
+    except GrammarError as err:
+        assert "nothing after it" in err.problem and err.example.startswith(SLASH)
+        return
+    assert not normalise(f"{verb} {rest}").partition(" ")[2].strip(), "words after the command were dropped"

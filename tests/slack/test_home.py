@@ -169,6 +169,14 @@ def test_read_week_understands_this_next_and_a_date() -> None:
     assert read_week("last week", "Pacific/Auckland", now) == date(2026, 11, 30)
 
 
+def test_read_week_takes_a_day_people_say_without_a_time_of_day() -> None:
+    now = datetime(2026, 12, 10, 12, tzinfo=UTC)  # a Thursday
+    assert read_week("friday", "UTC", now) == date(2026, 12, 7)
+    assert read_week("dec 24", "UTC", now) == date(2026, 12, 21)
+    assert read_week("jan 5", "UTC", now) == date(2027, 1, 4)
+    assert read_week("dec 24 9am", "UTC", now) == date(2026, 12, 21)
+
+
 # --- rendering, pure: limits under load, and a snapshot ---------------------------------------------------
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)

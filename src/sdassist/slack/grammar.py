@@ -298,6 +298,9 @@ def parse(text: str, *, subject: str | None = None) -> Command:
         return Command("compose")
     head, _, rest = text.partition(" ")
     verb = head.lower()
+    if verb in ("new", "compose", "help", "?") and rest.strip():  # never drop what the person wrote
+        raise GrammarError(f"{verb} takes nothing after it, not '{rest.strip()[:40]}'",
+                           SCHEDULE_EXAMPLE if verb in ("new", "compose") else f"{SLASH} help")
     if verb in ("new", "compose"):
         return Command("compose")
     if verb in ("help", "?"):

@@ -105,7 +105,12 @@ def read_week(phrase: str | None, zone: str, now: datetime | None = None) -> dat
             raise ToolError(f"{phrase!r} is not a date", hint=f"Try: {CALENDAR_EXAMPLE}, or a date like "
                                                               f"{today + timedelta(days=7):%Y-%m-%d}") from None
     try:
-        moment = resolve_time(words, zone=zone, now=now, default_zone=zone)
+        try:
+            moment = resolve_time(words, zone=zone, now=now, default_zone=zone)
+        except TimeError as exc:
+            if "no time of day" not in exc.message:
+                raise
+            moment = resolve_time(f"{words} noon", zone=zone, now=now, default_zone=zone)  # a day: any hour
     except TimeError as exc:
         raise ToolError(f"cannot read {phrase!r} as a week or a date ({exc.message})",
                         hint=f"Try: {CALENDAR_EXAMPLE}, or a date like {today + timedelta(days=7):%Y-%m-%d}") from None
