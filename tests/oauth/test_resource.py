@@ -279,7 +279,9 @@ def test_confidential_clients_authenticate_against_the_stored_digest(oauth_serve
     client = register(oauth_server.origin, token_endpoint_auth_method="client_secret_post").json()
     revoke = f"{oauth_server.origin}/revoke"
     form = {"token": "sda_rt_unknown", "client_id": client["client_id"]}
-    assert httpx.post(revoke, data={**form, "client_secret": "wrong"}).status_code == 401
+    wrong = httpx.post(revoke, data={**form, "client_secret": "wrong"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["cache-control"] == "no-store"
     assert httpx.post(revoke, data=form).status_code == 401
     assert httpx.post(revoke, data={**form, "client_secret": client["client_secret"]}).status_code == 200
     basic = register(oauth_server.origin, token_endpoint_auth_method="client_secret_basic").json()

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route, request_response
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
-from sdassist.web.oauth_errors import authorize_answer, registration_refusal, token_refusal
+from sdassist.web.oauth_errors import NO_STORE, authorize_answer, oauth_error, registration_refusal, token_refusal
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
 from sdassist.web.session import Sessions
 
@@ -39,7 +39,6 @@ __all__ = ["HashedClientAuthenticator", "auth_server_metadata", "auth_server_rou
 log = logging.getLogger("sdassist.web")
 
 LOGIN_TTL = 15 * 60
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class HashedClientAuthenticator(ClientAuthenticator):
@@ -213,11 +212,10 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         try:
             client = await authenticator.authenticate_request(request)
         except AuthenticationError as exc:
-            return JSONResponse({"error": "invalid_client", "error_description": exc.message}, 401, headers=NO_STORE)
+            return oauth_error("invalid_client", exc.message, 401)
         given = (await request.form()).get("token")
         if not isinstance(given, str) or not given:
-            return JSONResponse({"error": "invalid_request", "error_description": "token: give the token to revoke"},
-                                400, headers=NO_STORE)
+            return oauth_error("invalid_request", "token: give the token to revoke")
         record = await provider.store.find(given)
         if record is not None and record.client_id == client.client_id and record.kind in ("access", "refresh"):
             await provider.store.revoke_family(record.family)
@@ -231,9 +229,8 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         form = await request.form()
         given = form.get("resource")
         if isinstance(given, str) and given and not same_resource(given, provider.config.resource):
-            return JSONResponse({"error": "invalid_target", "error_description":
-                                 f"resource must be this server's MCP endpoint, {provider.config.resource}"},
-                                400, headers=NO_STORE)
+            return oauth_error("invalid_target",
+                               f"resource must be this server's MCP endpoint, {provider.config.resource}")
         return token_refusal(form) or await handler.handle(request)
 
     authorization = AuthorizationHandler(provider)  # type: ignore[arg-type]

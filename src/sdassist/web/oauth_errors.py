@@ -23,7 +23,7 @@ from sdassist import jsonbody
 from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
-__all__ = ["authorize_answer", "oauth_error", "registration_refusal", "token_refusal"]
+__all__ = ["NO_STORE", "authorize_answer", "oauth_error", "registration_refusal", "token_refusal"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_CLIENT_NAME = 200
