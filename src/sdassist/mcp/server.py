@@ -300,15 +300,6 @@ def build_server(
     return server
 
 
-def __getattr__(name: str) -> Any:
-    """`ASSISTANT` and `chosen_tools` live with the heavy half; reach them from here without loading it."""
-    if name in ("ASSISTANT", "chosen_tools"):
-        from sdassist.mcp import registration
-
-        return getattr(registration, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def add_rules_resource(server: MCPServer) -> None:
     @server.resource(RULES_URI, name="platform_rules", title="Platform rules",
                      description="What each platform accepts: text limits, titles, media, required settings.",
