@@ -22,7 +22,7 @@ from typing import Literal
 
 from sdassist.client import SocialDock
 from sdassist.client.models import Target
-from sdassist.publishing.drafts import COUNTED_STATES, Draft, DraftError, DraftState, Slot
+from sdassist.publishing.drafts import COUNTED_STATES, DraftError, DraftState, Slot
 from sdassist.publishing.store import DraftStore
 
 __all__ = ["CAPS", "Cap", "CapReached", "CapUse", "account_handles", "cap_uses", "check_caps", "count_uses",
@@ -133,10 +133,10 @@ def window_label(cap: Cap, at: datetime, zone: str = "UTC") -> str:
     return f"in the {hours} h around {_clock(at, zone)}"
 
 
-def count_uses(targets: Iterable[Target], at: datetime, drafts: Iterable[Draft], *,
+def count_uses(targets: Iterable[Target], at: datetime, slots: Iterable[Slot], *,
                exclude: str | None = None, handles: dict[str, str] | None = None) -> list[CapUse]:
-    """The cap use of each capped target for a post at `at`, from drafts around that time."""
-    slots = [Slot.of(d) for d in drafts if d.id != exclude]
+    """The cap use of each capped target for a post at `at`, from the drafts (as slots) around that time."""
+    slots = [s for s in slots if s.id != exclude]
     uses: list[CapUse] = []
     for target in targets:
         cap = CAPS.get(target.platform)
@@ -155,14 +155,14 @@ def count_uses(targets: Iterable[Target], at: datetime, drafts: Iterable[Draft],
 
 async def cap_uses(store: DraftStore, targets: Sequence[Target], at: datetime, *, exclude: str | None = None,
                    handles: dict[str, str] | None = None) -> list[CapUse]:
-    """Cap use of each capped target for a post going out at `at` (drafts read from `store`)."""
+    """Cap use of each capped target for a post going out at `at` (the store's slots, as the calendar reads)."""
     capped = [t for t in targets if t.platform in CAPS]
     if not capped:
         return []
     lo = min(CAPS[t.platform].bounds(at)[0] for t in capped)
     hi = max(CAPS[t.platform].bounds(at)[1] for t in capped)
-    drafts = await store.going_out(lo, hi, states=[*COUNTED_STATES, S.PENDING])
-    return count_uses(capped, at, drafts, exclude=exclude, handles=handles)
+    slots = await store.slots(lo, hi, states=[*COUNTED_STATES, S.PENDING])
+    return count_uses(capped, at, slots, exclude=exclude, handles=handles)
 
 
 HANDLES_WAIT = 1.0  # seconds to wait for account handles before naming accounts by id

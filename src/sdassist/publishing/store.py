@@ -328,24 +328,11 @@ class DraftStore:
             scheduled = scheduled.where(c.state.in_([DraftState(s).value for s in states]))
         return union_all(scheduled, select(*columns).where(c.publish_now == 1, c.updated_at >= start))
 
-    async def going_out(
-        self, start: datetime, end: datetime, *, states: Iterable[DraftState] | None = None, limit: int = 5000
-    ) -> list[Draft]:
-        """Drafts that go out (or went out) in [start, end), by `Draft.goes_out_at`, earliest first."""
-        start, end = as_utc(start), as_utc(end)
-        query = self._going_out_query([drafts_table], start, end, states)
-        async with self._reader() as conn:
-            rows = (await conn.execute(query.limit(limit))).all()
-        chosen = None if states is None else {DraftState(s) for s in states}
-        found = [d for d in map(_draft_from_row, rows) if (at := d.goes_out_at) is not None and start <= at < end
-                 and (chosen is None or d.state in chosen)]
-        return sorted(found, key=lambda d: (d.goes_out_at, d.id))
-
     async def slots(self, start: datetime, end: datetime, *, states: Iterable[DraftState] | None = None,
                     limit: int = 50_000) -> list[Slot]:
-        """What `going_out` finds, as calendar slots: the few fields a calendar needs are read out of each
-        draft's JSON by the database, and no draft is read or validated whole (a busy fortnight holds
-        thousands)."""
+        """Drafts that go out (or went out) in [start, end), by `Draft.goes_out_at`, earliest first, as slots
+        (what the calendar and the posting caps count): the few fields they need are read out of each draft's
+        JSON by the database, and no draft is read or validated whole (a busy fortnight holds thousands)."""
         start, end = as_utc(start), as_utc(end)
         chosen = None if states is None else {DraftState(s).value for s in states}
         c, body = drafts_table.c, drafts_table.c.body
