@@ -4,8 +4,8 @@ The MCP SDK builds a tool's input schema from a function's signature. A registry
 input model instead, so this module synthesises a flat keyword-only signature from the model's fields
 (type, constraints, description, default): the assistant sees one flat, described object, exactly the
 fields the tool layer validates. The output schema comes from the output model (structured output), and
-the four annotations are set explicitly from the tool's kind, because the spec's defaults are
-pessimistic (any non-read-only tool would otherwise be "destructive").
+the annotations from the tool's kind: every hint that differs from the spec's pessimistic defaults (any
+non-read-only tool would otherwise be "destructive"), and `destructiveHint` always on a tool that writes.
 """
 
 from __future__ import annotations
