@@ -255,3 +255,52 @@ async def test_cancel_on_the_page(cluster: Cluster, browser: Browser) -> None:
     assert pressed is not None and "Nothing was published" in pressed.text
     assert (await call(host, "get_draft", {"draft_id": drafted["draft_id"]})).structured_content["state"] == \
         "cancelled"
+
+
+async def test_no_secret_reaches_the_log_even_at_debug(cluster: Cluster, browser: Browser) -> None:
+    """Tokens, codes, client secrets and the session cookie never appear in the server's log (SDASSIST_LOG=debug)."""
+    from tests.oauth.conftest import CLIENT_SECRET
+
+    a = cluster.start(SDASSIST_LOG="debug")
+    host = Host(a.mcp_url, browser)
+    http, client = host.client()
+    async with http, client:
+        assert not (await client.call_tool("draft_post", POST)).is_error
+        first = host.storage.tokens
+        host.auth.context.token_expiry_time = time.time() - 1
+        assert not (await client.call_tool("list_drafts", {})).is_error
+    assert first is not None and host.storage.tokens is not None and host.storage.client is not None
+    code = code_from(host.final_urls[0])["code"]
+    confidential = httpx.post(f"{a.origin}/register", json={
+        "client_name": "Server app", "redirect_uris": [REDIRECT_URI],
+        "token_endpoint_auth_method": "client_secret_post"}).json()
+    refused = httpx.post(f"{a.origin}/token", data={
+        "grant_type": "refresh_token", "client_id": confidential["client_id"],
+        "client_secret": confidential["client_secret"] + "x", "refresh_token": first.refresh_token})
+    assert refused.status_code == 401
+    replay = httpx.post(f"{a.origin}/token", data={"grant_type": "refresh_token", "refresh_token": first.refresh_token,
+                                                   "client_id": host.storage.client.client_id})
+    assert replay.json()["error"] == "invalid_grant"
+    revoked = httpx.post(f"{a.origin}/revoke", data={"token": host.storage.tokens.access_token,
+                                                     "client_id": host.storage.client.client_id})
+    assert revoked.status_code == 200
+    log = a.log.read_text()
+    assert "DEBUG" in log  # the level took effect, so the check below means something
+    secrets_ = {"access token": first.access_token, "refresh token": first.refresh_token, "code": code,
+                "new access token": host.storage.tokens.access_token,
+                "new refresh token": host.storage.tokens.refresh_token or "",
+                "client secret": confidential["client_secret"], "OIDC client secret": CLIENT_SECRET,
+                **{f"cookie {c.name}": c.value for c in browser.http.cookies.jar if len(c.value or "") >= 16}}
+    leaked = [what for what, value in secrets_.items() if value and value in log]
+    assert not leaked, f"in the log: {leaked}"
+
+
+async def test_the_consent_page_escapes_the_apps_name(cluster: Cluster, browser: Browser) -> None:
+    a = cluster.start()
+    host = Host(a.mcp_url, browser, name='<img src=x onerror="alert(1)">Claude')
+    http, client = host.client()
+    async with http, client:
+        await client.list_tools()
+    consent = browser.pages[-1]
+    assert "<img" not in consent and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;Claude" in consent
+    assert "127.0.0.1:1" in consent
