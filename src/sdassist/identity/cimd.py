@@ -30,6 +30,8 @@ __all__ = ["ClientDocumentError", "ClientDocuments"]
 log = logging.getLogger("sdassist.identity")
 
 MAX_BYTES = 64 * 1024
+MAX_CLIENT_NAME = 100
+"""Characters of an app's name kept (it is shown on the consent page); registration refuses longer ones."""
 TIMEOUT = 5.0
 MIN_TTL, DEFAULT_TTL, MAX_TTL = 300, 3600, 24 * 3600
 MAX_AGE = re.compile(r"max-age=(\d+)")
@@ -143,7 +145,7 @@ def check_document(doc: Any, url: str) -> dict[str, Any]:
         "token_endpoint_auth_method": "none",
         "grant_types": [g for g in grants if g in ("authorization_code", "refresh_token")],
         "response_types": ["code"],
-        "client_name": name[:100] if isinstance(name, str) and name.strip() else None,
+        "client_name": name[:MAX_CLIENT_NAME] if isinstance(name, str) and name.strip() else None,
     }
     for key in ("client_uri", "logo_uri"):
         if isinstance(doc.get(key), str) and doc[key].startswith("https://"):

@@ -20,14 +20,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from sdassist import jsonbody
+from sdassist.identity.cimd import MAX_CLIENT_NAME
 from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
 __all__ = ["NO_STORE", "authorize_answer", "oauth_error", "registration_refusal", "token_refusal"]
 
 NO_STORE = {"Cache-Control": "no-store"}
-MAX_CLIENT_NAME = 200
-"""Characters of a registered client's name: it is shown on the consent page."""
 GRANTS: dict[str, type[BaseModel]] = {"authorization_code": AuthorizationCodeRequest,
                                       "refresh_token": RefreshTokenRequest}
 PKCE = "PKCE is required: send code_challenge=BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256"
