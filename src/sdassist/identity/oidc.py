@@ -72,13 +72,16 @@ class UpstreamOidc:
             self._discovery, self._discovered_at, self._keys = doc, time.monotonic(), None
         return self._discovery
 
+    async def _get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """GET through the client given at construction (tests), else a short-lived one."""
+        if self._http is not None:
+            return await self._http.get(url, headers=headers)
+        async with httpx.AsyncClient(timeout=10) as http:
+            return await http.get(url, headers=headers)
+
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            if self._http is not None:
-                response = await self._http.get(url)
-            else:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    response = await http.get(url)
+            response = await self._get(url)
             response.raise_for_status()
             doc = response.json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -117,11 +120,7 @@ class UpstreamOidc:
         """Profile claims many providers keep out of the ID token; only if they are about the same subject."""
         headers = {"Authorization": f"Bearer {access_token}"}
         try:
-            if self._http is not None:
-                response = await self._http.get(url, headers=headers)
-            else:
-                async with httpx.AsyncClient(timeout=10) as http:
-                    response = await http.get(url, headers=headers)
+            response = await self._get(url, headers)
             info = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError):
             return {}
