@@ -75,3 +75,15 @@ async def test_list_accounts_shows_status_and_when_connected_and_names_a_broken_
     out = await call(runtime, "list_accounts")
     assert next(a for a in out.accounts if a.id == reddit.id).status == "expired"
     assert "reddit" in out.next_step and "(expired)" in out.next_step and "connect_account" in out.next_step
+
+
+def test_privacy_values_are_the_platform_rules_values() -> None:
+    """The `privacy` field takes exactly the values the platform rules check, YouTube's then TikTok's."""
+    from typing import get_args
+
+    from sdassist.publishing.platforms import RULES, TIKTOK_PRIVACY, YOUTUBE_PRIVACY
+    from sdassist.tools.targets import Privacy
+
+    assert get_args(Privacy) == YOUTUBE_PRIVACY + TIKTOK_PRIVACY
+    assert RULES["youtube"].metadata_choices["privacy"] == YOUTUBE_PRIVACY
+    assert RULES["tiktok"].metadata_choices["privacy_level"] == TIKTOK_PRIVACY

@@ -19,6 +19,8 @@ __all__ = [
     "LAST_CHECKED",
     "PLATFORM_NAMES",
     "RULES",
+    "TIKTOK_PRIVACY",
+    "YOUTUBE_PRIVACY",
     "DraftCheck",
     "MediaKind",
     "PlatformRule",
@@ -82,8 +84,8 @@ class PlatformRule:
 
 
 _JPEG, _PNG, _GIF = "image/jpeg", "image/png", "image/gif"
-_TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
-_YOUTUBE_PRIVACY = ("public", "unlisted", "private")
+TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
+YOUTUBE_PRIVACY = ("public", "unlisted", "private")
 
 RULES: dict[str, PlatformRule] = {
     "facebook": PlatformRule("facebook", text_limit=63_206, carousel=True, image_max_mb=10, video_max_mb=1_000),
@@ -102,7 +104,7 @@ RULES: dict[str, PlatformRule] = {
     "tiktok": PlatformRule(
         "tiktok", text_limit=2_200, text_unit="utf16", images=False, max_media=1, min_media=1,
         requires_video=True, required_metadata=("privacy_level",),
-        metadata_choices={"privacy_level": _TIKTOK_PRIVACY}, text_optional=True,
+        metadata_choices={"privacy_level": TIKTOK_PRIVACY}, text_optional=True,
         posting_cap="account-specific daily cap", video_max_mb=4_000,
     ),
     "reddit": PlatformRule(
@@ -116,7 +118,7 @@ RULES: dict[str, PlatformRule] = {
     "youtube": PlatformRule(
         "youtube", text_limit=5_000, text_unit="utf8", title_required=True, title_limit=100,
         images=False, max_media=1, min_media=1, requires_video=True,
-        metadata_choices={"privacy": _YOUTUBE_PRIVACY}, forbidden_chars="<>",
+        metadata_choices={"privacy": YOUTUBE_PRIVACY}, forbidden_chars="<>",
         posting_cap="daily upload quota", video_max_mb=256_000,
     ),
 }

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field
 
 from sdassist.client import SocialDock
 from sdassist.client.models import PLATFORMS, Account, Target
+from sdassist.publishing.platforms import TIKTOK_PRIVACY, YOUTUBE_PRIVACY
 from sdassist.tools.base import ToolInput
 from sdassist.tools.errors import ToolError
 
@@ -18,11 +19,9 @@ PLATFORM_ALIASES = {
     "yt": "youtube", "tg": "telegram", "tt": "tiktok", "tik tok": "tiktok",
 }
 
-
-YOUTUBE_PRIVACY = ("public", "unlisted", "private")
-TIKTOK_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 # One `privacy` word can serve a post to both: YouTube's public/private stand for TikTok's widest/narrowest.
 _TIKTOK_FROM_YOUTUBE = {"public": "PUBLIC_TO_EVERYONE", "private": "SELF_ONLY"}
+# YOUTUBE_PRIVACY, then TIKTOK_PRIVACY (a Literal spells its values out).
 Privacy = Literal["public", "unlisted", "private",
                   "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
 
