@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdassist.client.models import PLATFORMS
-from sdassist.slack.grammar import SLASH, Command, GrammarError, normalise, parse
+from sdassist.slack.grammar import SLASH, Command, GrammarError, normalise, parse, with_when
 from sdassist.tools.registry import TOOLS_BY_NAME
 
 VERBS = ["schedule", "post", "new", "help", "drafts", "posts", "accounts", "connect", "cancel", "analytics",
@@ -78,3 +78,17 @@ def test_words_after_a_command_that_takes_none_are_refused_never_dropped(verb: s
         assert "nothing after it" in err.problem and err.example.startswith(SLASH)
         return
     assert not normalise(f"{verb} {rest}").partition(" ")[2].strip(), "words after the command were dropped"
+
+
+PLAIN = st.text(alphabet="ab #,.!?'\"\\\n", min_size=1, max_size=30).filter(str.strip)
+
+
+@settings(max_examples=200)
+@given(PLAIN, st.one_of(st.none(), PLAIN))
+def test_the_suggestion_after_a_refused_time_keeps_the_text_whatever_it_holds(text: str, title: str | None) -> None:
+    """The suggested command is read back with the person's own text and title: a quote or a backslash in
+    them made it a command that fails ("a quote is not closed") or reads other words."""
+    command = Command("draft", None, {"text": text, "targets": ["linkedin"], "title": title})
+    again = parse(with_when(command, "tomorrow 9am").removeprefix(f"{SLASH} "))
+    assert again.arguments["text"] == text and again.arguments.get("title") == title
+    assert again.arguments["when"] == "tomorrow 9am" and again.arguments["targets"] == ["linkedin"]

@@ -82,6 +82,11 @@ def normalise(text: str) -> str:
         "&gt;", ">").strip()
 
 
+def quote(text: str) -> str:
+    """`text` in double quotes as `_split` reads it back: a quote or backslash inside is escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _split(text: str, example: str) -> list[str]:
     try:
         return shlex.split(text, posix=True)
@@ -186,7 +191,7 @@ def parse_post(verb: str, rest: str, subject: str | None = None) -> Command:
         text, after = words[0], words[1:]
     if not text.strip():
         raise GrammarError("the post text is empty", example)
-    quoted = "this" if subject is not None and THIS.match(rest) else f'"{text}"'
+    quoted = "this" if subject is not None and THIS.match(rest) else quote(text)
     lowered = [w.lower() for w in after]
     option_at = next((i for i, w in enumerate(lowered) if w in OPTION_WORDS), len(after))
     main, options = after[:option_at], after[option_at:]
@@ -223,9 +228,9 @@ def with_when(command: Command, when: str) -> str:
     phrase that works (never the failing command again), and the text, accounts and options are kept."""
     args = command.arguments
     verb = "post" if when.lower() == "now" else "schedule"
-    parts = [f'{SLASH} {verb} "{args["text"]}" {when} on {", ".join(args["targets"])}']
+    parts = [f'{SLASH} {verb} {quote(args["text"])} {when} on {", ".join(args["targets"])}']
     if args.get("title"):
-        parts.append(f'title "{args["title"]}"')
+        parts.append(f'title {quote(args["title"])}')
     if args.get("media_urls"):
         parts.append("media " + " ".join(args["media_urls"]))
     if args.get("tags"):
