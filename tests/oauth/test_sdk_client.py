@@ -304,3 +304,19 @@ async def test_the_consent_page_escapes_the_apps_name(cluster: Cluster, browser:
     consent = browser.pages[-1]
     assert "<img" not in consent and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;Claude" in consent
     assert "127.0.0.1:1" in consent
+
+
+def test_a_callback_from_someone_elses_sign_in_signs_nobody_in(cluster: Cluster) -> None:
+    """Login CSRF (RFC 6749 §10.12): Mallory signs in up to the provider's redirect and sends Alice the
+    callback URL; opening it must not sign Alice's browser in as Mallory."""
+    a = cluster.start()
+    mallory, alice = Browser("mallory"), Browser("alice")
+    try:
+        callback = mallory.authorize(f"{a.origin}/oauth/login?next=/oauth/about", f"{a.origin}/oauth/callback")
+        assert "code=" in callback and "state=" in callback
+        opened = alice.http.get(callback)
+        assert opened.status_code == 403 and "another browser" in opened.text
+        assert not any(c.name.endswith("sdassist_session") for c in alice.http.cookies.jar)
+    finally:
+        mallory.close()
+        alice.close()

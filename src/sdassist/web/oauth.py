@@ -175,15 +175,21 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
             started = await upstream.start()
         except OidcError as exc:
             return HTMLResponse(message_page("Sign-in is unavailable", str(exc)), 502)
+        response = RedirectResponse(started.url, 303, headers=NO_STORE)
+        browser = sessions.bind_login(request, response, LOGIN_TTL)
         await provider.store.put_pending("login", {"nonce": started.nonce, "verifier": started.code_verifier,
-                                                   "next": target}, LOGIN_TTL, key=started.state)
-        return RedirectResponse(started.url, 303, headers=NO_STORE)
+                                                   "next": target, "browser": browser}, LOGIN_TTL, key=started.state)
+        return response
 
     async def callback(request: Request) -> Response:
         state = request.query_params.get("state", "")
         pending = await provider.store.take_pending("login", state) if state else None
         if pending is None:
             return HTMLResponse(message_page("This sign-in has expired", "Start again from your assistant."), 400)
+        if not sessions.login_bound(request, pending.get("browser")):
+            return HTMLResponse(message_page("This sign-in was started in another browser",
+                                             "Nobody was signed in. Start again from your assistant in this browser."),
+                                403, headers=NO_STORE)
         if "error" in request.query_params:
             return HTMLResponse(message_page("Not signed in", "The sign-in provider said: "
                                              + request.query_params.get("error", "")[:100]), 403)
