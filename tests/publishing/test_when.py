@@ -394,3 +394,18 @@ def test_a_numeric_date_that_is_no_real_day_either_way_is_refused_as_such_with_a
     assert "is not a real date" in refused.message and "?" not in refused.message
     for example in refused.examples:
         resolve_time(example, zone=BERLIN, now=FRI_10)  # every suggestion works as written
+
+
+@pytest.mark.parametrize("phrase", ["2027-06 9am", "2027/06 9am", "06/2027 9am", "6-2027 at 9am", "2027.6 9am"])
+def test_a_numeric_year_and_month_with_no_day_is_refused_not_given_todays_day(phrase: str) -> None:
+    refused = refusal(phrase)
+    assert "names a month, not a day" in refused.message and "Jun" in refused.message
+    assert resolve_time(refused.example, zone=BERLIN, now=FRI_10).local.month == 6
+
+
+def test_the_weekday_hint_keeps_the_year_written() -> None:
+    refused = refusal("sunday jan 9 2027 9am")  # Jan 9 2027 is a Saturday
+    assert refused.example == "Sat Jan 9 2027 at 9am"
+    assert f"{resolve_time(refused.example, zone=BERLIN, now=FRI_10).local:%Y-%m-%d %H:%M}" == "2027-01-09 09:00"
+    # without its year the hint would be Dec 1 2027, a Wednesday: refused again, for the weekday
+    assert "2026" in refusal("wednesday dec 1 2026 9am").example

@@ -465,6 +465,13 @@ def _numeric_date_refusal(text: str, written: str) -> TimeError:
 def _check_calendar_words(day_part: str, at: time | None, now_local: datetime) -> None:
     """Refuse what dateparser would silently fill in: a month or a year with no day of the month (it takes
     today's day number), and a day number the month does not have (it would read it as a year)."""
+    year_month = _YEAR_MONTH.search(day_part)
+    if year_month:  # 2027-06, 06/2027: a month with no day, which dateparser gives today's day number
+        year, month = sorted(year_month.group(1, 2) if year_month.group(1) else year_month.group(3, 4), key=len)[::-1]
+        if 1 <= int(month) <= 12:
+            name = _MONTH_NAMES[int(month)]
+            raise TimeError(f"{year_month.group(0)!r} names a month, not a day: say which day of {name} {year}",
+                            f"{name} 1 {year} at {_say(at)}")
     words = re.findall(r"[a-z]+|\d+", day_part.lower())
     months = [_MONTHS[w] for w in words if w in _MONTHS]
     numbers = [w for w in words if w.isdigit()]
@@ -500,6 +507,9 @@ def _check_calendar_words(day_part: str, at: time | None, now_local: datetime) -
             soon = now_local + timedelta(days=1)
             raise TimeError(f"{day} is not a day of the month (days run from 1 to 31)",
                             f"{_MONTH_NAMES[soon.month]} {soon.day} at {time_said}")
+
+
+_YEAR_MONTH = re.compile(r"(?<![\d/.-])(?:(\d{4})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{4}))(?![\d/.-])")
 
 
 def _is_leap(year: int) -> bool:
@@ -557,9 +567,10 @@ def _check_weekday(day_part: str, day: date, at: time | None) -> None:
     for weekday in _dated_weekdays(day_part):
         if weekday != day.weekday():
             written = f"{_MONTH_NAMES[day.month]} {day.day} {day.year}"
+            year = f" {day.year}" if str(day.year) in day_part else ""  # the hint keeps a year written
             raise TimeError(f"{day_part!r}: {written} is a {_DAY_NAMES[day.weekday()]}, not a "
                             f"{_DAY_NAMES[weekday]}: keep the date or the weekday",
-                            f"{_DAY_NAMES[day.weekday()][:3]} {_MONTH_NAMES[day.month]} {day.day} at {_say(at)}")
+                            f"{_DAY_NAMES[day.weekday()][:3]} {_MONTH_NAMES[day.month]} {day.day}{year} at {_say(at)}")
 
 
 def resolve_time(
