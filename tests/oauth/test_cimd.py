@@ -118,6 +118,7 @@ async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: P
     ({"redirect_uris": ["http://evil.example/cb"]}, "plain http"),
     ({"token_endpoint_auth_method": "client_secret_basic"}, "not supported"),
     ({"grant_types": ["client_credentials"]}, "authorization_code"),
+    ({"redirect_uris": ["https://claude.ai@evil.example/cb"]}, "user name before its host"),
 ])
 def test_documents_that_are_refused(change: dict[str, Any], why: str) -> None:
     url = "https://app.example/oauth/client.json"

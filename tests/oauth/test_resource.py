@@ -201,7 +201,8 @@ def register(origin: str, **extra: Any) -> httpx.Response:
 
 def test_registration_checks_redirect_uris(oauth_server: Served) -> None:
     assert register(oauth_server.origin).status_code == 201
-    for bad in ("http://evil.example/cb", "https://ok.example/cb#frag", "javascript:alert(1)"):
+    for bad in ("http://evil.example/cb", "https://ok.example/cb#frag", "javascript:alert(1)",
+                "https://claude.ai@evil.example/cb", "https://claude.ai:x@evil.example/cb"):
         refused = register(oauth_server.origin, redirect_uris=[bad])
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_redirect_uri", bad
     confidential = register(oauth_server.origin, token_endpoint_auth_method="client_secret_post").json()
@@ -347,3 +348,15 @@ def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(
     attacker = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "redirect_uri": "https://evil.example/cb"})
     assert attacker.status_code == 400 and "location" not in attacker.headers
     assert attacker.headers["content-type"].startswith("text/html") and "not registered" in attacker.text
+
+
+def test_the_consent_page_shows_where_the_browser_really_goes() -> None:
+    """The host a person reads is the host the browser goes to: a look-alike letter shows (ASCII form of an
+    international name), a port is kept, an IPv6 address is bracketed."""
+    from sdassist.identity.provider import redirect_host
+
+    assert redirect_host("https://claude.ai/api/mcp/auth_callback") == "claude.ai"
+    assert redirect_host("https://cl\u0430ude.ai/cb") == "xn--clude-5ve.ai"  # a Cyrillic a
+    assert redirect_host("http://127.0.0.1:33418/callback") == "127.0.0.1:33418"
+    assert redirect_host("http://[::1]:8080/cb") == "[::1]:8080"
+    assert redirect_host("com.example.app:/cb") == "com.example.app: (an app on this device)"

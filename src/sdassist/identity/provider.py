@@ -30,7 +30,7 @@ from sdassist.client import is_loopback_host
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES
 from sdassist.identity.store import IdentityStore, Person, TokenRecord, digest
 
-__all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "same_resource"]
+__all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "redirect_host", "same_resource"]
 
 AUTHORIZE_REQUEST_TTL = 15 * 60
 """Seconds a person has to sign in and consent after the host opened the authorization URL."""
@@ -94,6 +94,8 @@ def check_redirect_uri(uri: str) -> str | None:
         return f"{uri!r} is not a URL"
     if parts.fragment:
         return f"{uri} has a fragment (#…); redirect URIs must not"
+    if "@" in parts.netloc:  # https://claude.ai@evil.example/ reads as claude.ai but goes to evil.example
+        return f"{uri} has a user name before its host (user@host); redirect URIs must not"
     if parts.scheme == "https" and parts.hostname:
         return None
     if parts.scheme == "http":
@@ -105,6 +107,24 @@ def check_redirect_uri(uri: str) -> str | None:
     if "." not in parts.scheme:
         return f"{uri}: a private-use scheme must be a reversed domain name (e.g. com.example.app:/callback)"
     return None
+
+
+def redirect_host(uri: str) -> str:
+    """Where a redirect URI sends the browser, as the consent page shows it: the host (international names
+    in their ASCII form, so a look-alike letter shows) and any port, never a user name."""
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return uri
+    if not host:
+        return f"{parts.scheme}: (an app on this device)" if parts.scheme else uri
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = host.encode("ascii", "backslashreplace").decode("ascii")
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
 
 
 def token_response(access: str, access_rec: TokenRecord, refresh: str | None, ttl: int) -> OAuthToken:

@@ -12,7 +12,7 @@ import base64
 import binascii
 import logging
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.register import RegistrationHandler
@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist.identity.oidc import OidcError, UpstreamOidc
-from sdassist.identity.provider import SdassistAuthProvider, same_resource
+from sdassist.identity.provider import SdassistAuthProvider, redirect_host, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
 from sdassist.web.oauth_errors import NO_STORE, authorize_answer, oauth_error, registration_refusal, token_refusal
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
@@ -145,12 +145,11 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
                 return HTMLResponse(message_page("Signed out", "Sign in again from your assistant."), 403)
             return RedirectResponse(f"/oauth/login?{urlencode({'next': f'/oauth/consent?request={key}'})}", 303,
                                     headers=NO_STORE)
-        redirect_host = urlsplit(pending["redirect_uri"]).netloc or pending["redirect_uri"]
         if request.method == "GET":
             html = consent_page(app=pending["client_name"], app_id=pending["client_id"], person=session.person.name,
                                 scopes=[(s, describe_scope(s)) for s in pending["scopes"]],
-                                redirect_host=redirect_host, request_key=key or "", csrf=session.csrf,
-                                action="/oauth/consent")
+                                redirect_host=redirect_host(pending["redirect_uri"]), request_key=key or "",
+                                csrf=session.csrf, action="/oauth/consent")
             return HTMLResponse(html, headers=FORM_PAGE_HEADERS)
         if not session.csrf_ok(form.get("csrf")):
             return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
