@@ -31,6 +31,20 @@ async def test_add_and_get_round_trip(store: DraftStore) -> None:
     assert await store.get(draft.id) == draft
 
 
+async def test_every_read_shares_the_reading_connection(store: DraftStore) -> None:
+    """Inside `reading()` (one connection; SQLite's pool holds one) every read goes through that connection: a
+    read that asked the pool for another would wait for the pool's timeout instead."""
+    draft = await store.add(make_draft(), ALICE)
+
+    async def reads() -> list[object]:
+        async with store.reading():  # one after the other, as on one connection
+            return [await store.get(draft.id), await store.decisions(draft.id), await store.watched(),
+                    await store.list(limit=5)]
+
+    found = await asyncio.wait_for(reads(), 5)
+    assert found[0] == draft and found[1][0].to_state == S.PENDING and found[2] == [] and found[3] == [draft]
+
+
 async def test_get_unknown_draft_says_how_to_find_yours(store: DraftStore) -> None:
     with pytest.raises(DraftNotFound, match="no draft with id drf_nope; list_drafts"):
         await store.get("drf_nope")

@@ -279,7 +279,7 @@ class DraftStore:
     # --- reads -----------------------------------------------------------------------------------
 
     async def _get_or_none(self, draft_id: str) -> Draft | None:
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             row = (await conn.execute(select(drafts_table).where(drafts_table.c.id == draft_id))).first()
         return _draft_from_row(row) if row else None
 
@@ -385,7 +385,7 @@ class DraftStore:
             .where(drafts_table.c.post_id == post_id)
             .order_by(drafts_table.c.created_at.desc(), drafts_table.c.id.desc())
         )
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             rows = (await conn.execute(query)).all()
         drafts = [_draft_from_row(r) for r in rows]
         creators = [d for d in drafts if d.kind == "create"]
@@ -393,7 +393,7 @@ class DraftStore:
 
     async def decisions(self, draft_id: str) -> list[Decision]:
         query = select(decisions_table).where(decisions_table.c.draft_id == draft_id)
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             rows = (await conn.execute(query.order_by(decisions_table.c.seq))).all()
         return [_decision_from_row(r) for r in rows]
 
@@ -492,7 +492,7 @@ class DraftStore:
                  .order_by(late_watch_table.c.next_check_at).limit(limit))
         if due_by is not None:
             query = query.where(late_watch_table.c.next_check_at <= as_utc(due_by))
-        async with self._engine.connect() as conn:
+        async with self._reader() as conn:
             rows = (await conn.execute(query)).all()
         return [_draft_from_row(r) for r in rows]
 
