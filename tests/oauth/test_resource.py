@@ -303,6 +303,8 @@ def test_malformed_registrations_get_oauth_errors_in_our_words(oauth_server: Ser
              (b"{}", "invalid_redirect_uri", "redirect_uris: is required"),
              (b'{"redirect_uris": "https://a.example/cb"}', "invalid_redirect_uri", "redirect_uris: must be a list"),
              (b'{"redirect_uris": ["not a url"]}', "invalid_redirect_uri", "redirect_uris.0: must be an absolute URL"),
+             (b'{"redirect_uris": ["https://a.example/cb"], "client_name": "A\\ud800"}', "invalid_client_metadata",
+              "half of a UTF-16 pair"),
              (b'{"redirect_uris": ["https://a.example/cb"], "client_name": 5}', "invalid_client_metadata",
               "client_name: must be text"),
              (json.dumps({"redirect_uris": ["https://a.example/cb"], "client_name": "A" * 5000}).encode(),

@@ -51,6 +51,10 @@ def registration_refusal(raw: bytes) -> JSONResponse | None:
         return oauth_error("invalid_client_metadata", f"{exc}: send the client metadata as a JSON object, {example}")
     if not isinstance(data, dict):
         return oauth_error("invalid_client_metadata", f"the body must be a JSON object of client metadata, {example}")
+    surrogate = jsonbody.lone_surrogate(data)
+    if surrogate is not None:  # valid JSON syntax, but not text: the SDK's reader would answer with pydantic's words
+        return oauth_error("invalid_client_metadata", f"the body holds {surrogate}, half of a UTF-16 pair, which is "
+                                                      "not a character; send the text itself or a complete pair")
     try:
         OAuthClientMetadata.model_validate(data)
     except ValidationError as exc:
