@@ -59,16 +59,21 @@ async def test_webhook_checks(h: Harness) -> None:
     assert (await h.rt.store.get(draft.id)).target_results == [] or all(
         r.get("status") != "published" for r in (await h.rt.store.get(draft.id)).target_results)
 
+# SocialDock is made this slow; an answer that comes back well before it did not wait for SocialDock. (How fast
+# the ack really is, is measured in bench/slack_ack.py, not here: a loaded machine must not fail this test.)
+SLOW_MS = 2000
+ANSWERED_BEFORE_SOCIALDOCK = SLOW_MS / 1000 * 0.75
+
 
 async def test_slow_socialdock_the_ack_is_on_time_and_the_work_finishes_after(h: Harness) -> None:
-    await h.faults({"path": "/api/v1/*", "latency_rate": 1.0, "latency_ms": 2000})
+    await h.faults({"path": "/api/v1/*", "latency_rate": 1.0, "latency_ms": SLOW_MS})
     started = time.perf_counter()
     response = await h.command('schedule "Slow day" tomorrow 9am on instagram')
-    assert response.status == 200 and time.perf_counter() - started < 0.5
+    assert response.status == 200 and time.perf_counter() - started < ANSWERED_BEFORE_SOCIALDOCK
     draft = await h.card_of((await h.latest_draft(timeout=8)).id, timeout=8)
     started = time.perf_counter()
     assert (await h.click("sd_approve", draft.id, 1)).status == 200
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < ANSWERED_BEFORE_SOCIALDOCK
     await h.fake.wait_for("chat.update", where=lambda p: "Sending to SocialDock" in str(p["blocks"]), timeout=3)
     await h.wait_state(draft.id, "scheduled", timeout=10)
     await h.fake.wait_for("chat.postMessage", where=lambda p: "Scheduled for" in (p.get("text") or ""), timeout=5)
@@ -80,7 +85,7 @@ async def test_socialdock_down_the_user_is_told_and_the_draft_is_kept(h: Harness
     await h.faults({"path": "/api/v1/posts*", "error_rate": 1.0, "status": 503})
     started = time.perf_counter()
     assert (await h.click("sd_approve", draft.id, 1)).status == 200
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < ANSWERED_BEFORE_SOCIALDOCK
     said = await h.fake.wait_for("chat.postEphemeral", where=lambda p: p["user"] == APPROVER, timeout=10)
     assert "SocialDock" in said[0]["text"]
     kept = await h.rt.store.get(draft.id)
@@ -92,7 +97,7 @@ async def test_socialdock_down_when_drafting_the_user_is_told(h: Harness) -> Non
     await h.faults({"path": "/api/v1/*", "error_rate": 1.0, "status": 503})
     started = time.perf_counter()
     assert (await h.command('schedule "Nope" tomorrow 9am on linkedin')).status == 200
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < ANSWERED_BEFORE_SOCIALDOCK
     said = await h.fake.wait_for("response_url", timeout=10)
     assert "SocialDock" in said[-1]["text"] and "Try:" in said[-1]["text"]
 
