@@ -5,6 +5,8 @@ step-up to a wider scope, refresh, revocation; and two instances sharing one dat
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import re
 import time
 from typing import Any
@@ -320,3 +322,34 @@ def test_a_callback_from_someone_elses_sign_in_signs_nobody_in(cluster: Cluster)
     finally:
         mallory.close()
         alice.close()
+
+
+async def test_a_forged_post_from_another_site_neither_consents_nor_publishes(cluster: Cluster, browser: Browser
+                                                                              ) -> None:
+    """CSRF: Alice is signed in; a page elsewhere makes her browser post the consent form for Mallory's app and
+    the Publish form of her own pending draft, without (or with a made-up) CSRF token. Neither takes effect."""
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    http, client = host.client()
+    async with http, client:
+        drafted = (await client.call_tool("draft_post", POST)).structured_content
+        link = LINK.search(drafted["next_step"])
+        assert link, drafted["next_step"]
+        mallory = httpx.post(f"{a.origin}/register", json={"client_name": "Mallory", "redirect_uris": [REDIRECT_URI],
+                                                            "token_endpoint_auth_method": "none"}).json()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode().rstrip("=")
+        started = httpx.get(f"{a.origin}/authorize", params={
+            "client_id": mallory["client_id"], "redirect_uri": REDIRECT_URI, "response_type": "code",
+            "code_challenge": challenge, "code_challenge_method": "S256", "state": "m"})
+        key = code_from(started.headers["location"])["request"]
+        for forged in ({}, {"csrf": "made-up"}):
+            consent = browser.http.post(f"{a.origin}/oauth/consent",
+                                        data={"request": key, "decision": "allow", **forged})
+            assert consent.status_code == 403 and "location" not in consent.headers
+            publish = browser.http.post(link.group(1), data={"decision": "publish", **forged})
+            assert publish.status_code == 403
+        outcome = (await client.call_tool("get_draft", {"draft_id": drafted["draft_id"]})).structured_content
+        assert outcome["state"] == "pending"
+    # Alice can still answer Mallory's request herself, on the page: the forged posts spent nothing.
+    shown = browser.http.get(f"{a.origin}/oauth/consent", params={"request": key})
+    assert shown.status_code == 200 and "Allow Mallory" in shown.text
