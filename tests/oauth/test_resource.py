@@ -308,7 +308,9 @@ def test_malformed_registrations_get_oauth_errors_in_our_words(oauth_server: Ser
              (b'{"redirect_uris": ["https://a.example/cb"], "client_name": 5}', "invalid_client_metadata",
               "client_name: must be text"),
              (json.dumps({"redirect_uris": ["https://a.example/cb"], "client_name": "A" * 5000}).encode(),
-              "invalid_client_metadata", "client_name: is 5,000 characters, the limit is 100")]
+              "invalid_client_metadata", "client_name: is 5,000 characters, the limit is 100"),
+             (json.dumps({"redirect_uris": ["https://a.example/cb"] * 4000}).encode(), "invalid_client_metadata",
+              "bytes; the limit is 65,536")]
     for body, error, words in cases:
         refused = httpx.post(f"{oauth_server.origin}/register", content=body,
                              headers={"content-type": "application/json"})

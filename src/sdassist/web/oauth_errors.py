@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from sdassist import jsonbody
-from sdassist.identity.cimd import MAX_CLIENT_NAME
+from sdassist.identity.cimd import MAX_BYTES, MAX_CLIENT_NAME
 from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
@@ -45,6 +45,9 @@ def registration_refusal(raw: bytes) -> JSONResponse | None:
     """Why an RFC 7591 registration body cannot be taken (400 with `invalid_redirect_uri` or
     `invalid_client_metadata`), or None for the SDK's handler to register it."""
     example = 'e.g. {"client_name": "My app", "redirect_uris": ["https://app.example/callback"]}'
+    if len(raw) > MAX_BYTES:  # the limit a client metadata document has; registration needs no account
+        return oauth_error("invalid_client_metadata",
+                           f"the client metadata is {len(raw):,} bytes; the limit is {MAX_BYTES:,}")
     try:
         data = jsonbody.loads(raw)
     except jsonbody.JSONBodyError as exc:
