@@ -325,7 +325,9 @@ def test_malformed_token_requests_get_oauth_errors_in_our_words(oauth_server: Se
     cases = [({}, "invalid_request", "grant_type: is required"),
              ({"grant_type": "password"}, "unsupported_grant_type", "'password' is not supported"),
              ({"grant_type": "authorization_code"}, "invalid_request", "code: is required"),
-             ({"grant_type": "refresh_token"}, "invalid_request", "refresh_token: is required")]
+             ({"grant_type": "refresh_token"}, "invalid_request", "refresh_token: is required"),
+             ({"grant_type": "authorization_code", "code": "c", "code_verifier": "short"}, "invalid_request",
+              "code_verifier: must be 43 to 128 characters")]
     for form, error, words in cases:
         refused = httpx.post(f"{oauth_server.origin}/token", data={"client_id": client_id, **form})
         assert refused.status_code == 400, form
@@ -341,7 +343,8 @@ def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(
     _verifier, code_challenge = pkce()
     base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
             "state": "s1", "code_challenge": code_challenge}
-    for change in ({"code_challenge_method": "plain"}, {"code_challenge": None}, {"scope": "root"},
+    for change in ({"code_challenge_method": "plain"}, {"code_challenge": None}, {"code_challenge": "abc="},
+                   {"code_challenge": code_challenge + "="}, {"scope": "root"},
                    {"resource": "https://other.example/mcp"}):
         params = {k: v for k, v in {**base, **change}.items() if v is not None}
         refused = httpx.get(f"{oauth_server.origin}/authorize", params=params)

@@ -10,6 +10,7 @@ sign-in as a whole (RFC 7009), client secrets and tokens stored hashed, and Clie
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from sdassist.identity.store import IdentityStore, Person, TokenRecord, digest
 
 __all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "redirect_host", "same_resource"]
 
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+"""A PKCE S256 code challenge: a SHA-256 digest in base64url without padding (RFC 7636 §4.2)."""
 AUTHORIZE_REQUEST_TTL = 15 * 60
 """Seconds a person has to sign in and consent after the host opened the authorization URL."""
 
@@ -182,6 +185,9 @@ class SdassistAuthProvider:
         if params.resource is not None and not same_resource(params.resource, self.config.resource):
             raise AuthorizeError("invalid_target",
                                  f"resource must be this server's MCP endpoint, {self.config.resource}")
+        if not S256_CHALLENGE.fullmatch(params.code_challenge):
+            raise AuthorizeError("invalid_request", f"code_challenge: is {len(params.code_challenge)} characters; PKCE "
+                                 "S256 sends BASE64URL(SHA-256(code_verifier)), 43 characters without '=' padding")
         scopes = [s for s in SCOPES if s in set(params.scopes or DEFAULT_SCOPES)]
         if not scopes:
             raise AuthorizeError("invalid_scope", f"ask for one or more of: {' '.join(SCOPES)}")

@@ -9,6 +9,7 @@ error codes the RFCs define (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -29,6 +30,7 @@ __all__ = ["NO_STORE", "authorize_answer", "oauth_error", "registration_refusal"
 NO_STORE = {"Cache-Control": "no-store"}
 GRANTS: dict[str, type[BaseModel]] = {"authorization_code": AuthorizationCodeRequest,
                                       "refresh_token": RefreshTokenRequest}
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 PKCE = "PKCE is required: send code_challenge=BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256"
 
 
@@ -84,6 +86,10 @@ def token_refusal(form: Mapping[str, Any]) -> JSONResponse | None:
         model.model_validate(_fields(form))
     except ValidationError as exc:
         return oauth_error("invalid_request", validation_message(exc))
+    verifier = form.get("code_verifier")
+    if grant == "authorization_code" and not (isinstance(verifier, str) and CODE_VERIFIER.fullmatch(verifier)):
+        return oauth_error("invalid_request", "code_verifier: must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ "
+                                              "(RFC 7636 §4.1)")
     return None
 
 
