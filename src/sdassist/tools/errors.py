@@ -56,7 +56,7 @@ _WANTS = {
     "date_type": "must be a date (YYYY-MM-DD)", "date_parsing": "must be a date (YYYY-MM-DD)",
     "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)", "none_required": "must be left out",
     "recursion_loop": "is nested too deeply", "url_type": "must be a URL",
-    "url_parsing": "must be an absolute URL, like https://app.example/callback",
+    "url_parsing": "must be an absolute URL, like https://example.com/path",
     "url_scheme": "must be a URL with a scheme this field takes",
 }
 _LIMITS = {
