@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from aiohttp import web
 from starlette.testclient import TestClient
 
 from sdassist.mcp import build_server
@@ -221,7 +222,9 @@ async def test_slack_events_signed_bad_bodies_are_4xx_and_never_5xx(slack: Harne
     assert got == status, text
     if reason:
         assert reason in text
-    if name != "oversized":  # the same body with a wrong signature is Bolt's 401, before any parsing
+    if name == "not_utf8":  # slack_sdk's verifier reads text only: such a body is refused before any signature
+        assert (await _slack_post(slack, raw, ctype, secret="wrong"))[0] == 400
+    elif name != "oversized":  # the same body with a wrong signature is Bolt's 401, before any parsing
         assert (await _slack_post(slack, raw, ctype, secret="wrong"))[0] == 401
     assert await slack.rt.store.list() == []
 
@@ -266,3 +269,21 @@ async def test_nesting_under_the_recursion_limit_is_refused_too(sandbox: httpx.A
     hook = await slack.http.post(slack.url + "/socialdock/webhook", data=raw,
                                  headers={"Content-Type": "application/json", "X-SocialDock-Signature": signature})
     assert hook.status == 400 and "nested too deeply" in (await hook.json())["error"]
+
+
+async def test_slack_events_without_a_signing_secret_are_refused_not_passed_to_bolt() -> None:
+    """Bolt's own verification is off (the guard verifies before Bolt parses), so no secret must fail closed."""
+    from aiohttp.test_utils import TestClient as AioClient
+    from aiohttp.test_utils import TestServer
+
+    from sdassist.slack.webhook import events_guard
+
+    async def reached(request: web.Request) -> web.Response:
+        return web.json_response({"reached": True})
+
+    app = web.Application(middlewares=[events_guard(None)])
+    app.router.add_post("/slack/events", reached)
+    async with AioClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+        answer = await client.post("/slack/events", data=b"command=%2Fsocialdock",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status == 503 and "SLACK_SIGNING_SECRET" in await answer.text()

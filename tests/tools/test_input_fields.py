@@ -3,11 +3,13 @@ characters or non-ASCII letters, tokens that are not ours, control characters in
 
 from __future__ import annotations
 
+import time
 import typing
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from slack_sdk.signature import SignatureVerifier
 
 from sdassist.tools import ALL_TOOLS, ToolError
 from sdassist.tools.confirmation import ConfirmationTokens
@@ -81,6 +83,14 @@ def test_slack_button_and_signature_with_unicode_digits_are_refused() -> None:
     with pytest.raises(ToolError, match="does not name a draft"):
         parse_button_value("drf_01:²")
     assert _slack_signed(b"{}", {"X-Slack-Request-Timestamp": "¹²³", "X-Slack-Signature": "v0=00"}, "s") is False
+    now = str(int(time.time()))
+    for timestamp, signature in ((now, "v0=é"), ("9" * 400, "v0=00"), ("9" * 5000, "v0=00"), (now, "")):
+        headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+        assert _slack_signed(b"{}", headers, "s") is False
+    assert _slack_signed(b"{}", {"X-Slack-Request-Timestamp": now}, "s") is False
+    signed = {"X-Slack-Request-Timestamp": now,
+              "X-Slack-Signature": SignatureVerifier("s").generate_signature(timestamp=now, body="{}")}
+    assert _slack_signed(b"{}", signed, "s") is True and _slack_signed(b"{} ", signed, "s") is False
 
 
 async def test_slack_cancel_of_a_malformed_post_id_is_a_refusal(runtime: Any) -> None:

@@ -228,6 +228,7 @@ class SlackFace:
                 signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret
                 else None,
                 client=client, process_before_response=False,
+                request_verification_enabled=False,  # events_guard verifies first, before Bolt parses the body
             )
         self.accounts = AccountCache(rt)
         self.cards = CardKeeper(client, rt.store, settings.approval_channel, self.accounts.handles)

@@ -9,11 +9,8 @@ once; the Slack messages follow in a task, so SocialDock never waits on Slack.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +18,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 
 from sdassist import jsonbody
 from sdassist.client import SIGNATURE_HEADER, verify_signature
@@ -113,36 +111,47 @@ def shape_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _slack_signed(raw: bytes, headers: Any, secret: str, max_age: int = 300) -> bool:
-    """Slack's v0 signature over the raw bytes, with a timestamp at most five minutes off (as Bolt checks)."""
-    timestamp, given = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
-    if not (timestamp.isascii() and timestamp.isdigit()) or abs(time.time() - int(timestamp)) > max_age:
+def _slack_signed(raw: bytes, headers: Any, secret: str) -> bool:
+    """slack_sdk's v0 verifier (constant time, five-minute timestamp window) on the raw bytes.
+
+    The verifier raises where a forged header cannot be read: a timestamp that is not an integer (`int`
+    refuses "¹²³") or too large for a float, a signature with non-ASCII characters (`compare_digest`).
+    Those are unsigned requests, so False. A body that is not UTF-8 raises `UnicodeDecodeError`
+    before any signature is computed: the caller answers it (Slack never sends one).
+    """
+    try:
+        return SignatureVerifier(secret).is_valid_request(raw, dict(headers))
+    except UnicodeDecodeError:
+        raise
+    except (ValueError, TypeError, OverflowError):
         return False
-    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def events_guard(signing_secret: str | None, path: str = EVENTS_PATH) -> Any:
     """aiohttp middleware in front of Bolt at `path`: a correctly signed body Bolt cannot read is a 4xx.
 
     Bolt parses the body before it checks the signature and raises on malformed JSON or a payload that is not
-    an object (a 500). Here: aiohttp's `client_max_size` (1 MiB) answers 413; a bad signature or a stale
-    timestamp is Bolt's 401 (checked here, since Bolt would parse first); a body that is not UTF-8 is a 400;
-    a content type Slack never sends is a 415; a body Bolt could not parse into an object, or one without the
-    fields every such request carries (`shape_problem`), is a 400 with the reason.
+    an object (a 500). So the signature is checked here, once, with slack_sdk's verifier (the Bolt app is built
+    with `request_verification_enabled=False`; no secret is a 503). aiohttp's `client_max_size` (1 MiB)
+    answers 413; a body that is not UTF-8 is a 400 (the verifier cannot read it); a bad signature or a stale
+    timestamp is Bolt's 401; a content type Slack never sends is a 415; a body Bolt could not parse into an
+    object, or one without the fields every such request carries (`shape_problem`), is a 400 with the reason.
     """
     @web.middleware
     async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                     ) -> web.StreamResponse:
-        if not signing_secret or request.method != "POST" or request.path != path:
+        if request.method != "POST" or request.path != path:
             return await handler(request)
+        if not signing_secret:  # Bolt's own check is off: without a secret nothing reaches it unverified
+            return _refuse(503, "SLACK_SIGNING_SECRET is not set on this server, so no request can be verified")
         raw = await request.read()  # cached: Bolt reads the same bytes afterwards
-        if not _slack_signed(raw, request.headers, signing_secret or ""):
-            return web.json_response({"error": "invalid request"}, status=401)  # as Bolt answers
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+            signed = _slack_signed(raw, request.headers, signing_secret)
+        except UnicodeDecodeError:  # slack_sdk verifies text only; Slack always sends UTF-8
             return _refuse(400, "body is not UTF-8 text")
+        if not signed:
+            return web.json_response({"error": "invalid request"}, status=401)  # as Bolt answers
+        text = raw.decode("utf-8")
         if request.content_type not in SLACK_CONTENT_TYPES:
             return _refuse(415, f"Content-Type must be one of {', '.join(SLACK_CONTENT_TYPES)}")
         try:
