@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -159,6 +160,10 @@ class SlotWindow:
         self.slots: dict[str, Slot] = {}
         self.cursor: int | None = None
         self.lock = asyncio.Lock()
+        # Derived from `slots` and dropped whenever they change: most renders see no change, and sorting
+        # and counting thousands of slots every time was most of a render's own work.
+        self._ordered: list[Slot] | None = None
+        self._cap_times: dict[tuple[str, str], list[datetime]] | None = None
 
     async def current(self, store: DraftStore) -> list[Slot]:
         async with self.lock:
@@ -173,15 +178,29 @@ class SlotWindow:
             if self.cursor is None:
                 cursor = await store.change_cursor()  # first: a write during the read is seen next time
                 self.slots = {s.id: s for s in await store.slots(self.lo, self.hi, states=SHOWN_STATES)}
+                self._changed()
                 self.cursor = cursor
-            return sorted(self.slots.values(), key=lambda s: (s.goes_out_at, s.id))
+            if self._ordered is None:
+                self._ordered = sorted(self.slots.values(), key=lambda s: (s.goes_out_at, s.id))
+            return list(self._ordered)
+
+    def cap_times(self) -> dict[tuple[str, str], list[datetime]]:
+        """`_cap_times` of the window's slots, counted again only after a change (callers only read it)."""
+        if self._cap_times is None:
+            self._cap_times = _cap_times(list(self.slots.values()))
+        return self._cap_times
+
+    def _changed(self) -> None:
+        self._ordered = self._cap_times = None
 
     def _apply(self, slot: Slot) -> None:
         at = slot.goes_out_at
         if slot.state in SHOWN_STATES and at is not None and self.lo <= at < self.hi:
-            self.slots[slot.id] = slot
-        else:
-            self.slots.pop(slot.id, None)
+            if self.slots.get(slot.id) != slot:
+                self.slots[slot.id] = slot
+                self._changed()
+        elif self.slots.pop(slot.id, None) is not None:
+            self._changed()
 
 
 _WINDOWS: weakref.WeakKeyDictionary[DraftStore, dict[date, SlotWindow]] = weakref.WeakKeyDictionary()
@@ -212,19 +231,22 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
     store, viewer = ctx.store, ctx.principal
     async with store.reading():  # one connection for all of it: one wait for the pool, not eight
         # The days, and a margin either side so that the caps count their rolling windows whole.
-        around = await _window(store, start, days).current(store)
+        window = _window(store, start, days)
+        around = await window.current(store)
+        times = window.cap_times()  # no await between: counted from exactly the slots in `around`
         waiting = Listed(await store.list(states=[S.PENDING], limit=LIST_LIMIT),
                          await store.count(states=[S.PENDING]))
         mine = Listed(await store.list(requester_id=viewer.id, limit=LIST_LIMIT),
                       await store.count(requester_id=viewer.id))
         failed = Listed(await store.list(states=[S.FAILED], limit=LIST_LIMIT), await store.count(states=[S.FAILED]))
         by_day: dict[date, list[Slot]] = {}
-        for slot in around:
+        # `around` is in going-out order: only the slice inside the calendar's days is placed.
+        lo, hi = (bisect_left(around, edge, key=lambda s: s.goes_out_at) for edge in (first, last))
+        for slot in around[lo:hi]:
             if first <= slot.goes_out_at < last:  # type: ignore[operator]
                 by_day.setdefault(slot.goes_out_at.astimezone(tz).date(), []).append(slot)  # type: ignore[union-attr]
         shown = [s for slots in by_day.values() for s in slots[:DAY_ENTRIES] if s.state != S.PENDING]
         approved_by = await store.approvals([s.id for s in shown])
-    times = _cap_times(around)
 
     def day(d: date) -> Day:
         opens, slots = datetime.combine(d, time(0), tz), by_day.get(d, [])

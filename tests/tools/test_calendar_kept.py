@@ -1,0 +1,30 @@
+"""What the calendar's window keeps between renders (its order, the caps' counts) follows every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sdassist.publishing.drafts import Principal
+from sdassist.tools.calendar import plan, read_week
+from tests.tools.conftest import call
+
+BOSS = Principal(id="U0BOSS", kind="human", face="slack", name="boss")
+
+
+async def linkedin_used(runtime: Any) -> tuple[list[str], int]:
+    """The fortnight's posts in order, and the most LinkedIn posts counted on any one day."""
+    out = await plan(runtime.context(BOSS, zone="UTC"), start=read_week(None, "UTC"), days=14, zone="UTC")
+    ids = [s.id for day in out.days for s in day.entries]
+    return ids, max((p.used for day in out.days for p in day.caps if p.cap.platform == "linkedin"), default=0)
+
+
+async def test_the_caps_and_the_order_follow_changes_after_the_first_render(runtime: Any) -> None:
+    first = await call(runtime, "draft_post", text="one", targets=["linkedin"], when="in 2 days at 10:00 UTC")
+    assert await linkedin_used(runtime) == ([first.draft_id], 0)  # waiting: not counted yet
+    await call(runtime, "approve_draft", draft_id=first.draft_id, version=1)
+    assert await linkedin_used(runtime) == ([first.draft_id], 1)
+    second = await call(runtime, "draft_post", text="two", targets=["linkedin"], when="in 2 days at 09:00 UTC")
+    await call(runtime, "approve_draft", draft_id=second.draft_id, version=1)
+    assert await linkedin_used(runtime) == ([second.draft_id, first.draft_id], 2)  # earlier one first
+    await call(runtime, "cancel_draft", draft_id=first.draft_id)
+    assert await linkedin_used(runtime) == ([second.draft_id], 1)
