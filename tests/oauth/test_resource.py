@@ -224,7 +224,7 @@ def test_authorize_requires_pkce_s256_and_this_resource(oauth_server: Served) ->
     client = register(oauth_server.origin).json()
     _verifier, code_challenge = pkce()
     base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
-            "state": "s1", "resource": oauth_server.mcp}
+            "state": "s1", "resource": oauth_server.mcp, "code_challenge_method": "S256"}
     no_pkce = httpx.get(f"{oauth_server.origin}/authorize", params=base)
     assert no_pkce.status_code in (302, 400)
     assert "code_challenge" in (no_pkce.headers.get("location", "") + no_pkce.text)
@@ -236,6 +236,32 @@ def test_authorize_requires_pkce_s256_and_this_resource(oauth_server: Served) ->
     assert "error=invalid_target" in other.headers["location"]
     good = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "code_challenge": code_challenge})
     assert good.status_code == 302 and "/oauth/consent?request=" in good.headers["location"]
+
+
+def test_authorize_refuses_a_missing_pkce_method(oauth_server: Served) -> None:
+    """RFC 7636 §4.3: no `code_challenge_method` means `plain`, which is not S256; the SDK's model would read
+    it as S256, so the refusal is ours: invalid_request to the registered redirect URI, with iss and state."""
+    client = register(oauth_server.origin).json()
+    _verifier, code_challenge = pkce()
+    base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
+            "state": "s1", "resource": oauth_server.mcp, "code_challenge": code_challenge}
+    for method in (None, "plain", "s256", ""):
+        params = {**base, "code_challenge_method": method} if method is not None else base
+        refused = httpx.get(f"{oauth_server.origin}/authorize", params=params)
+        assert refused.status_code == 302, method
+        query = dict(parse_qsl(urlsplit(refused.headers["location"]).query))
+        assert refused.headers["location"].startswith("http://127.0.0.1:1/cb?"), method
+        assert query["error"] == "invalid_request" and query["iss"] == oauth_server.origin and query["state"] == "s1"
+        assert "code_challenge_method" in query["error_description"] and "S256" in query["error_description"]
+        assert not any(w in query["error_description"] for w in PYDANTIC_WORDS), query
+    # POSTed the same way (RFC 6749 §3.1 allows a form), and the same request with S256 goes on to consent.
+    posted = httpx.post(f"{oauth_server.origin}/authorize", data=base)
+    assert "error=invalid_request" in posted.headers["location"] and "iss=" in posted.headers["location"]
+    good = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "code_challenge_method": "S256"})
+    assert good.status_code == 302 and "/oauth/consent?request=" in good.headers["location"]
+    # An unregistered redirect URI is never redirected to, whatever else is wrong.
+    stray = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "redirect_uri": "https://evil.example/cb"})
+    assert stray.status_code == 400 and "location" not in stray.headers
 
 
 def test_modes_and_their_refusals(tmp_path: Path) -> None:
@@ -342,8 +368,9 @@ def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(
     client = register(oauth_server.origin).json()
     _verifier, code_challenge = pkce()
     base = {"client_id": client["client_id"], "redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code",
-            "state": "s1", "code_challenge": code_challenge}
-    for change in ({"code_challenge_method": "plain"}, {"code_challenge": None}, {"code_challenge": "abc="},
+            "state": "s1", "code_challenge": code_challenge, "code_challenge_method": "S256"}
+    for change in ({"code_challenge_method": "plain"}, {"code_challenge_method": None}, {"code_challenge": None},
+                   {"code_challenge": "abc="},
                    {"code_challenge": code_challenge + "="}, {"scope": "root"},
                    {"resource": "https://other.example/mcp"}):
         params = {k: v for k, v in {**base, **change}.items() if v is not None}

@@ -22,7 +22,8 @@ from mcp.server.auth.provider import construct_redirect_uri
 from mcp.server.auth.routes import cors_middleware, create_protected_resource_routes
 from mcp.server.auth.settings import ClientRegistrationOptions
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
-from mcp.shared.auth import OAuthClientInformationFull
+from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull
+from pydantic import AnyUrl, ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
@@ -30,7 +31,14 @@ from starlette.routing import BaseRoute, Route, request_response
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, redirect_host, same_resource
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
-from sdassist.web.oauth_errors import NO_STORE, authorize_answer, oauth_error, registration_refusal, token_refusal
+from sdassist.web.oauth_errors import (
+    NO_STORE,
+    authorize_answer,
+    oauth_error,
+    pkce_method_problem,
+    registration_refusal,
+    token_refusal,
+)
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
 from sdassist.web.session import Sessions
 
@@ -240,10 +248,31 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
 
     authorization = AuthorizationHandler(provider)  # type: ignore[arg-type]
 
+    async def redirect_target(params: Any) -> str | None:
+        """The redirect URI an authorization response may go to: the client's, registered; else None."""
+        client_id = params.get("client_id")
+        client = await provider.get_client(client_id) if isinstance(client_id, str) and client_id else None
+        if client is None:
+            return None
+        raw = params.get("redirect_uri")
+        try:
+            return str(client.validate_redirect_uri(AnyUrl(raw) if isinstance(raw, str) else None))
+        except (ValidationError, InvalidRedirectUriError):
+            return None
+
     async def authorize(request: Request) -> Response:
-        """The SDK's authorization endpoint, its answers completed (`iss`, our words, a page for people)."""
+        """The SDK's authorization endpoint, its answers completed (`iss`, our words, a page for people), after
+        the PKCE method check it leaves out (it reads a missing method as S256)."""
         params = request.query_params if request.method == "GET" else await request.form()
-        return authorize_answer(await authorization.handle(request), params, issuer=issuer,
+        answer = None
+        problem = pkce_method_problem(params)
+        target = await redirect_target(params) if problem else None
+        if problem and target:  # a redirect URI the client registered: tell the client (RFC 6749 §4.1.2.1)
+            state = params.get("state")
+            answer = RedirectResponse(construct_redirect_uri(
+                target, error="invalid_request", error_description=problem,
+                state=state if isinstance(state, str) else None), 302, headers=NO_STORE)
+        return authorize_answer(answer or await authorization.handle(request), params, issuer=issuer,
                                 own_prefix=provider.config.consent_url)
 
     async def register(request: Request) -> Response:

@@ -25,7 +25,8 @@ from sdassist.identity.cimd import MAX_BYTES, MAX_CLIENT_NAME
 from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
-__all__ = ["NO_STORE", "authorize_answer", "oauth_error", "registration_refusal", "token_refusal"]
+__all__ = ["NO_STORE", "authorize_answer", "oauth_error", "pkce_method_problem", "registration_refusal",
+           "token_refusal"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 GRANTS: dict[str, type[BaseModel]] = {"authorization_code": AuthorizationCodeRequest,
@@ -103,6 +104,18 @@ def _authorize_problem(params: Mapping[str, Any]) -> str | None:
             message = f"{message}. {PKCE}"
         return message
     return None
+
+
+def pkce_method_problem(params: Mapping[str, Any]) -> str | None:
+    """Why an otherwise well-formed authorization request's PKCE method is refused, or None for S256.
+
+    The SDK's model takes a missing `code_challenge_method` as S256; RFC 7636 §4.3 says a missing method
+    means `plain`, which this server does not accept, so a request without it is refused rather than read
+    as something the client did not say. (Other malformed requests are left to `_authorize_problem`.)"""
+    if params.get("code_challenge_method") == "S256" or _authorize_problem(params) is not None:
+        return None
+    return ("code_challenge_method: is missing, and RFC 7636 reads a missing method as 'plain', which this server "
+            f"does not accept. {PKCE}")
 
 
 def _with_query(url: str, **extra: str) -> str:
