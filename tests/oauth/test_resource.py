@@ -110,7 +110,7 @@ def test_no_token_is_a_401_that_says_where_to_sign_in(oauth_server: Served) -> N
 
 
 def test_authorization_server_metadata(oauth_server: Served) -> None:
-    for path in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+    for path in ("/.well-known/oauth-authorization-server",):
         meta = httpx.get(oauth_server.origin + path).json()
         assert meta["issuer"] == oauth_server.origin
         assert meta["code_challenge_methods_supported"] == ["S256"]
@@ -120,6 +120,24 @@ def test_authorization_server_metadata(oauth_server: Served) -> None:
         assert meta["registration_endpoint"] == f"{oauth_server.origin}/register"
         assert meta["revocation_endpoint"] == f"{oauth_server.origin}/revoke"
         assert "offline_access" not in meta["scopes_supported"]
+        # Nothing of OpenID Connect, which this server does not do (no ID tokens, no keys to verify them).
+        assert "openid" not in meta["scopes_supported"]
+        assert not {"jwks_uri", "id_token_signing_alg_values_supported", "subject_types_supported",
+                    "userinfo_endpoint"} & set(meta)
+
+
+def test_no_openid_configuration_is_served(oauth_server: Served) -> None:
+    """OpenID Connect Discovery 1.0 requires jwks_uri, subject_types_supported and
+    id_token_signing_alg_values_supported: fields of a provider that issues ID tokens, which this one does not.
+    So the document is not served at all; MCP clients try RFC 8414 metadata first and find it at the root
+    (the SDK client's order is checked here, so a change in it shows)."""
+    from mcp.client.auth.utils import build_oauth_authorization_server_metadata_discovery_urls as order
+
+    missing = httpx.get(f"{oauth_server.origin}/.well-known/openid-configuration")
+    assert missing.status_code == 404
+    tried = order(oauth_server.origin, oauth_server.mcp)
+    assert tried[0] == f"{oauth_server.origin}/.well-known/oauth-authorization-server"
+    assert httpx.get(tried[0]).status_code == 200
 
 
 @pytest.mark.parametrize("token", ["wrong", "sda_at_" + "x" * 43])

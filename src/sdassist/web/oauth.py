@@ -3,7 +3,12 @@ provider, and the pages a person sees (sign-in through the upstream provider, co
 
 What the SDK's `create_auth_routes` would not do, and this does: advertise public clients (`none`), Client ID
 Metadata Documents and the `iss` response parameter (RFC 9207) in the metadata; send `iss` back with every
-authorization response; check client secrets against their stored digests; serve OIDC discovery too.
+authorization response; check client secrets against their stored digests.
+
+No `/.well-known/openid-configuration`: that document describes an OpenID Provider (ID tokens, `jwks_uri`,
+subject types, all REQUIRED by OpenID Connect Discovery 1.0), and this server issues no ID tokens. MCP clients
+read RFC 8414 metadata first (the spec's order, and the SDK client's) and find it at the root; serving the RFC
+8414 fields under the OpenID name would advertise an OpenID Provider that is not there.
 """
 
 from __future__ import annotations
@@ -281,8 +286,6 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
 
     routes: list[BaseRoute] = [
         Route("/.well-known/oauth-authorization-server", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
-              methods=["GET", "OPTIONS"]),
-        Route("/.well-known/openid-configuration", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
               methods=["GET", "OPTIONS"]),
         Route("/authorize", _limited(request_response(authorize)), methods=["GET", "POST"]),
         Route("/token", cors_middleware(token, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
