@@ -80,7 +80,7 @@ def test_words_after_a_command_that_takes_none_are_refused_never_dropped(verb: s
     assert not normalise(f"{verb} {rest}").partition(" ")[2].strip(), "words after the command were dropped"
 
 
-PLAIN = st.text(alphabet="ab #,.!?'\"\\\n", min_size=1, max_size=30).filter(str.strip)
+PLAIN = st.text(alphabet="ab #,.!?'\"\\\n“”‘’„«»", min_size=1, max_size=30).filter(str.strip)
 
 
 @settings(max_examples=200)
@@ -92,3 +92,63 @@ def test_the_suggestion_after_a_refused_time_keeps_the_text_whatever_it_holds(te
     again = parse(with_when(command, "tomorrow 9am").removeprefix(f"{SLASH} "))
     assert again.arguments["text"] == text and again.arguments.get("title") == title
     assert again.arguments["when"] == "tomorrow 9am" and again.arguments["targets"] == ["linkedin"]
+
+
+def test_straight_quotes_inside_typographic_ones_are_kept() -> None:
+    """Slack's clients send “…” for the outer quotes; a shell-style split dropped the inner straight ones and
+    posted `He said hi to me`."""
+    command = parse('schedule “He said "hi" to me” tomorrow 9am on linkedin')
+    assert command.arguments["text"] == 'He said "hi" to me'
+    assert command.arguments["when"] == "tomorrow 9am" and command.arguments["targets"] == ["linkedin"]
+
+
+def test_apostrophes_are_text_inside_and_outside_the_quotes() -> None:
+    command = parse("schedule “it's here, don’t wait” tomorrow 9am on linkedin title Ann's ’90s tags #don’t")
+    assert command.arguments["text"] == "it's here, don’t wait"
+    assert command.arguments["title"] == "Ann's ’90s" and command.arguments["tags"] == ["don’t"]
+
+
+INNER = st.text(alphabet="ab .,!?#\\\"'’‘`″′\n", min_size=1, max_size=40).filter(str.strip)
+TYPOGRAPHIC = st.sampled_from([("“", "”"), ("„", "“"), ("«", "»")])
+
+
+@settings(max_examples=300)
+@given(TYPOGRAPHIC, INNER, st.sampled_from(["schedule", "post"]))
+def test_any_straight_quotes_and_apostrophes_inside_typographic_quotes_are_kept(
+        pair: tuple[str, str], inner: str, verb: str) -> None:
+    when = "tomorrow 9am" if verb == "schedule" else "now"
+    command = parse(f"{verb} {pair[0]}{inner}{pair[1]} {when} on linkedin")
+    assert command.arguments["text"] == inner and command.arguments["targets"] == ["linkedin"]
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="ab .,!?#'’‘“”„«»\n", min_size=1, max_size=40).filter(str.strip)
+       .filter(lambda t: sum(t.count(q) for q in "“„«") == sum(t.count(q) for q in "”»")
+               and not set(t) & set("“„«”»")))
+def test_typographic_quotes_and_apostrophes_inside_straight_quotes_are_kept(inner: str) -> None:
+    command = parse(f'schedule "{inner}" tomorrow 9am on linkedin')
+    assert command.arguments["text"] == inner
+
+
+WORD = st.from_regex(r"[a-z]{1,5}(['’][a-z]{1,3})?", fullmatch=True)
+
+
+@settings(max_examples=200)
+@given(st.lists(WORD, min_size=1, max_size=5))
+def test_an_apostrophe_in_a_word_after_the_text_is_never_read_as_a_quote(words: list[str]) -> None:
+    command = parse(f'schedule "x" tomorrow 9am on linkedin title {" ".join(words)}')
+    assert command.arguments["title"] == " ".join(words)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(['"', "“", "„", "«"]), st.text(alphabet="ab .,!'’", max_size=30),
+       st.sampled_from(["schedule", "post"]))
+def test_an_unclosed_quote_is_refused_by_name_with_an_example_that_works(opener: str, body: str, verb: str) -> None:
+    try:
+        parse(f"{verb} {opener}{body} tomorrow 9am on linkedin")
+    except GrammarError as err:
+        assert "never closed" in err.problem and opener in err.problem
+        example = parse(err.example.removeprefix(f"{SLASH} "))
+        assert example.action == "draft" and '"' in example.arguments["text"]
+        return
+    raise AssertionError("an unclosed quote was accepted")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from sdassist.client.models import PLATFORMS
 from sdassist.publishing.drafts import DraftState
+from sdassist.slack.quotes import UnclosedQuote, opens_text, quote
+from sdassist.slack.quotes import split as split_words
 from sdassist.tools.arguments import AssignmentError
 from sdassist.tools.arguments import parse_assignments as read_assignments
 from sdassist.tools.base import Tool
@@ -24,8 +25,6 @@ from sdassist.tools.registry import ALL_TOOLS, TOOLS_BY_NAME
 from sdassist.tools.targets import normalise_platform
 
 SLASH = "/socialdock"
-SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-                              "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'"})
 OPTION_WORDS = ("title", "media", "tags", "subreddit", "privacy")
 PRIVACY = ("public", "unlisted", "private")
 HIDDEN_FIELDS = ("confirmation_token",)  # Slack approves with buttons, never with MCP confirmation tokens
@@ -33,6 +32,8 @@ PERIODS = ("7d", "30d", "90d")
 POST_STATUSES = ("scheduled", "published", "failed")
 SCHEDULE_EXAMPLE = f'{SLASH} schedule "Launch day!" tomorrow 9am on instagram, linkedin'
 POST_EXAMPLE = f'{SLASH} post "We are live!" now on linkedin'
+QUOTES_EXAMPLE = f'{SLASH} schedule “He said "hi" and it’s live” tomorrow 9am on linkedin'
+QUOTES_HINT = "; quotes inside the post text are kept when the text is in the other kind of quotes"
 
 # The everyday commands: usage line and what it does. `help` prints these, then the generated tool commands.
 GRAMMAR: tuple[tuple[str, str], ...] = (
@@ -77,21 +78,17 @@ class Command:
 
 
 def normalise(text: str) -> str:
-    """Slack turns quotes into smart quotes and may escape `&`; undo both and trim."""
-    return (text or "").translate(SMART_QUOTES).replace("&amp;", "&").replace("&lt;", "<").replace(
-        "&gt;", ">").strip()
+    """Slack escapes `&`, `<` and `>`; undo that and trim. Quotes stay as typed: `quotes.split` reads every
+    kind, so the quotes inside a post's text (“He said "hi"”) are kept."""
+    return (text or "").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").strip()
 
 
-def quote(text: str) -> str:
-    """`text` in double quotes as `_split` reads it back: a quote or backslash inside is escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _split(text: str, example: str) -> list[str]:
+def _split(text: str, example: str, hint: str = "") -> list[str]:
+    """The words of a command (a quoted part is one word); an unclosed double quote is refused by name."""
     try:
-        return shlex.split(text, posix=True)
-    except ValueError:
-        raise GrammarError("a quote is not closed", example) from None
+        return split_words(text)
+    except UnclosedQuote as exc:
+        raise GrammarError(f"{exc}{hint}", example) from None
 
 
 def _slack_url(word: str) -> str:
@@ -183,11 +180,12 @@ def parse_post(verb: str, rest: str, subject: str | None = None) -> Command:
         if not text.strip():
             raise GrammarError("the message has no text to post: put the post text in double quotes",
                                f'@SocialDock {verb} "…" {"tomorrow 9am" if verb == "schedule" else "now"} on linkedin')
-    elif not rest.startswith('"'):
+    elif not opens_text(rest):
         raise GrammarError("the post text comes first, in double quotes" + (" (or 'this' in a thread)"
                                                                             if subject is not None else ""), example)
     else:
-        words = _split(rest, example)
+        words = _split(rest, QUOTES_EXAMPLE if verb == "schedule" else QUOTES_EXAMPLE.replace(
+            " schedule ", " post ").replace("tomorrow 9am", "now"), QUOTES_HINT)
         text, after = words[0], words[1:]
     if not text.strip():
         raise GrammarError("the post text is empty", example)
