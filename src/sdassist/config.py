@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
     mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")
     mcp_allowed_hosts: str = Field(default="", validation_alias="SDASSIST_MCP_ALLOWED_HOSTS")
+    #: `oauth` mode: the only hosts https redirect URIs of OAuth clients may name (comma-separated); empty: any.
+    oauth_redirect_hosts: str = Field(default="", validation_alias="SDASSIST_OAUTH_REDIRECT_HOSTS")
     #: How `sdassist mcp --http` authenticates callers; None picks: oauth with a public non-loopback
     #: SDASSIST_PUBLIC_URL, else the static token if set, else none (loopback only).
     mcp_auth: Literal["oauth", "token", "none"] | None = Field(default=None, validation_alias="SDASSIST_MCP_AUTH")

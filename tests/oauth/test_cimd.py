@@ -72,6 +72,8 @@ class DocumentServer:
                 return Response(b"[" * 30_000 + b"]" * 30_000, media_type="application/json")
             if name == "secret":
                 return JSONResponse(self.document("secret", client_secret="s3cr3t"))
+            if name == "web":  # a web app's callback, besides a loopback one
+                return JSONResponse(self.document("web", redirect_uris=["https://app.example/cb", REDIRECT_URI]))
             return JSONResponse(self.document(name), headers={"Cache-Control": "public, max-age=600"})
 
         return Starlette(routes=[Route("/clients/{name}.json", serve)])
@@ -160,3 +162,22 @@ async def test_the_sdk_client_signs_in_with_a_metadata_document(
         assert documents.url("claude") in browser.pages[-1]
         assert documents.fetches == ["claude"]
 
+
+
+def test_a_document_redirecting_to_a_host_the_operator_does_not_allow(documents: DocumentServer,
+                                                                      tmp_path: Path) -> None:
+    """With SDASSIST_OAUTH_REDIRECT_HOSTS set, a metadata document's https redirect to another host is refused
+    at the authorization request with a page naming the host and the setting (never a redirect there); the
+    same document's loopback redirect (a native app on this device) still goes on to consent."""
+    port = free_port()
+    settings = make_settings(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                             SDASSIST_OAUTH_REDIRECT_HOSTS="claude.ai, chatgpt.com")
+    request = {"client_id": documents.url("web"), "response_type": "code", "state": "s1",
+               "code_challenge": "E9Melhoa2OwvFrEMTJguCQaoeJQWuaWXyc5EG0_ekw8", "code_challenge_method": "S256"}
+    with served(sdassist_app(settings, port, documents), port):
+        refused = httpx2.get(f"http://127.0.0.1:{port}/authorize",
+                             params={**request, "redirect_uri": "https://app.example/cb"})
+        assert refused.status_code == 400 and "location" not in refused.headers
+        assert "app.example" in refused.text and "SDASSIST_OAUTH_REDIRECT_HOSTS" in refused.text
+        native = httpx2.get(f"http://127.0.0.1:{port}/authorize", params={**request, "redirect_uri": REDIRECT_URI})
+        assert native.status_code == 302 and "/oauth/consent?request=" in native.headers["location"]

@@ -238,6 +238,66 @@ def test_registration_checks_redirect_uris(oauth_server: Served) -> None:
     assert secret_hash == hashlib.sha256(confidential["client_secret"].encode()).hexdigest()
 
 
+CURSOR = ["cursor://anysphere.cursor-mcp/oauth/callback", "https://www.cursor.com/agents/mcp/oauth/callback",
+          "http://localhost:8787/callback"]  # what Cursor registers, all three in one request
+
+
+def test_native_app_redirects_are_taken_and_web_schemes_refused() -> None:
+    from sdassist.identity.redirects import check_redirect_uri, redirect_host
+
+    for uri in [*CURSOR, "com.example.app:/cb", "vscode://vscode.mcp/cb", "http://[::1]:9/cb"]:
+        assert check_redirect_uri(uri) is None, uri
+    for uri in ("javascript://x/%0aalert(1)", "data:text/html,x", "file:///etc/passwd", "ws://evil.example/",
+                "about:blank", "1abc:/cb", "http://evil.example/cb"):
+        assert check_redirect_uri(uri), uri
+    assert redirect_host(CURSOR[0]) == "cursor: (an app on this device)"  # not "anysphere.cursor-mcp"
+
+
+def test_cursor_registers_as_it_really_does(oauth_server: Served) -> None:
+    answer = register(oauth_server.origin, client_name="Cursor", redirect_uris=CURSOR)
+    assert answer.status_code == 201, answer.text
+
+
+def test_the_operator_narrows_the_redirect_hosts(tmp_path: Path) -> None:
+    """SDASSIST_OAUTH_REDIRECT_HOSTS: https redirect URIs must name a listed host, at registration and at
+    every authorization request (a client registered before the list was set too); loopback and private-use
+    scheme redirects (native apps, RFC 8252) stay allowed, so Claude Code, VS Code and Cursor keep working."""
+    for server in serve(tmp_path, SDASSIST_MCP_AUTH="oauth",
+                        SDASSIST_OAUTH_REDIRECT_HOSTS="claude.ai,Claude.com,chatgpt.com,www.cursor.com"):
+        for uris in (["https://claude.ai/api/mcp/auth_callback"], ["https://claude.com/api/mcp/auth_callback"],
+                     ["https://chatgpt.com/connector_platform_oauth_redirect"], CURSOR,
+                     ["http://127.0.0.1:33418/callback"], ["http://localhost:5173/cb"]):
+            assert register(server.origin, redirect_uris=uris).status_code == 201, uris
+        for uris in (["https://evil.example/cb"], ["https://claude.ai/cb", "https://claude.ai.evil.example/cb"]):
+            refused = register(server.origin, redirect_uris=uris)
+            assert refused.status_code == 400, uris
+            body = refused.json()
+            assert body["error"] == "invalid_redirect_uri"
+            assert uris[-1].split("/")[2] in body["error_description"]
+            assert "SDASSIST_OAUTH_REDIRECT_HOSTS" in body["error_description"]
+
+        async def registered_earlier(url: str) -> None:
+            store = await IdentityStore.open(url)
+            try:
+                await store.save_client("old-client", {"client_id": "old-client", "redirect_uris": [
+                    "https://old.example/cb"], "token_endpoint_auth_method": "none",
+                    "grant_types": ["authorization_code"], "response_types": ["code"]}, source="dcr")
+            finally:
+                await store.close()
+
+        asyncio.run(registered_earlier(server.settings.effective_database_url))
+        _verifier, code_challenge = pkce()
+        refused = httpx.get(f"{server.origin}/authorize", params={
+            "client_id": "old-client", "response_type": "code", "state": "s", "code_challenge": code_challenge,
+            "code_challenge_method": "S256"})
+        assert refused.status_code == 400 and "location" not in refused.headers
+        assert "old.example" in refused.text and "SDASSIST_OAUTH_REDIRECT_HOSTS" in refused.text
+    with pytest.raises(HttpConfigError, match=r"'https://claude\.ai' is not a host name"):
+        http_app(build_server(make_settings(tmp_path)), make_settings(
+            tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL="http://127.0.0.1:9",
+            SDASSIST_OAUTH_REDIRECT_HOSTS="https://claude.ai"), "127.0.0.1", 9)
+
+
 def test_authorize_requires_pkce_s256_and_this_resource(oauth_server: Served) -> None:
     client = register(oauth_server.origin).json()
     _verifier, code_challenge = pkce()
@@ -405,7 +465,7 @@ def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(
 def test_the_consent_page_shows_where_the_browser_really_goes() -> None:
     """The host a person reads is the host the browser goes to: a look-alike letter shows (ASCII form of an
     international name), a port is kept, an IPv6 address is bracketed."""
-    from sdassist.identity.provider import redirect_host
+    from sdassist.identity.redirects import redirect_host
 
     assert redirect_host("https://claude.ai/api/mcp/auth_callback") == "claude.ai"
     assert redirect_host("https://cl\u0430ude.ai/cb") == "xn--clude-5ve.ai"  # a Cyrillic a

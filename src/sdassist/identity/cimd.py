@@ -20,7 +20,7 @@ import httpx
 from mcp.shared.auth import OAuthClientInformationFull
 
 from sdassist import jsonbody
-from sdassist.identity.provider import check_redirect_uri
+from sdassist.identity.redirects import check_redirect_uri
 from sdassist.identity.scopes import SCOPES
 from sdassist.identity.store import IdentityStore
 from sdassist.netsafety import UnsafeURL, check_resolved

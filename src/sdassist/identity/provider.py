@@ -27,11 +27,11 @@ from mcp.server.auth.provider import (
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-from sdassist.client import is_loopback_host
+from sdassist.identity.redirects import check_redirect_uri, redirect_host_problem
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES
 from sdassist.identity.store import IdentityStore, Person, TokenRecord, digest
 
-__all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "redirect_host", "same_resource"]
+__all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "same_resource"]
 
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 """A PKCE S256 code challenge: a SHA-256 digest in base64url without padding (RFC 7636 §4.2)."""
@@ -46,6 +46,7 @@ class AuthServerConfig:
     access_ttl: int = 3600
     refresh_ttl: int = 30 * 24 * 3600
     code_ttl: int = 300
+    redirect_hosts: tuple[str, ...] = ()  # the operator's allowlist of https redirect hosts; empty: any
 
     @property
     def consent_url(self) -> str:
@@ -88,48 +89,6 @@ def same_resource(given: str | None, ours: str) -> bool:
         (b.scheme.lower(), (b.netloc or "").lower(), b.path.rstrip("/"), b.query) and not a.fragment
 
 
-def check_redirect_uri(uri: str) -> str | None:
-    """Why a redirect URI is unacceptable, or None: https anywhere, http only on loopback (native apps), or a
-    private-use scheme (`com.example.app:/cb`); never with a fragment."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return f"{uri!r} is not a URL"
-    if parts.fragment:
-        return f"{uri} has a fragment (#…); redirect URIs must not"
-    if "@" in parts.netloc:  # https://claude.ai@evil.example/ reads as claude.ai but goes to evil.example
-        return f"{uri} has a user name before its host (user@host); redirect URIs must not"
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http":
-        if parts.hostname and is_loopback_host(parts.hostname):
-            return None
-        return f"{uri} uses plain http on a non-loopback host; use https (or a loopback address for a native app)"
-    if parts.scheme in ("javascript", "data", "file", "about", "blob", "vbscript", ""):
-        return f"{uri} has a scheme that cannot be a redirect URI"
-    if "." not in parts.scheme:
-        return f"{uri}: a private-use scheme must be a reversed domain name (e.g. com.example.app:/callback)"
-    return None
-
-
-def redirect_host(uri: str) -> str:
-    """Where a redirect URI sends the browser, as the consent page shows it: the host (international names
-    in their ASCII form, so a look-alike letter shows) and any port, never a user name."""
-    try:
-        parts = urlsplit(uri)
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return uri
-    if not host:
-        return f"{parts.scheme}: (an app on this device)" if parts.scheme else uri
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = host.encode("ascii", "backslashreplace").decode("ascii")
-    host = f"[{host}]" if ":" in host else host
-    return f"{host}:{port}" if port else host
-
-
 def token_response(access: str, access_rec: TokenRecord, refresh: str | None, ttl: int) -> OAuthToken:
     return OAuthToken(access_token=access, token_type="Bearer", expires_in=ttl, scope=" ".join(access_rec.scopes),
                       refresh_token=refresh)
@@ -158,7 +117,7 @@ class SdassistAuthProvider:
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         """RFC 7591: check the redirect URIs and store the client, its secret (if any) hashed."""
         for uri in client_info.redirect_uris or []:
-            problem = check_redirect_uri(str(uri))
+            problem = check_redirect_uri(str(uri)) or self.redirect_problem(str(uri))
             if problem:
                 raise RegistrationError("invalid_redirect_uri", problem)
         if not client_info.redirect_uris:
@@ -166,6 +125,10 @@ class SdassistAuthProvider:
         body = client_info.model_dump(mode="json", exclude_none=True, exclude={"client_secret"})
         secret = client_info.client_secret
         await self.store.save_client(client_info.client_id, body, source="dcr", secret=secret)
+
+    def redirect_problem(self, uri: str) -> str | None:
+        """Why the operator's redirect host allowlist refuses `uri`, or None."""
+        return redirect_host_problem(uri, self.config.redirect_hosts)
 
     async def client_secret_matches(self, client_id: str, secret: str | None) -> bool:
         """Constant-time check of a presented client secret against its stored digest."""

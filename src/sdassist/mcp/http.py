@@ -218,7 +218,14 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
     store = IdentityStore(settings.effective_database_url)
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    provider = SdassistAuthProvider(store, AuthServerConfig(issuer=origin, resource=resource),
+    from sdassist.identity.redirects import RedirectHostsError, parse_redirect_hosts
+
+    try:
+        redirect_hosts = parse_redirect_hosts(settings.oauth_redirect_hosts)
+    except RedirectHostsError as exc:
+        raise HttpConfigError(str(exc)) from None
+    provider = SdassistAuthProvider(store, AuthServerConfig(issuer=origin, resource=resource,
+                                                            redirect_hosts=redirect_hosts),
                                     client_documents=documents(store))
     routes: list[Any] = media_routes(media_store)
     if mode == "oauth":

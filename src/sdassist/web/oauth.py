@@ -34,7 +34,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist.identity.oidc import OidcError, UpstreamOidc
-from sdassist.identity.provider import SdassistAuthProvider, redirect_host, same_resource
+from sdassist.identity.provider import SdassistAuthProvider, same_resource
+from sdassist.identity.redirects import redirect_host
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
 from sdassist.web.oauth_errors import (
     NO_STORE,
@@ -267,11 +268,16 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
 
     async def authorize(request: Request) -> Response:
         """The SDK's authorization endpoint, its answers completed (`iss`, our words, a page for people), after
-        the PKCE method check it leaves out (it reads a missing method as S256)."""
+        the checks it leaves out: the operator's redirect hosts (for clients registered or documents fetched
+        before the list was set too) and the PKCE method (it reads a missing method as S256)."""
         params = request.query_params if request.method == "GET" else await request.form()
-        answer = None
+        answer: Response | None = None
+        target = await redirect_target(params)
+        refused = provider.redirect_problem(target) if target else None
+        if refused:  # never send the browser to a host the operator does not allow, not even with an error
+            return HTMLResponse(message_page("This app's sign-in request cannot be used",
+                                             f"{refused}. Nothing was shared with the app."), 400, headers=NO_STORE)
         problem = pkce_method_problem(params)
-        target = await redirect_target(params) if problem else None
         if problem and target:  # a redirect URI the client registered: tell the client (RFC 6749 §4.1.2.1)
             state = params.get("state")
             answer = RedirectResponse(construct_redirect_uri(
