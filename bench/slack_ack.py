@@ -246,6 +246,7 @@ async def main(requests: int, concurrency: int, runs: int, settle: bool) -> int:
         sock.bind(("127.0.0.1", 0))
         await aiohttp.web.SockSite(runner, sock).start()
         await face.start()
+        await face.warmed()  # App Home's warm-up, which `sdassist slack` lets finish before settling the heap
         sender = Sender(http, f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events")
         ctx = rt.context(Principal(id="U0ASKER", kind="human", face="slack", name="asker"))
         # Facebook has no posting cap: every click publishes, as the bench means (Instagram's 50 a day would

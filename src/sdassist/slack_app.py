@@ -13,12 +13,16 @@ import errno
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from sdassist import heap
 from sdassist.config import Settings
 from sdassist.netsafety import InsecureTransport
+
+if TYPE_CHECKING:
+    from sdassist.slack.app import SlackFace
 
 EXIT_CONFIG = 2
 log = logging.getLogger("sdassist.slack")
@@ -30,6 +34,16 @@ def missing_settings(settings: Settings) -> list[str]:
     if settings.slack_app_token is None:
         needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
     return [name for name, value in needed.items() if not value]
+
+
+async def start_face(face: SlackFace) -> int:
+    """What `sdassist slack` does once it listens: start the face's background work, let App Home's warm-up finish
+    (requests are served meanwhile), then settle the heap, after the warm-up so what it read is frozen with the
+    rest and the full collection `heap.settle` runs lands here rather than in someone's first App Home. Returns
+    the number of objects frozen."""
+    await face.start()
+    await face.warmed()
+    return heap.settle()
 
 
 async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event | None = None) -> None:
@@ -59,8 +73,7 @@ async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event
         else:
             print(f"sdassist slack: listening on http://{host}:{port} (/slack/events, /socialdock/webhook)",
                   file=sys.stderr)
-        await face.start()
-        frozen = heap.settle()  # start-up is over: keep full GC passes over its objects out of the acks
+        frozen = await start_face(face)  # start-up is over: keep full GC passes over its objects out of the acks
         log.info("start-up heap settled: %d objects out of the garbage collector's full passes", frozen)
         try:
             await stop.wait()

@@ -95,14 +95,21 @@ def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def _lookup_iana(name: str) -> ZoneInfo | None:
-    for candidate in (name, _zone_names().get(name.lower())):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return None
+    """The zone of an IANA name as written, else in another case. Only a miss lists the database's names: that
+    walks its files (~25 ms), which every process paid on its first zone while both were looked up at once."""
+    exact = _zone(name)
+    if exact is not None:
+        return exact
+    other = _zone_names().get(name.lower())
+    return _zone(other) if other else None
 
 
 _ZONE_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)

@@ -14,7 +14,8 @@ import weakref
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 
 from sdassist.publishing.caps import CAPS, Cap
 from sdassist.publishing.drafts import COUNTED_STATES, Decision, Draft, DraftState, Principal, Slot, utcnow
@@ -78,8 +79,13 @@ class Plan:
     """Ids of waiting or failed drafts the viewer may approve (the card's rules)."""
     now: datetime
 
+    @cached_property
+    def tz(self) -> tzinfo:
+        """`zone` read once per plan, not once per post shown."""
+        return zone_for_name(self.zone)
+
     def local(self, at: datetime) -> datetime:
-        return at.astimezone(zone_for_name(self.zone))
+        return at.astimezone(self.tz)
 
 
 def week_start(day: date) -> date:
@@ -160,6 +166,8 @@ class SlotWindow:
         self.slots: dict[str, Slot] = {}
         self.cursor: int | None = None
         self.lock = asyncio.Lock()
+        self.reads = 0
+        """Times the window was read whole (the first use, and a rebuild after more than REBUILD_AFTER changes)."""
         # Derived from `slots` and dropped whenever they change: most renders see no change, and sorting
         # and counting thousands of slots every time was most of a render's own work.
         self._ordered: list[Slot] | None = None
@@ -178,6 +186,7 @@ class SlotWindow:
             if self.cursor is None:
                 cursor = await store.change_cursor()  # first: a write during the read is seen next time
                 self.slots = {s.id: s for s in await store.slots(self.lo, self.hi, states=SHOWN_STATES)}
+                self.reads += 1
                 self._changed()
                 self.cursor = cursor
             if self._ordered is None:
@@ -205,6 +214,12 @@ class SlotWindow:
 
 _WINDOWS: weakref.WeakKeyDictionary[DraftStore, dict[date, SlotWindow]] = weakref.WeakKeyDictionary()
 KEPT_WINDOWS = 4  # weeks kept current per store (this one and next, and a couple looked up)
+
+
+def weeks_in_progress(now: datetime, ahead: timedelta = timedelta(0)) -> list[date]:
+    """The Mondays of the weeks in progress somewhere on Earth (local time runs from UTC-12 to UTC+14) at `now` or
+    up to `ahead` later: the weeks anyone opening their calendar then sees first, whatever their zone."""
+    return sorted({week_start(at.date()) for at in (now - timedelta(hours=12), now + ahead + timedelta(hours=14))})
 
 
 def _window(store: DraftStore, start: date, days: int) -> SlotWindow:
@@ -257,6 +272,13 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
     return Plan(viewer=viewer, zone=zone, start=start, days=[day(start + timedelta(days=i)) for i in range(days)],
                 waiting=waiting, mine=mine, failed=failed, approved_by=approved_by, may_decide=may_decide,
                 now=utcnow())
+
+
+async def warm(ctx: ToolContext, *, days: int = 14, ahead: timedelta = timedelta(0)) -> list[Plan]:
+    """Plan ctx's calendar for every week in progress somewhere now or within `ahead` (`weeks_in_progress`), so
+    the window a person's first calendar reads has been read already (~100 ms at 100,000 drafts) and each query
+    a render makes has been prepared once; called again, it keeps those windows current."""
+    return [await plan(ctx, start=start, days=days) for start in weeks_in_progress(utcnow(), ahead)]
 
 
 @dataclass(frozen=True)
