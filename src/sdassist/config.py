@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     media_keep_days: float = Field(default=30.0, gt=0, validation_alias="SDASSIST_MEDIA_KEEP_DAYS")
 
     confirm_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_CONFIRM_SECRET")
+    #: Seals the requestState an MCP host carries between the rounds of one tool call (protocol 2026-07-28):
+    #: comma-separated keys, the first seals, all open (rotation). Unset: a random key per process.
+    request_state_secret: SecretStr | None = Field(default=None, validation_alias="SDASSIST_REQUEST_STATE_SECRET")
     mcp_token: SecretStr | None = Field(default=None, validation_alias="SDASSIST_MCP_TOKEN")
     mcp_toolsets: str | None = Field(default=None, validation_alias="SDASSIST_TOOLSETS")
     mcp_read_only: bool = Field(default=False, validation_alias="SDASSIST_READ_ONLY")
@@ -170,6 +173,23 @@ class Settings(BaseSettings):
                              "America/New_York or UTC, abbreviations such as PT or CET, and offsets such as "
                              "UTC+2 or +05:30") from None
         return value
+
+    @field_validator("request_state_secret")
+    @classmethod
+    def _long_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            keys = value.get_secret_value().split(",")
+            if any(len(k.strip()) < 32 for k in keys):
+                raise ValueError("each comma-separated key must be at least 32 characters of random text, e.g. "
+                                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        return value
+
+    @property
+    def request_state_keys(self) -> list[str]:
+        """The request-state key ring (empty when unset)."""
+        if self.request_state_secret is None:
+            return []
+        return [k.strip() for k in self.request_state_secret.get_secret_value().split(",")]
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

@@ -11,6 +11,9 @@ pinned by its digest, so it must be a pure function of the arguments. Hence the 
    nothing is asked and the tool layer's preview + confirmation-token answer stands.
 3. The tool body stores the draft for real, checks it still reads exactly as the question did, and on
    "yes" approves that version as the host user (`confirm_and_publish`); on "no" it cancels it and says so.
+
+A signed-in person whose host can open URLs is not asked in a form: the host is asked to open the confirmation
+page instead (`confirm_page`), where only that person's browser session can publish.
 """
 
 from __future__ import annotations
@@ -18,23 +21,20 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
 from pydantic import BaseModel, Field
 
 from sdassist.mcp.adapter import ContextFactory, explicit_arguments, mcp_failure, run_tool, shape
+from sdassist.mcp.confirm_page import ask_for_page, asks_for_page
 from sdassist.publishing.drafts import Draft, DraftState, InvalidTransition, Principal, StaleVersion
 from sdassist.tools.approval import confirm_and_publish, host_user
 from sdassist.tools.base import Tool
 from sdassist.tools.views import DraftView, draft_view
 
 log = logging.getLogger("sdassist.mcp")
-
-# The tools whose result is a draft waiting for approval.
-CONFIRMED_TOOLS = frozenset({"draft_post", "edit_draft", "update_post"})
-
 
 
 class Confirm(BaseModel):
@@ -114,29 +114,8 @@ async def _cancel(tctx: Any, draft_id: str) -> Draft:
         return await tctx.publisher.cancel(draft_id, actor=tctx.principal)
 
 
-def can_open_urls(ctx: Context) -> bool:
-    """True when the client declared URL-mode elicitation (it can send the person to a page)."""
-    caps = ctx.client_capabilities
-    elicitation = caps.elicitation if caps is not None else None
-    return elicitation is not None and elicitation.url is not None
-
-
-async def offer_confirmation_page(ctx: Context, tctx: Any, view: DraftView) -> None:
-    """For a signed-in person whose host opens URLs: ask it to open the confirmation page (URL-mode
-    elicitation). The link is in next_step anyway; a host that cannot, or an era without server requests,
-    just leaves it there."""
-    if tctx.confirm_links is None or tctx.principal.via is None or not can_open_urls(ctx):
-        return
-    try:
-        draft = await tctx.store.get(view.draft_id)
-        url = await tctx.confirm_links.link(draft, tctx.principal)
-        await ctx.elicit_url(f"Confirm draft {view.draft_id} in your browser: you see exactly what goes out and "
-                             "choose Publish or Cancel.", url, f"{view.draft_id}-v{view.version}")
-    except Exception:  # the link stays in next_step; asking is a courtesy
-        log.debug("URL elicitation for %s not delivered", view.draft_id, exc_info=True)
-
-
-def build_confirmed_function(tool: Tool, context_for: ContextFactory, *, sandbox: bool) -> Any:
+def build_confirmed_function(tool: Tool, context_for: ContextFactory, *, sandbox: bool,
+                             remember: Callable[[str, Any], None] | None = None) -> Any:
     """The tool with a confirmation question in front of it (for `SDASSIST_APPROVAL=confirm`)."""
     arg_names = list(tool.input_model.model_fields)
 
@@ -144,6 +123,8 @@ def build_confirmed_function(tool: Tool, context_for: ContextFactory, *, sandbox
         if kwargs.get("confirmation_token") or not can_elicit(ctx):
             return None
         tctx = await context_for(ctx)
+        if asks_for_page(ctx, tctx):  # a signed-in person confirms on the page, not in a form the host answers
+            return None
         dry = dataclasses.replace(tctx, store=PreviewStore(tctx.store), progress=None)
         view = await run_tool(tool, dry, explicit_arguments(tool, kwargs))
         return describe(tool, view, sandbox=sandbox)
@@ -170,8 +151,11 @@ def build_confirmed_function(tool: Tool, context_for: ContextFactory, *, sandbox
     ) -> Any:
         tctx = await context_for(ctx)
         stored: DraftView = await run_tool(tool, tctx, explicit_arguments(tool, kwargs))
-        if question is None and stored.state == DraftState.PENDING:
-            await offer_confirmation_page(ctx, tctx, stored)
+        if question is None and stored.state == DraftState.PENDING and asks_for_page(ctx, tctx):
+            try:
+                return await ask_for_page(ctx, tctx, stored, remember)
+            except Exception as exc:
+                raise mcp_failure(tool, exc) from None
         if question is None or stored.state != DraftState.PENDING:
             return stored
         said_yes = isinstance(answer, AcceptedElicitation) and answer.data is not None and answer.data.publish

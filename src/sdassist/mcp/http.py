@@ -239,7 +239,7 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
         state.confirm_links = ConfirmLinks(store, origin)
         routes += [*auth_server_routes(provider, sessions, upstream_oidc(settings, origin)),
                   *resource_metadata_routes(resource, origin),
-                  *confirm_routes(state.confirm_links, sessions, state.runtime)]
+                  *confirm_routes(state.confirm_links, sessions, state.runtime, state.open_pages.answered)]
         verifier: Any = provider
     else:
         static = settings.mcp_token.get_secret_value() if settings.mcp_token else None

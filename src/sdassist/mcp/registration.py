@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from sdassist.mcp.adapter import annotations_for, build_plain_function
 from sdassist.mcp.compact import compact_schema, inline_defs, shallow_output
-from sdassist.mcp.confirm import CONFIRMED_TOOLS, build_confirmed_function
+from sdassist.mcp.confirm import build_confirmed_function
+from sdassist.mcp.page_rounds import CONFIRMED_TOOLS
 from sdassist.publishing.drafts import Principal
 from sdassist.tools.base import Tool, ToolKind, Toolset
 from sdassist.tools.registry import parse_toolsets, select_tools
@@ -57,7 +58,8 @@ def register_tool(server: MCPServer, tool: Tool, state: ServerState, *, schema_f
     none, says so, and still answers with structured content of that shape."""
     description = tool.description
     if state.settings.approval == "confirm" and tool.name in CONFIRMED_TOOLS:
-        fn = build_confirmed_function(tool, state.context, sandbox=state.settings.uses_sandbox)
+        fn = build_confirmed_function(tool, state.context, sandbox=state.settings.uses_sandbox,
+                                      remember=state.open_pages.remember)
     else:
         fn = build_plain_function(tool, state.context)
     shared = schema_from is not None and schema_from != tool.name

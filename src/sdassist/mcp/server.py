@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.types import CallToolResult, InputRequiredResult
@@ -28,6 +28,7 @@ from mcp.types import Tool as MCPTool
 from sdassist import package_version
 from sdassist.config import Settings
 from sdassist.mcp import listing
+from sdassist.mcp.page_rounds import ConfirmPageRounds, OpenPages
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -85,6 +86,7 @@ class ServerState:
         self._stack = contextlib.AsyncExitStack()
         self.local_files = False  # set for stdio: the assistant runs on this machine and may name local paths
         self.confirm_links: Any = None  # set by the HTTP face in oauth mode: confirmation pages for people
+        self.open_pages = OpenPages()  # hosts sent to a confirmation page (handshake era), told when it is answered
 
     async def runtime(self) -> Any:
         if self._runtime is None:
@@ -99,10 +101,17 @@ class ServerState:
     async def context(self, ctx: Context) -> ToolContext:
         from sdassist.mcp.adapter import progress_to
 
+        return await self.context_as(caller(ctx), progress=progress_to(ctx))
+
+    async def context_as(self, principal: Principal, progress: Any = None) -> ToolContext:
         runtime = await self.runtime()
-        tctx = runtime.context(caller(ctx), progress=progress_to(ctx), local_files=self.local_files)
+        tctx = runtime.context(principal, progress=progress, local_files=self.local_files)
         tctx.confirm_links = self.confirm_links
         return tctx
+
+    async def request_context(self, ctx: ServerRequestContext[Any, Any]) -> ToolContext:
+        """The tool context of a request seen by server middleware (no tool `Context` there)."""
+        return await self.context_as(caller_of(ctx.request))
 
     async def aclose(self) -> None:
         await self._stack.aclose()
@@ -112,14 +121,24 @@ class ServerState:
 def caller(ctx: Context) -> Principal:
     """Who is asking: the person behind the OAuth or personal access token ("Alice via Claude"), else an
     anonymous assistant (stdio, the shared token, or no authentication)."""
+    return caller_of(ctx.request_context.request)
+
+
+def caller_of(request: Any) -> Principal:
     from sdassist.mcp.registration import ASSISTANT
 
-    request = ctx.request_context.request
     if request is None:
         return ASSISTANT
     from sdassist.mcp.auth import principal_of
 
     return principal_of(request, ASSISTANT)
+
+
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """Shared keys for the requestState hosts carry between rounds, so any instance can take the next round;
+    None (the SDK's random key per process) when SDASSIST_REQUEST_STATE_SECRET is unset."""
+    keys = settings.request_state_keys
+    return RequestStateSecurity(keys=keys) if keys else None
 
 
 def _warm_imports(server: SdassistServer) -> None:
@@ -195,7 +214,8 @@ class SdassistServer(MCPServer):
 
     def __init__(self, *args: Any, state: ServerState, toolsets: str | None, read_only: bool | None,
                  listed: list[dict[str, Any]] | None, cache: tuple[Any, str, bool] | None, **kwargs: Any) -> None:
-        super().__init__(*args, middleware=[self._after_first_request], **kwargs)
+        super().__init__(*args, middleware=[self._after_first_request, ConfirmPageRounds(state.request_context)],
+                         request_state_security=request_state_security(state.settings), **kwargs)
         self.sdassist_state = state
         self.warmup = Warmup(self)
         self._toolsets, self._read_only = toolsets, read_only

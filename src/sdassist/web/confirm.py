@@ -71,8 +71,11 @@ EXTRA_STYLE = "<style>pre.text{white-space:pre-wrap;font:inherit;background:#faf
               "border-radius:8px;padding:.7rem}h2{font-size:1.1rem;margin-bottom:.2rem}.over{color:#b00020}</style>"
 
 
-def confirm_routes(links: ConfirmLinks, sessions: Sessions, runtime: Callable[[], Awaitable[Any]]
-                   ) -> list[BaseRoute]:
+def confirm_routes(links: ConfirmLinks, sessions: Sessions, runtime: Callable[[], Awaitable[Any]],
+                   answered: Callable[[str, int], Awaitable[None]] | None = None) -> list[BaseRoute]:
+    """The page at /confirm/{key}; `answered(draft_id, version)` runs once it published or cancelled (to tell
+    the hosts that were sent there)."""
+
     async def confirm(request: Request) -> Response:
         key = request.path_params["key"]
         pending = await links.lookup(key)
@@ -128,6 +131,8 @@ def confirm_routes(links: ConfirmLinks, sessions: Sessions, runtime: Callable[[]
             return HTMLResponse(message_page("Not done", str(known)), 409, headers=NO_STORE)
         log.info("%s %s draft %s v%d on the confirmation page", actor.id, form.get("decision"), draft.id,
                  pending.version)
+        if answered is not None:
+            await answered(draft.id, pending.version)
         return HTMLResponse(message_page(title, text), headers=NO_STORE)
 
     return [Route("/confirm/{key}", confirm, methods=["GET", "POST"])]
