@@ -2,8 +2,9 @@
 
 One read of the store for everything App Home and `/socialdock calendar` show, built for speed at 100,000
 drafts: the days come from one indexed range on the time a draft goes out, the lists from the state and
-requester indexes with a limit, and who approved from one query over the decision log. SocialDock is not
-asked here; broken account connections come from `list_accounts`, which the face keeps cached.
+requester indexes with a limit, and who approved from one query over the decision log. The days, the caps
+they use and who approved are kept between renders and worked out again only after a change (`SlotWindow`).
+SocialDock is not asked here; broken account connections come from `list_accounts`, which the face keeps cached.
 """
 
 from __future__ import annotations
@@ -166,14 +167,16 @@ class SlotWindow:
         self.slots: dict[str, Slot] = {}
         self.cursor: int | None = None
         self.lock = asyncio.Lock()
-        self.reads = 0
-        """Times the window was read whole (the first use, and a rebuild after more than REBUILD_AFTER changes)."""
-        # Derived from `slots` and dropped whenever they change: most renders see no change, and sorting
-        # and counting thousands of slots every time was most of a render's own work.
+        # Derived from `slots` and dropped whenever they change: most renders see no change, and sorting,
+        # counting and placing thousands of slots every time was most of a render's own work.
         self._ordered: list[Slot] | None = None
         self._cap_times: dict[tuple[str, str], list[datetime]] | None = None
+        self._days: dict[tuple[tzinfo, date, int], list[Day]] = {}
+        self._approvals: dict[str, Decision | None] = {}
+        self._version = 0  # counts changes, so that an answer read across one is not kept
 
-    async def current(self, store: DraftStore) -> list[Slot]:
+    async def current(self, store: DraftStore) -> None:
+        """Bring the window up to date: the changes since the last call, or a whole read the first time."""
         async with self.lock:
             if self.cursor is not None:
                 changed, cursor = await store.changed_since(self.cursor, limit=self.REBUILD_AFTER)
@@ -186,12 +189,10 @@ class SlotWindow:
             if self.cursor is None:
                 cursor = await store.change_cursor()  # first: a write during the read is seen next time
                 self.slots = {s.id: s for s in await store.slots(self.lo, self.hi, states=SHOWN_STATES)}
-                self.reads += 1
                 self._changed()
                 self.cursor = cursor
             if self._ordered is None:
                 self._ordered = sorted(self.slots.values(), key=lambda s: (s.goes_out_at, s.id))
-            return list(self._ordered)
 
     def cap_times(self) -> dict[tuple[str, str], list[datetime]]:
         """`_cap_times` of the window's slots, counted again only after a change (callers only read it)."""
@@ -199,8 +200,49 @@ class SlotWindow:
             self._cap_times = _cap_times(list(self.slots.values()))
         return self._cap_times
 
+    def days(self, tz: tzinfo, start: date, count: int) -> list[Day]:
+        """`count` days from local date `start` in `tz`, as of the last `current()`: each day's posts in going-out
+        order and the caps they use; laid out again only after a change (callers only read the days)."""
+        key = (tz, start, count)
+        found = self._days.get(key)
+        if found is None:
+            first = datetime.combine(start, time(0), tz)
+            last = datetime.combine(start + timedelta(days=count), time(0), tz)
+            ordered = self._ordered if self._ordered is not None else []
+            by_day: dict[date, list[Slot]] = {}
+            # In going-out order: only the slice inside the calendar's days is placed.
+            lo, hi = (bisect_left(ordered, edge, key=lambda s: s.goes_out_at) for edge in (first, last))
+            for slot in ordered[lo:hi]:
+                by_day.setdefault(slot.goes_out_at.astimezone(tz).date(), []).append(slot)  # type: ignore[union-attr]
+            times = self.cap_times()
+            found = []
+            for d in (start + timedelta(days=i) for i in range(count)):
+                opens, slots = datetime.combine(d, time(0), tz), by_day.get(d, [])
+                found.append(Day(d, slots[:DAY_ENTRIES], _cap_peaks(times, slots, opens, opens + timedelta(days=1)),
+                                 more=max(len(slots) - DAY_ENTRIES, 0)))
+            if len(self._days) >= KEPT_LAYOUTS:
+                self._days.clear()
+            self._days[key] = found
+        return list(found)
+
+    async def approvals(self, store: DraftStore, ids: list[str]) -> dict[str, Decision]:
+        """`store.approvals` of these drafts, asked only for those not asked since the window last changed (an
+        approval is written with the draft's move out of pending, which is a change the window sees)."""
+        version = self._version
+        known = {i: self._approvals[i] for i in ids if i in self._approvals}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            found = await store.approvals(missing)
+            asked = {i: found.get(i) for i in missing}
+            if version == self._version:  # else the answer may predate that change: asked again next time
+                self._approvals.update(asked)
+            known.update(asked)
+        return {i: d for i, d in known.items() if d is not None}
+
     def _changed(self) -> None:
         self._ordered = self._cap_times = None
+        self._days, self._approvals = {}, {}
+        self._version += 1
 
     def _apply(self, slot: Slot) -> None:
         at = slot.goes_out_at
@@ -214,6 +256,7 @@ class SlotWindow:
 
 _WINDOWS: weakref.WeakKeyDictionary[DraftStore, dict[date, SlotWindow]] = weakref.WeakKeyDictionary()
 KEPT_WINDOWS = 4  # weeks kept current per store (this one and next, and a couple looked up)
+KEPT_LAYOUTS = 32  # days placed per window: one per zone and calendar length in use, until a change
 
 
 def weeks_in_progress(now: datetime, ahead: timedelta = timedelta(0)) -> list[date]:
@@ -241,35 +284,22 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
     """The viewer's (ctx.principal's) calendar for `days` days from `start` (a local date), in `zone`."""
     zone = zone or ctx.zone
     tz = zone_for_name(zone)
-    first = datetime.combine(start, time(0), tz)
-    last = datetime.combine(start + timedelta(days=days), time(0), tz)
     store, viewer = ctx.store, ctx.principal
     async with store.reading():  # one connection for all of it: one wait for the pool, not eight
         # The days, and a margin either side so that the caps count their rolling windows whole.
         window = _window(store, start, days)
-        around = await window.current(store)
-        times = window.cap_times()  # no await between: counted from exactly the slots in `around`
+        await window.current(store)
+        laid_out = window.days(tz, start, days)  # no await between: from exactly the slots just made current
         waiting = Listed(await store.list(states=[S.PENDING], limit=LIST_LIMIT),
                          await store.count(states=[S.PENDING]))
         mine = Listed(await store.list(requester_id=viewer.id, limit=LIST_LIMIT),
                       await store.count(requester_id=viewer.id))
         failed = Listed(await store.list(states=[S.FAILED], limit=LIST_LIMIT), await store.count(states=[S.FAILED]))
-        by_day: dict[date, list[Slot]] = {}
-        # `around` is in going-out order: only the slice inside the calendar's days is placed.
-        lo, hi = (bisect_left(around, edge, key=lambda s: s.goes_out_at) for edge in (first, last))
-        for slot in around[lo:hi]:
-            if first <= slot.goes_out_at < last:  # type: ignore[operator]
-                by_day.setdefault(slot.goes_out_at.astimezone(tz).date(), []).append(slot)  # type: ignore[union-attr]
-        shown = [s for slots in by_day.values() for s in slots[:DAY_ENTRIES] if s.state != S.PENDING]
-        approved_by = await store.approvals([s.id for s in shown])
-
-    def day(d: date) -> Day:
-        opens, slots = datetime.combine(d, time(0), tz), by_day.get(d, [])
-        return Day(d, slots[:DAY_ENTRIES], _cap_peaks(times, slots, opens, opens + timedelta(days=1)),
-                   more=max(len(slots) - DAY_ENTRIES, 0))
+        shown = [s for day in laid_out for s in day.entries if s.state != S.PENDING]
+        approved_by = await window.approvals(store, [s.id for s in shown])
 
     may_decide = {d.id for d in [*waiting.drafts, *failed.drafts] if may_approve(ctx.policy, viewer, d)}
-    return Plan(viewer=viewer, zone=zone, start=start, days=[day(start + timedelta(days=i)) for i in range(days)],
+    return Plan(viewer=viewer, zone=zone, start=start, days=laid_out,
                 waiting=waiting, mine=mine, failed=failed, approved_by=approved_by, may_decide=may_decide,
                 now=utcnow())
 
