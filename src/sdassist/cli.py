@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sdassist.tokens_cli import add_tokens_parser
 
     add_tokens_parser(sub)
+    from sdassist.grants_cli import add_grants_parser
+
+    add_grants_parser(sub)
     return parser
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES
 
-__all__ = ["add_tokens_parser"]
+__all__ = ["add_tokens_parser", "open_identity_store", "when_text"]
 
 PAT_CLIENT = "personal-access-token"
 
@@ -29,7 +29,8 @@ def _scopes(text: str) -> list[str]:
     return [s for s in SCOPES if s in given]
 
 
-async def _store() -> Any:
+async def open_identity_store() -> Any:
+    """The identity store of the configured database (the one every instance shares)."""
     from sdassist.config import Settings
     from sdassist.identity.store import IdentityStore
 
@@ -39,14 +40,14 @@ async def _store() -> Any:
     return await IdentityStore.open(settings.effective_database_url)
 
 
-def _when(epoch: int | None) -> str:
+def when_text(epoch: int | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else "never"
 
 
 async def _create(args: argparse.Namespace) -> int:
     from sdassist.identity.store import Person
 
-    store = await _store()
+    store = await open_identity_store()
     try:
         ttl = int(args.expires_days * 86400) if args.expires_days else None
         label = args.label or "a personal access token"
@@ -57,13 +58,13 @@ async def _create(args: argparse.Namespace) -> int:
         await store.close()
     print(secret)
     print(f"Token {record.id} for {record.person_name} ({record.subject}), scopes {' '.join(record.scopes)}, "
-          f"expires {_when(record.expires_at)}. It is shown only now: store it in the host's secret settings "
+          f"expires {when_text(record.expires_at)}. It is shown only now: store it in the host's secret settings "
           f"and send it as 'Authorization: Bearer <token>'.", file=sys.stderr)
     return 0
 
 
 async def _list(args: argparse.Namespace) -> int:
-    store = await _store()
+    store = await open_identity_store()
     try:
         records = await store.list_tokens(kind="pat", subject=args.user)
     finally:
@@ -74,12 +75,12 @@ async def _list(args: argparse.Namespace) -> int:
     for r in records:
         state = "revoked" if r.revoked_at else ("expired" if not r.usable() else "active")
         print(f"{r.id}  {state:<7}  {r.subject:<14} {r.person_name or '':<16} {' '.join(r.scopes):<17} "
-              f"created {_when(r.created_at)}  expires {_when(r.expires_at)}  {r.label or ''}")
+              f"created {when_text(r.created_at)}  expires {when_text(r.expires_at)}  {r.label or ''}")
     return 0
 
 
 async def _revoke(args: argparse.Namespace) -> int:
-    store = await _store()
+    store = await open_identity_store()
     try:
         record = await store.revoke_id(args.id, kind="pat")
     finally:

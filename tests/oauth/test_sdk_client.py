@@ -8,8 +8,11 @@ import asyncio
 import base64
 import hashlib
 import re
+import subprocess
+import sys
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import httpx2
@@ -75,6 +78,11 @@ class Host:
         return http, Client(streamable_http_client(self.mcp_url, http_client=http))
 
 
+def consents(browser: Browser) -> list[str]:
+    """The consent pages the person was shown (not the provider's sign-in pages)."""
+    return [p for p in browser.pages if 'name="decision" value="allow"' in p]
+
+
 async def call(host: Host, tool: str, arguments: dict[str, Any]) -> Any:
     http, client = host.client()
     async with http, client:
@@ -136,6 +144,11 @@ async def test_step_up_refresh_and_revocation(cluster: Cluster, browser: Browser
         assert not stepped.is_error, stepped.content
         assert len(host.authorize_urls) == 2
         assert set(code_from(host.authorize_urls[1])["scope"].split()) == {"read", "draft", "admin"}
+        # The second consent page asked only for what is new, and listed what Alice allowed before.
+        wider = consents(browser)[-1]
+        assert "asks for more" in wider and "<strong>admin</strong>" in wider.split("You allowed it before")[0]
+        assert "<strong>read</strong>" in wider.split("You allowed it before")[1]
+        assert "<strong>draft</strong>" not in wider.split("You allowed it before")[0]
         assert set(host.storage.tokens.scope.split()) == {"read", "draft", "admin"}  # type: ignore[union-attr]
         # The access token runs out: the SDK refreshes it (a new refresh token too) without the person.
         before = host.storage.tokens
@@ -353,3 +366,61 @@ async def test_a_forged_post_from_another_site_neither_consents_nor_publishes(cl
     # Alice can still answer Mallory's request herself, on the page: the forged posts spent nothing.
     shown = browser.http.get(f"{a.origin}/oauth/consent", params={"request": key})
     assert shown.status_code == 200 and "Allow Mallory" in shown.text
+
+
+def grants_cli(cluster: Cluster, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "sdassist", "grants", *args], env=cluster.env(cluster.oidc.ports[0]),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def authorize_url(origin: str, client_id: str, scope: str) -> str:
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"v" * 43).digest()).decode().rstrip("=")
+    return f"{origin}/authorize?" + urlencode({
+        "client_id": client_id, "redirect_uri": REDIRECT_URI, "response_type": "code", "scope": scope,
+        "code_challenge": challenge, "code_challenge_method": "S256", "state": "s", "resource": f"{origin}/mcp"})
+
+
+async def test_consent_is_remembered_until_revoked(cluster: Cluster, browser: Browser) -> None:
+    """Alice allows Claude once; the same app asking again for the same or fewer scopes gets its code without
+    the page; a denial remembers nothing; `sdassist grants revoke` forgets the consent and ends the sign-in."""
+    a = cluster.start()
+    host = Host(a.mcp_url, browser)
+    assert not (await call(host, "list_accounts", {})).is_error
+    assert len(consents(browser)) == 1
+    client = host.storage.client
+    assert client is not None
+    # The same app signs in again (a new session at the host, same registration): no page, a code.
+    again = Host(a.mcp_url, browser)
+    again.storage.client = client
+    assert not (await call(again, "list_accounts", {})).is_error
+    assert len(consents(browser)) == 1 and "code" in code_from(again.final_urls[-1])
+    # Fewer scopes: no page either, and the token has only what was asked.
+    fewer = browser.authorize(authorize_url(a.origin, client.client_id, "read"), REDIRECT_URI)
+    assert "code" in code_from(fewer) and code_from(fewer)["iss"] == a.origin and len(consents(browser)) == 1
+    listed = grants_cli(cluster, "list", "--user", "alice")
+    assert "read draft" in listed and "Claude" in listed and "127.0.0.1" in listed
+    grant_id = listed.split()[0]
+    assert grant_id.startswith("grt_")
+
+    # Denying another app remembers nothing: it is asked again next time.
+    other = Host(a.mcp_url, browser, name="Other", decision="deny")
+    with pytest.raises(Exception):  # noqa: B017 - the SDK gives up in its own way: there is no code
+        await call(other, "list_accounts", {})
+    assert len(consents(browser)) == 2 and "Other" not in grants_cli(cluster, "list")
+    assert other.storage.client is not None
+    browser.authorize(authorize_url(a.origin, other.storage.client.client_id, "read"), REDIRECT_URI,
+                      decision="deny")
+    assert len(consents(browser)) == 3
+
+    # Revoked: the consent is forgotten and Claude's tokens for Alice stop working; the page is back.
+    tokens = again.storage.tokens
+    assert tokens is not None
+    headers = {"Authorization": f"Bearer {tokens.access_token}", **ACCEPT}
+    assert httpx.post(a.mcp_url, json=PING, headers=headers).status_code != 401
+    assert "forgot " + grant_id in grants_cli(cluster, "revoke", grant_id)
+    assert httpx.post(a.mcp_url, json=PING, headers=headers).status_code == 401
+    assert "no remembered consents for alice" in grants_cli(cluster, "list", "--user", "alice")
+    browser.authorize(authorize_url(a.origin, client.client_id, "read"), REDIRECT_URI)
+    assert len(consents(browser)) == 4

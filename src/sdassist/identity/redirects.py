@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from sdassist.netsafety import is_loopback_host
 
-__all__ = ["REDIRECT_HOSTS_SETTING", "RedirectHostsError", "check_redirect_uri", "parse_redirect_hosts",
-           "redirect_host", "redirect_host_problem"]
+__all__ = ["REDIRECT_HOSTS_SETTING", "RedirectHostsError", "check_redirect_uri", "consent_host",
+           "parse_redirect_hosts", "redirect_host", "redirect_host_problem"]
 
 REDIRECT_HOSTS_SETTING = "SDASSIST_OAUTH_REDIRECT_HOSTS"
 
@@ -82,6 +82,19 @@ def redirect_host(uri: str) -> str:
     host = _ascii_host(host)
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{port}" if port else host
+
+
+def consent_host(uri: str) -> str:
+    """The destination a remembered consent is kept for: the host without its port (a native app listens on
+    a new loopback port at every sign-in, RFC 8252 §7.3), or a private-use scheme's app."""
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+    except ValueError:
+        return uri
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return f"{parts.scheme.lower()}:"
+    return _ascii_host(host)
 
 
 def parse_redirect_hosts(setting: str) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Who may call the MCP server, kept in the draft database: OAuth clients, codes, tokens, sign-in sessions.
+"""Who may call the MCP server, kept in the draft database: OAuth clients, codes, tokens, sign-in sessions,
+and the consents people gave apps (remembered, so an app asking again for no more is not asked about again).
 
 Every secret (access and refresh tokens, personal access tokens, authorization codes, client secrets, browser
 sessions) is stored only as its SHA-256 digest: a copy of the database lets nobody sign in. The secrets are
@@ -29,11 +30,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sdassist.db import open_engine
+from sdassist.identity.scopes import SCOPES
 
-__all__ = ["IdentityStore", "Person", "TokenRecord", "digest", "new_secret"]
+__all__ = ["GrantRecord", "IdentityStore", "Person", "TokenRecord", "digest", "new_secret"]
 
 metadata = MetaData()
 
@@ -77,6 +80,22 @@ tokens_table = Table(
     Column("revoked_at", BigInteger, nullable=True),
 )
 
+grants_table = Table(
+    "sdassist_oauth_grants",
+    metadata,
+    # digest of (subject, client_id, redirect host): one remembered consent per person, app and destination
+    Column("key_hash", String(64), primary_key=True),
+    Column("id", String(40), nullable=False, unique=True),  # public: names the grant in lists and `revoke`
+    Column("subject", String(200), nullable=False, index=True),
+    Column("person_name", String(200), nullable=True),
+    Column("client_id", String(600), nullable=False),
+    Column("client_name", String(200), nullable=False),
+    Column("redirect_host", String(300), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 pending_table = Table(
     "sdassist_auth_pending",
     metadata,
@@ -103,6 +122,11 @@ def new_secret(prefix: str) -> str:
 
 def _now() -> int:
     return int(time.time())
+
+
+def _ordered(scopes: set[str]) -> list[str]:
+    """Scopes in their canonical order (read, draft, admin), any unknown after them."""
+    return [s for s in SCOPES if s in scopes] + sorted(scopes - set(SCOPES))
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,31 @@ class TokenRecord:
     def usable(self, now: int | None = None) -> bool:
         now = _now() if now is None else now
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """A remembered consent: this person allowed this app these scopes, sending the browser to this host."""
+
+    id: str
+    subject: str
+    person_name: str | None
+    client_id: str
+    client_name: str
+    redirect_host: str
+    scopes: tuple[str, ...]
+    created_at: int
+    updated_at: int
+
+
+def _grant(row: Any) -> GrantRecord:
+    return GrantRecord(id=row.id, subject=row.subject, person_name=row.person_name, client_id=row.client_id,
+                       client_name=row.client_name, redirect_host=row.redirect_host,
+                       scopes=tuple(row.scopes.split()), created_at=row.created_at, updated_at=row.updated_at)
+
+
+def _grant_key(subject: str, client_id: str, redirect_host: str) -> str:
+    return digest("grant\0" + subject + "\0" + client_id + "\0" + redirect_host)
 
 
 def _record(row: Any) -> TokenRecord:
@@ -286,6 +335,66 @@ class IdentityStore:
         async with (await self._engine_()).connect() as conn:
             row = (await conn.execute(select(clients_table).where(clients_table.c.client_id == client_id))).first()
         return (dict(row.body), row.source, row.secret_hash, row.fresh_until) if row else None
+
+    # --- remembered consent ----------------------------------------------------------------------
+
+    async def granted_scopes(self, subject: str, client_id: str, redirect_host: str) -> tuple[str, ...]:
+        """The scopes this person already allowed this app (sending the browser to this host); () if none."""
+        query = select(grants_table.c.scopes).where(
+            grants_table.c.key_hash == _grant_key(subject, client_id, redirect_host))
+        async with (await self._engine_()).connect() as conn:
+            scopes = (await conn.execute(query)).scalar()
+        return tuple(scopes.split()) if scopes else ()
+
+    async def remember_grant(self, person: Person, *, client_id: str, client_name: str, redirect_host: str,
+                             scopes: tuple[str, ...] | list[str]) -> GrantRecord:
+        """Remember that the person allowed these scopes, added to what they allowed the app before (in the
+        canonical order). Two instances remembering at once: the insert that loses retries as an update."""
+        key = _grant_key(person.id, client_id, redirect_host)
+        for attempt in range(2):
+            now = _now()
+            try:
+                async with (await self._engine_()).begin() as conn:
+                    row = (await conn.execute(select(grants_table).where(grants_table.c.key_hash == key))).first()
+                    had = set(row.scopes.split()) if row else set()
+                    union = " ".join(_ordered(had | set(scopes)))
+                    values = {"person_name": person.name, "client_name": client_name, "scopes": union,
+                              "updated_at": now}
+                    if row is None:
+                        values.update(key_hash=key, id="grt_" + secrets.token_hex(8), subject=person.id,
+                                      client_id=client_id, redirect_host=redirect_host, created_at=now)
+                        await conn.execute(insert(grants_table).values(**values))
+                    else:
+                        await conn.execute(update(grants_table).where(grants_table.c.key_hash == key)
+                                           .values(**values))
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+        async with (await self._engine_()).connect() as conn:
+            return _grant((await conn.execute(select(grants_table).where(grants_table.c.key_hash == key))).one())
+
+    async def list_grants(self, *, subject: str | None = None) -> list[GrantRecord]:
+        query = select(grants_table)
+        if subject is not None:
+            query = query.where(grants_table.c.subject == subject)
+        async with (await self._engine_()).connect() as conn:
+            rows = (await conn.execute(query.order_by(grants_table.c.created_at, grants_table.c.id))).all()
+        return [_grant(r) for r in rows]
+
+    async def forget_grant(self, grant_id: str) -> GrantRecord | None:
+        """Forget a remembered consent and end the sign-ins it led to (every token of that person and app):
+        the app must ask again. The record, or None if there is no such grant."""
+        async with (await self._engine_()).begin() as conn:
+            row = (await conn.execute(select(grants_table).where(grants_table.c.id == grant_id))).first()
+            if row is None:
+                return None
+            await conn.execute(delete(grants_table).where(grants_table.c.id == grant_id))
+            await conn.execute(update(tokens_table).where(
+                tokens_table.c.subject == row.subject, tokens_table.c.client_id == row.client_id,
+                tokens_table.c.kind.in_(("access", "refresh")), tokens_table.c.revoked_at.is_(None))
+                .values(revoked_at=_now()))
+        return _grant(row)
 
     # --- pending state (authorization requests, upstream logins, browser sessions) ----------------
 

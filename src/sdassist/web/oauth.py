@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
-from sdassist.identity.redirects import redirect_host
+from sdassist.identity.redirects import consent_host, redirect_host
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
 from sdassist.web.oauth_errors import (
     NO_STORE,
@@ -46,7 +46,7 @@ from sdassist.web.oauth_errors import (
     token_refusal,
 )
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
-from sdassist.web.session import Sessions
+from sdassist.web.session import BrowserSession, Sessions
 
 __all__ = ["HashedClientAuthenticator", "auth_server_metadata", "auth_server_routes"]
 
@@ -145,6 +145,8 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
                                          "settings; you will be asked to sign in and to allow it here."))
 
     async def consent(request: Request) -> Response:
+        """The consent page (GET) and its answer (POST). A person who allowed this app as much before (for the
+        same destination) is not asked again: the GET answers at once."""
         key = request.query_params.get("request", "") if request.method == "GET" else None
         if request.method == "POST":
             form = await request.form()
@@ -160,23 +162,40 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
             return RedirectResponse(f"/oauth/login?{urlencode({'next': f'/oauth/consent?request={key}'})}", 303,
                                     headers=NO_STORE)
         if request.method == "GET":
+            granted = await provider.store.granted_scopes(session.person.id, pending["client_id"],
+                                                          consent_host(pending["redirect_uri"]))
+            new = [s for s in pending["scopes"] if s not in granted]
+            if not new:
+                return await answer(key or "", session, allow=True, remembered=True)
             html = consent_page(app=pending["client_name"], app_id=pending["client_id"], person=session.person.name,
-                                scopes=[(s, describe_scope(s)) for s in pending["scopes"]],
+                                scopes=[(s, describe_scope(s)) for s in new],
+                                granted=[(s, describe_scope(s)) for s in granted],
                                 redirect_host=redirect_host(pending["redirect_uri"]), request_key=key or "",
                                 csrf=session.csrf, action="/oauth/consent")
             return HTMLResponse(html, headers=FORM_PAGE_HEADERS)
         if not session.csrf_ok(form.get("csrf")):
             return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
-        taken = await provider.store.take_pending("authorize", key or "")
+        return await answer(key or "", session, allow=form.get("decision") == "allow")
+
+    async def answer(key: str, session: BrowserSession, *, allow: bool, remembered: bool = False) -> Response:
+        """Answer a parked authorization request, once: a code (remembering the consent) or access_denied
+        (remembering nothing), sent to the app's redirect URI with `iss`."""
+        taken = await provider.store.take_pending("authorize", key)
         if taken is None:
             return HTMLResponse(message_page("Already answered", "This request was answered already."), 400)
-        answer: dict[str, str | None] = {"state": taken.get("state"), "iss": issuer}
-        if form.get("decision") == "allow":
-            answer["code"] = await provider.issue_code(taken, session.person)
-            log.info("%s allowed %s (%s)", session.person.id, taken["client_id"], " ".join(taken["scopes"]))
+        response: dict[str, str | None] = {"state": taken.get("state"), "iss": issuer}
+        if allow:
+            response["code"] = await provider.issue_code(taken, session.person)
+            if not remembered:
+                await provider.store.remember_grant(session.person, client_id=taken["client_id"],
+                                                    client_name=taken["client_name"],
+                                                    redirect_host=consent_host(taken["redirect_uri"]),
+                                                    scopes=taken["scopes"])
+            log.info("%s allowed %s (%s)%s", session.person.id, taken["client_id"], " ".join(taken["scopes"]),
+                     " as remembered" if remembered else "")
         else:
-            answer.update(error="access_denied", error_description="the person declined")
-        return RedirectResponse(construct_redirect_uri(taken["redirect_uri"], **answer), 303, headers=NO_STORE)
+            response.update(error="access_denied", error_description="the person declined")
+        return RedirectResponse(construct_redirect_uri(taken["redirect_uri"], **response), 303, headers=NO_STORE)
 
     async def login(request: Request) -> Response:
         target = _local_path(request.query_params.get("next"))

@@ -37,17 +37,30 @@ def message_page(title: str, message: str) -> str:
 
 
 def consent_page(*, app: str, app_id: str, person: str, scopes: list[tuple[str, str]], redirect_host: str,
-                 request_key: str, csrf: str, action: str) -> str:
-    """Which app asks, for what, on whose behalf, and where the browser goes next; Allow and Deny."""
-    items = "".join(f"<li><strong>{escape(s)}</strong>: {escape(words)}</li>" for s, words in scopes)
+                 request_key: str, csrf: str, action: str, granted: list[tuple[str, str]] | None = None) -> str:
+    """Which app asks, for what, on whose behalf, and where the browser goes next; Allow and Deny. With
+    `granted` (what the person allowed this app before), the page asks only for what is new and lists the rest."""
+    def items(listed: list[tuple[str, str]]) -> str:
+        return "".join(f"<li><strong>{escape(s)}</strong>: {escape(words)}</li>" for s, words in listed)
+
+    if granted:
+        asks = f"""<p><strong>{escape(app)}</strong> <span class="note">({escape(app_id)})</span> asks for more. It
+wants to also:</p>
+<ul>{items(scopes)}</ul>
+<p>You allowed it before to:</p>
+<ul class="note">{items(granted)}</ul>"""
+    else:
+        asks = f"""<p><strong>{escape(app)}</strong> <span class="note">({escape(app_id)})</span> asks to:</p>
+<ul>{items(scopes)}</ul>"""
     body = f"""
 <h1>Allow {escape(app)} to use sdassist as you?</h1>
 <p class="who">Signed in as <strong>{escape(person)}</strong>.</p>
-<p><strong>{escape(app)}</strong> <span class="note">({escape(app_id)})</span> asks to:</p>
-<ul>{items}</ul>
+{asks}
 <p>Nothing it drafts is published until a person approves it.</p>
 <p class="where">After you answer, your browser goes to <strong>{escape(redirect_host)}</strong>.
 Only allow this if you started connecting {escape(app)} yourself.</p>
+<p class="note">If you allow, sdassist remembers it: when {escape(app)} asks again for no more than this, you
+are not asked again. The operator can make it forget (<code>sdassist grants revoke</code>).</p>
 <form method="post" action="{escape(action)}">
 <input type="hidden" name="request" value="{escape(request_key)}">
 <input type="hidden" name="csrf" value="{escape(csrf)}">
