@@ -163,8 +163,9 @@ async def test_a_tampered_or_foreign_request_state_is_refused(cluster: Cluster, 
         assert first.result_type == "input_required" and first.request_state
         assert list(first.input_requests) == ["confirm_page"]  # type: ignore[arg-type]
         state = first.request_state
-        # The state is sealed: neither the draft id nor Alice's id can be read from it.
-        assert "alice" not in state and "d_" not in state
+        # The state is sealed (encrypted): the draft id and the subject cannot be read from it.
+        [draft] = await drafts_of(cluster, "alice")
+        assert state.startswith("v1.") and draft.id not in state and "subject" not in state
         accept = {"confirm_page": ElicitResult(action="accept")}
         tampered = state[:-2] + ("AA" if not state.endswith("AA") else "BB")
         with pytest.raises(MCPError) as refused:
