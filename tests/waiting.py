@@ -23,6 +23,46 @@ async def eventually(fetch: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
         await asyncio.sleep(poll)
 
 
+class Rounds:
+    """Counts the finished rounds of a poller (wraps its async round function), so a test waits for the
+    next rounds, an event, rather than for some seconds of wall time that a loaded machine may not honour."""
+
+    def __init__(self, round_once: Callable[[], Awaitable[Any]], *, hang: float = 60.0) -> None:
+        self._round_once = round_once
+        self.finished = 0
+        self._changed = asyncio.Condition()
+        self.hang = hang  # only to end a test whose poller stopped, never a measure of speed
+
+    async def __call__(self) -> Any:
+        try:
+            return await self._round_once()
+        finally:
+            self.finished += 1
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def wait(self, count: int = 2) -> None:
+        """Until `count` more rounds have finished: with 2, at least one whole round began after this call."""
+        target = self.finished + count
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.finished >= target), self.hang)
+            except TimeoutError:
+                raise AssertionError(f"the poller finished no round in {self.hang}s") from None
+
+    async def within(self, fetch: Callable[[], Awaitable[T]], ok: Callable[[T], bool], *, rounds: int,
+                     failure: Callable[[T], str]) -> T:
+        """Fetch after each round until `ok`; fail once `rounds` whole rounds begun after this call are over."""
+        done_by = self.finished + rounds + 1
+        while True:
+            value = await fetch()
+            if ok(value):
+                return value
+            if self.finished >= done_by:
+                raise AssertionError(f"after {rounds} rounds: {failure(value)}")
+            await self.wait(1)
+
+
 class WaitsForDrafts:
     """`wait_state`, `card_of` and `latest_draft` for a harness that has a draft store."""
 

@@ -34,7 +34,7 @@ from tests.slack.requests import (
     signed_webhook,
     slack_headers,
 )
-from tests.waiting import WaitsForDrafts
+from tests.waiting import Rounds, WaitsForDrafts
 
 SIGNING_SECRET = "test-signing-secret"
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -51,6 +51,8 @@ class Harness(WaitsForDrafts):
     http: aiohttp.ClientSession
     latencies: list[float] = field(default_factory=list)
     sandbox_app: Any = None
+    poller: Rounds | None = None
+    """The card poller's rounds: wait for them (`poller.wait()`), not for seconds."""
 
     @property
     def rt(self) -> Any:
@@ -153,11 +155,13 @@ async def harness(tmp_path: Any, fake: FakeSlack, request: pytest.FixtureRequest
     settings = slack_settings(tmp_path, fake, **overrides)
     async with open_runtime(settings, client=client, announce=False) as rt, aiohttp.ClientSession() as http:
         face = SlackFace(settings, rt, web_client(settings))
+        face.cards.sync_once = poller = Rounds(face.cards.sync_once)  # type: ignore[method-assign]
         server = TestServer(face.web_app(), host="127.0.0.1", port=port)
         await server.start_server()
         await face.start(poll_interval=0.1)
         try:
-            yield Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http, sandbox_app=sandbox_app)
+            yield Harness(fake, face, f"http://127.0.0.1:{server.port}", sandbox, http, sandbox_app=sandbox_app,
+                          poller=poller)
         finally:
             await asyncio.sleep(0.2)  # let listener tasks Bolt left running after their ack finish
             await face.stop()

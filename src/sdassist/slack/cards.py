@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +25,13 @@ QUIET_STATES = {S.PENDING, S.PUBLISHING}  # shown on the card, not announced in 
 MOVING_SCAN = 1000  # drafts not yet ended that the first round looks at, per state group (newest first)
 ENDED_SCAN = 300  # ended drafts in the first round: their last change is recent or already on the card
 CHANGES_PER_ROUND = 1000  # changed drafts a later round reads; more wait for the next round
+Outcome = Literal["done", "failed", "claimed"]
+CLAIM_ROUNDS = 60  # rounds the poller keeps looking at a card that another task or instance had claimed
+
+
+def settle_claim(draft: Draft) -> str:
+    """The claim on re-rendering a card for the draft's version and state, once across instances."""
+    return f"slack:{draft.id}:v{draft.version}:{draft.state}"
 
 
 class CardKeeper:
@@ -41,7 +48,7 @@ class CardKeeper:
         self.media: Callable[[Draft], Awaitable[list[dict[str, Any]]]] | None = None
         """The draft's stored files for the card (signed image URLs Slack fetches); None: links only."""
         self._cursor: int | None = None  # where the poller's next round reads changes from
-        self._retry: set[str] = set()  # drafts whose card failed in the last round
+        self._retry: dict[str, int] = {}  # drafts to look at again next round → rounds spent behind a claim
 
     # DraftNotifier
     async def draft_pending(self, draft: Draft) -> None:
@@ -99,7 +106,7 @@ class CardKeeper:
         refs = draft.face_refs
         if not refs.get("slack_ts"):
             return False
-        claim = f"slack:{draft.id}:v{draft.version}:{draft.state}"
+        claim = settle_claim(draft)
         if not await self.store.mark_event_seen(claim):
             return False
         try:
@@ -156,7 +163,7 @@ class CardKeeper:
 
         The first round looks at every draft that may lag (by state); each later round reads only the drafts
         written since the last one (`DraftStore.changed_since`), so a round costs what changed, not the
-        size of the store, plus the drafts whose card failed last time."""
+        size of the store, plus the drafts whose card failed last time or was claimed by another holder."""
         await self.store.expire_due()
         if self._cursor is None:
             self._cursor = await self.store.change_cursor()  # first: what changes during the scan comes next
@@ -166,12 +173,15 @@ class CardKeeper:
             drafts, self._cursor = await self.store.changed_since(self._cursor, limit=CHANGES_PER_ROUND)
             if drafts:  # App Home tabs open on this instance learn of changes made on any instance
                 self.on_change(drafts[-1])
-        retry, self._retry = self._retry, set()
+        retry, self._retry = self._retry, {}
         seen = {d.id for d in drafts}
-        drafts += [d for d in [await self._current(i) for i in sorted(retry - seen)] if d is not None]
+        drafts += [d for d in [await self._current(i) for i in sorted(retry.keys() - seen)] if d is not None]
         for draft in drafts:
-            if not await self._sync(draft):
-                self._retry.add(draft.id)
+            outcome = await self._sync(draft)
+            if outcome == "failed":
+                self._retry[draft.id] = 0
+            elif outcome == "claimed" and retry.get(draft.id, 0) < CLAIM_ROUNDS:
+                self._retry[draft.id] = retry.get(draft.id, 0) + 1
 
     async def _current(self, draft_id: str) -> Draft | None:
         try:
@@ -179,8 +189,12 @@ class CardKeeper:
         except DraftNotFound:
             return None
 
-    async def _sync(self, draft: Draft) -> bool:
-        """Bring one card in step with its draft; False when that failed and should be tried again."""
+    async def _sync(self, draft: Draft) -> Outcome:
+        """Bring one card in step with its draft: "done"; "failed" (Slack refused: try again next round); or
+        "claimed": a click handler or another instance holds the claim on this very update. Its holder gives
+        the claim back when Slack refuses it, and nothing else changes the draft then, so the change this
+        round read will not come again: the poller looks at the draft again next round, until the card
+        shows the draft (or CLAIM_ROUNDS pass, for a claim whose holder died)."""
         refs = draft.face_refs
         if draft.state == S.PENDING:
             if refs.get("slack_version") != str(draft.version):
@@ -190,7 +204,7 @@ class CardKeeper:
         elif refs.get("slack_ts") and refs.get("slack_state") != str(draft.state):
             # a scheduled post's later outcome is announced by the webhook receiver, not here
             return await self._guard(self.settle(draft, announce=refs.get("slack_state") != S.SCHEDULED), draft)
-        return True
+        return "done"
 
     async def _settle_candidates(self) -> list[Draft]:
         """Drafts whose card may lag behind: every draft still moving (by state, not by age, so an old
@@ -199,13 +213,13 @@ class CardKeeper:
         return [*await self.store.list(states=moving, limit=MOVING_SCAN),
                 *await self.store.list(states=sorted(TERMINAL_STATES), limit=ENDED_SCAN)]
 
-    async def _guard(self, work: object, draft: Draft) -> bool:
+    async def _guard(self, work: Awaitable[bool], draft: Draft) -> Outcome:
         try:
-            await work  # type: ignore[misc]
+            done = await work
         except Exception as exc:  # one failing card must not stop the others
             log.warning("could not update the card of %s: %s", draft.id, exc)
-            return False
-        return True
+            return "failed"
+        return "done" if done else "claimed"
 
     async def watch(self, interval: float = 1.0) -> None:
         while True:
