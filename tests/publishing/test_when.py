@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sdassist.publishing import when
 from sdassist.publishing.when import ResolvedTime, TimeError, parse_zone, resolve_time
 
 BERLIN, NEW_YORK, LA = "Europe/Berlin", "America/New_York", "America/Los_Angeles"
@@ -126,6 +127,15 @@ def test_zone_defaults() -> None:
     assert resolve_time("tomorrow 9am", now=FRI_10).zone == "UTC"
     assert resolve_time("tomorrow 9am", now=FRI_10, default_zone=NEW_YORK).zone == NEW_YORK
     assert resolve_time("tomorrow 9am", zone=LA, now=FRI_10, default_zone=NEW_YORK).zone == LA
+
+
+def test_an_exact_zone_name_does_not_list_the_zone_database() -> None:
+    """Listing every zone name walks the tz database (~25 ms): only a name in another case needs it."""
+    when._zone_names.cache_clear()
+    assert str(parse_zone("Europe/Berlin")) == BERLIN
+    assert when._zone_names.cache_info().currsize == 0
+    assert str(parse_zone("europe/BERLIN")) == BERLIN
+    assert when._zone_names.cache_info().currsize == 1
 
 
 def test_naive_now_is_utc_and_now_is_now() -> None:
