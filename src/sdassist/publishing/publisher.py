@@ -9,7 +9,9 @@ SocialDock has no idempotency key, so "exactly once" is built here from two rule
 3. A request that was sent can still land long after the client gave up (a slow network, a proxy holding
    it). Not found after the grace period, the draft is `failed` with an open attempt ("not found on
    SocialDock yet"), never "nothing was posted": the attempt is looked for again (`watch_late_posts`,
-   webhooks) for `late_post_watch`; a late post flips the draft to its real state with a note. Approving
+   webhooks, and at once when a person looks at the draft: `look_now`) for `late_post_watch`; a look only
+   reads, one caller at a time (`DraftStore.claim_look`), and a late post flips the draft to its real state
+   with a note by compare-and-set, so it never races a new approval into a second `POST`. Approving
    again is refused until `attempt_may_land` after the request was sent, and even then SocialDock is
    checked once more for the earlier attempt's post right before the new `POST`.
 
@@ -75,6 +77,10 @@ ATTEMPT_MAY_LAND = timedelta(minutes=15)
 """How long a sent `POST /posts` may still land: well past the client's deadline (60 s by default)."""
 LATE_POST_WATCH = timedelta(hours=24)
 """How long a sent request not found on SocialDock is still looked for."""
+ASKED_LOOK_EVERY = timedelta(seconds=10)
+"""A person looking at a draft not found yet (`get_draft`) makes a look at once, at most this often."""
+_LOOK_HOLD = timedelta(seconds=30)
+"""While a look runs, others wait this long: the next look if the looker dies before it sets one."""
 _RANK = {"scheduled": 1, "failed": 2, "published": 3}
 
 
@@ -596,26 +602,56 @@ class Publisher:
         now = self.clock()
         changed = []
         for draft in await self.store.watched(due_by=now):
-            attempt = draft.open_attempt
-            if attempt is None or draft.state in IN_FLIGHT:
-                await self.store.watch_next(draft.id, None if attempt is None else now + self.reconcile_grace)
-                continue
-            try:
-                post, doubt = await self._scan_for(attempt.text, attempt.targets, attempt.sent_at, draft.id)
-            except SocialDockError as exc:
-                log.warning("could not look for the late post of draft %s: %s", draft.id, type(exc).__name__)
-                post, doubt = None, "unreachable"
-            if post is not None:
-                changed.append(await self._land_late(draft, post, "found by the late-post watch"))
-                continue
-            if doubt is None and now >= attempt.watch_until:
-                await self._end_watch(draft, attempt)
-                changed.append(await self.store.get(draft.id))
-                continue
-            age = now - attempt.sent_at
-            wait = min(max(age / 2, timedelta(seconds=30)), timedelta(hours=1))
-            await self.store.watch_next(draft.id, min(now + wait, max(attempt.watch_until, now)))
+            if not await self.store.claim_look(draft.id, now=now, hold_until=now + _LOOK_HOLD):
+                continue  # another instance, or a person's get_draft, is looking right now
+            result = await self._look(draft, now, "found by the late-post watch")
+            if result is not None:
+                changed.append(result)
         return changed
+
+    async def look_now(self, draft: Draft) -> tuple[Draft, bool]:
+        """A person looks at a draft "not found on SocialDock yet" (`get_draft`): look for its late post at
+        once, rather than at the next look of the watch, when the look is due or the last one began
+        ASKED_LOOK_EVERY ago. (the draft as it stands, whether this call looked).
+
+        Only a failed draft is looked at here (a cancelled or rejected one's late post may have to be deleted:
+        that stays with the watch). A look reads SocialDock's post list through the client's rate limiter like
+        every request, one caller at a time (`claim_look`), and sends nothing."""
+        if draft.state != S.FAILED or draft.open_attempt is None:
+            return draft, False
+        now = self.clock()
+        if not await self.store.claim_look(draft.id, now=now, hold_until=now + _LOOK_HOLD,
+                                           asked_after=now - ASKED_LOOK_EVERY):
+            return draft, False
+        current = await self.store.get(draft.id)  # as it stands now that this caller holds the look
+        if current.state != S.FAILED:  # decided meanwhile: the watch looks at it, at its next round
+            await self.store.watch_next(draft.id, now)
+            return current, False
+        result = await self._look(current, now, "found when it was looked at")
+        return result or await self.store.get(draft.id), True
+
+    async def _look(self, draft: Draft, now: datetime, how: str) -> Draft | None:
+        """One look for the late post of a draft whose look this caller claimed. Found → its real state;
+        the watch over and still absent → said so; else the next look is scheduled, further apart as the
+        attempt ages. The draft when it changed, else None."""
+        attempt = draft.open_attempt
+        if attempt is None or draft.state in IN_FLIGHT:
+            await self.store.watch_next(draft.id, None if attempt is None else now + self.reconcile_grace)
+            return None
+        try:
+            post, doubt = await self._scan_for(attempt.text, attempt.targets, attempt.sent_at, draft.id)
+        except SocialDockError as exc:
+            log.warning("could not look for the late post of draft %s: %s", draft.id, type(exc).__name__)
+            post, doubt = None, "unreachable"
+        if post is not None:
+            return await self._land_late(draft, post, how)
+        if doubt is None and now >= attempt.watch_until:
+            await self._end_watch(draft, attempt)
+            return await self.store.get(draft.id)
+        age = now - attempt.sent_at
+        wait = min(max(age / 2, timedelta(seconds=30)), timedelta(hours=1))
+        await self.store.watch_next(draft.id, min(now + wait, max(attempt.watch_until, now)))
+        return None
 
     async def _end_watch(self, draft: Draft, attempt: OpenAttempt) -> None:
         """The watch is over and SocialDock still shows no post of the attempt: say so, stop looking."""

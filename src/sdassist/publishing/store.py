@@ -35,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     union_all,
     update,
@@ -118,9 +119,11 @@ late_watch_table = Table(
     Column("draft_id", String(40), primary_key=True),
     Column("watch_until", DateTime(timezone=True), nullable=False),
     Column("next_check_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("looked_at", DateTime(timezone=True), nullable=True),
 )
 """Drafts whose sent request was not found on SocialDock: looked for again until `watch_until`. Written in
-the same transaction as the draft's `open_attempt` (a table of its own, so older databases gain it)."""
+the same transaction as the draft's `open_attempt` (a table of its own, so older databases gain it).
+`looked_at`: when the last look began (`claim_look`)."""
 
 EDITABLE_FIELDS = frozenset({
     "text", "title", "targets", "media_urls", "tags", "publish_now", "scheduled_at", "timezone",
@@ -495,6 +498,21 @@ class DraftStore:
         async with self._reader() as conn:
             rows = (await conn.execute(query)).all()
         return [_draft_from_row(r) for r in rows]
+
+    async def claim_look(self, draft_id: str, *, now: datetime, hold_until: datetime,
+                         asked_after: datetime | None = None) -> bool:
+        """Take the next look for a watched draft's late post: True for one caller, in any process, when the
+        look is due, or (`asked_after`) when the last look began no later than that. The next look moves to
+        `hold_until` meanwhile, so no other caller looks at the same time; the looker sets the real one
+        (`watch_next`). False when the draft is not watched (any more), or another caller looked."""
+        c = late_watch_table.c
+        ready = [c.next_check_at <= as_utc(now)]
+        if asked_after is not None:
+            ready += [c.looked_at.is_(None), c.looked_at <= as_utc(asked_after)]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(late_watch_table).where(c.draft_id == draft_id, or_(*ready))
+                                        .values(next_check_at=as_utc(hold_until), looked_at=as_utc(now)))
+        return result.rowcount == 1
 
     async def watch_next(self, draft_id: str, at: datetime | None) -> None:
         """When to look for the draft's late post again; None ends the watch."""

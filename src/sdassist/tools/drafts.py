@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from sdassist.publishing.drafts import DraftState, new_draft
+from sdassist.publishing.publisher import ASKED_LOOK_EVERY
 from sdassist.tools.approval import confirm_token, outcome_step, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.changes import check_draft_change
@@ -71,8 +72,16 @@ class DraftRef(ToolInput):
 
 
 async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
+    """A draft "not found on SocialDock yet" is looked for at once (at most every ASKED_LOOK_EVERY), so a
+    late post shows the moment someone checks, not at the watch's next look."""
     await ctx.store.expire_due()
-    return draft_view(await ctx.store.get(inp.draft_id))
+    draft, looked = await ctx.publisher.look_now(await ctx.store.get(inp.draft_id))
+    step = None
+    if looked and draft.open_attempt is not None and draft.state == DraftState.FAILED:
+        step = (f"Looked on SocialDock just now: the post is not there yet. sdassist keeps looking until "
+                f"{draft.open_attempt.watch_until:%Y-%m-%d %H:%M} UTC; get_draft looks again at once, at most "
+                f"every {ASKED_LOOK_EVERY.seconds} s.")
+    return draft_view(draft, next_step=step)
 
 
 class _EditFields(ToolInput):
