@@ -19,12 +19,13 @@ import pytest
 
 from sdassist.publishing.drafts import Principal
 from sdassist.runtime import open_runtime
-from sdassist.slack.app import HOME_WARM_EVERY, SlackFace, web_client
+from sdassist.slack.app import HOME_WARM_EVERY, SlackFace, ZoneCache, web_client
 from sdassist.tools import get_tool
 from sdassist.tools.calendar import weeks_in_progress
 from tests.conftest import TEST_DATABASE_URL, make_settings
 from tests.slack.conftest import APPROVER, CHANNEL, REQUESTER
 from tests.slack.fake_slack import FakeSlack
+from tests.waiting import eventually
 
 ASKER = Principal(id=REQUESTER, kind="human", face="slack", name="asker")
 
@@ -135,3 +136,13 @@ async def test_a_draft_written_during_the_warm_up_shows_on_the_first_render(face
     view = await face.render_home(APPROVER)
     assert "Written while warming up" in day_by_day(view)
     assert reads.count == weeks_warmed()  # seen through the change cursor, not by reading the window again
+
+
+async def test_a_zone_past_its_hour_is_answered_at_once_and_asked_again_behind(face: SlackFace,
+                                                                               fake: FakeSlack) -> None:
+    zones = ZoneCache(face.client, "UTC", ttl=0.0)  # every zone known is past its time
+    assert (await zones.get(REQUESTER))[0] == "Europe/Berlin"
+    fake.users[REQUESTER] = {"tz": "America/New_York"}  # they travelled
+    assert (await zones.get(REQUESTER))[0] == "Europe/Berlin"  # no wait for Slack: the zone known
+    await eventually(lambda: zones.get(REQUESTER), lambda found: found[0] == "America/New_York", timeout=30,
+                     failure=lambda found: f"still {found[0]} after the travel")

@@ -115,17 +115,26 @@ def explain(exc: BaseException) -> ToolError:
 
 
 class ZoneCache:
-    """Each user's Slack time zone (`users.info`), cached for an hour; the configured default otherwise."""
+    """Each user's Slack time zone (`users.info`), cached; the configured default otherwise. Past `ttl` the zone
+    known is still answered at once and asked again in the background, so only a person's first request after a
+    start waits for Slack, not one an hour (their App Home would wait a Slack round trip each time)."""
 
     def __init__(self, client: AsyncWebClient, default: str, ttl: float = 3600.0) -> None:
         self.client, self.default, self.ttl = client, default, ttl
         self._zones: dict[str, tuple[float, str, str | None]] = {}
+        self._asking: dict[str, asyncio.Task[Any]] = {}
 
     async def get(self, user_id: str) -> tuple[str, str | None]:
         """(IANA zone, display name)."""
         hit = self._zones.get(user_id)
-        if hit and time.monotonic() - hit[0] < self.ttl:
-            return hit[1], hit[2]
+        if hit is None:
+            return await self._ask(user_id)
+        if time.monotonic() - hit[0] >= self.ttl and user_id not in self._asking:
+            task = self._asking[user_id] = asyncio.create_task(self._ask(user_id))
+            task.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        return hit[1], hit[2]
+
+    async def _ask(self, user_id: str) -> tuple[str, str | None]:
         zone, name = self.default, None
         try:
             user = (await self.client.users_info(user=user_id))["user"]
@@ -134,8 +143,10 @@ class ZoneCache:
             profile = user.get("profile") or {}
             name = profile.get("display_name") or user.get("real_name") or user.get("name")
         except Exception as exc:
-            log.info("users.info for %s failed (%s); using %s", user_id, type(exc).__name__, self.default)
-            return zone, name
+            log.info("users.info for %s failed (%s); using %s", user_id, type(exc).__name__,
+                     "the zone known" if user_id in self._zones else self.default)
+            hit = self._zones.get(user_id)
+            return (hit[1], hit[2]) if hit else (zone, name)
         self._zones[user_id] = (time.monotonic(), zone, name)
         return zone, name
 
