@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from sdassist.client.models import Target
+from sdassist.publishing import cap_limits
+from sdassist.publishing.cap_limits import Cap
 from sdassist.publishing.caps import CAPS, cap_uses, check_caps
 from sdassist.publishing.drafts import DraftState
+from sdassist.publishing.platforms import RULES, PlatformRule, describe_rules
 from sdassist.publishing.store import DraftStore
 from tests.publishing.conftest import ALICE, force_state, make_draft
 
@@ -17,6 +24,33 @@ TUE_9 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+def test_the_caps_people_read_are_made_from_the_numbers_that_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numbers are written once, in CAPS: a changed cap changes the rules a person reads with it (they
+    said "150 posts per day" beside a counted 150 per UTC day, and would have kept a stale number)."""
+    for platform, cap in CAPS.items():
+        assert RULES[platform].posting_cap == cap.describe()
+        assert f"posting cap: {cap.describe()}" in describe_rules(platform)
+    assert CAPS["instagram"].describe() == "50 API posts per rolling 24 h"
+    assert CAPS["linkedin"].describe() == "150 posts per UTC day"
+    monkeypatch.setitem(cap_limits.CAPS, "instagram", Cap("instagram", 40, "rolling", counts="API posts"))
+    assert PlatformRule("instagram", text_limit=2_200).posting_cap == "40 API posts per rolling 24 h"
+    with pytest.raises(ValueError, match="comes from CAPS"):
+        PlatformRule("instagram", text_limit=2_200, posting_cap="50 posts a day")
+
+
+@pytest.mark.parametrize(("doc", "pattern"), [
+    ("slack.md", r"Instagram allows (?P<instagram>\d+) API posts per account in any 24 hours, Threads "
+                 r"(?P<threads>\d+), LinkedIn (?P<linkedin>\d+) per UTC day"),
+    ("tools.md", r"Instagram (?P<instagram>\d+) and Threads (?P<threads>\d+) per account in any 24 h, "
+                 r"LinkedIn (?P<linkedin>\d+) per UTC day"),
+])
+def test_the_docs_state_the_caps_that_are_counted(doc: str, pattern: str) -> None:
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / doc).read_text(encoding="utf-8").split())
+    found = re.search(pattern, text)
+    assert found, f"docs/{doc} no longer states the caps in the words this test reads"
+    assert {p: int(n) for p, n in found.groupdict().items()} == {p: c.limit for p, c in CAPS.items()}
 
 
 def test_rolling_cap_counts_the_busiest_window_that_holds_the_new_post() -> None:

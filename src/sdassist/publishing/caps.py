@@ -1,9 +1,8 @@
 """Posting caps, counted: how many posts an account already has in the window a new one would fall into.
 
-The platforms cap posts per account (`reference/platform-rules.md`): Instagram 50 API posts in any rolling
-24 hours, Threads 250 in any rolling 24 hours, LinkedIn 150 per day (its daily limits reset at midnight UTC).
-A post over the cap fails late, at publish time, after someone approved it; counting first lets sdassist
-refuse it before approval and say how full the window is.
+The platforms cap posts per account (`reference/platform-rules.md`; the numbers are `CAPS` in cap_limits.py,
+the one place they are written). A post over the cap fails late, at publish time, after someone approved it;
+counting first lets sdassist refuse it before approval and say how full the window is.
 
 Counted: every post sdassist sent or is sending to that account (drafts scheduled, publishing, published or
 in doubt, and the accounts a partly failed draft did reach), by the time it goes out. A rolling window
@@ -14,14 +13,13 @@ after it. Posts made outside sdassist are not in its store and so not counted.
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime
 
 from sdassist.client import SocialDock
 from sdassist.client.models import Target
+from sdassist.publishing.cap_limits import CAPS, Cap
 from sdassist.publishing.drafts import COUNTED_STATES, DraftError, DraftState, Slot
 from sdassist.publishing.store import DraftStore
 
@@ -31,55 +29,6 @@ __all__ = ["CAPS", "Cap", "CapReached", "CapUse", "account_handles", "cap_uses",
 S = DraftState
 
 
-@dataclass(frozen=True)
-class Cap:
-    """One platform's posting cap per account: `limit` posts in a rolling `span`, or per UTC calendar day."""
-
-    platform: str
-    limit: int
-    window: Literal["rolling", "utc_day"]
-    span: timedelta = timedelta(hours=24)
-
-    def bounds(self, at: datetime) -> tuple[datetime, datetime]:
-        """The stretch of time whose posts can share a window with a post at `at`."""
-        if self.window == "utc_day":
-            day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            return day, day + timedelta(days=1)
-        return at - self.span + timedelta(microseconds=1), at + self.span
-
-    def busiest(self, times: Sequence[datetime], at: datetime) -> int:
-        """Posts (of `times`) in the fullest window that also contains `at`, not counting a post at `at` itself."""
-        lo, hi = self.bounds(at)
-        inside = sorted(t for t in times if lo <= t < hi)
-        if self.window == "utc_day":
-            return len(inside)
-        # The fullest window holding `at` opens at a post before it, or at `at` itself (between those openings
-        # the count only grows as the window's end moves on).
-        best = 0
-        for start in [*(t for t in inside if t <= at), at]:
-            best = max(best, bisect_left(inside, start + self.span) - bisect_left(inside, start))
-        return best
-
-
-    def peak(self, ordered: Sequence[datetime], start: datetime, end: datetime) -> int:
-        """The fullest window that overlaps [start, end), from post times sorted ascending (for a calendar day)."""
-        if self.window == "utc_day":
-            best, day = 0, self.bounds(start)[0]
-            while day < end:
-                best = max(best, bisect_left(ordered, day + timedelta(days=1)) - bisect_left(ordered, day))
-                day += timedelta(days=1)
-            return best
-        first = bisect_left(ordered, start - self.span + timedelta(microseconds=1))
-        return max((bisect_left(ordered, ordered[i] + self.span) - i
-                    for i in range(first, bisect_left(ordered, end))), default=0)
-
-
-CAPS: dict[str, Cap] = {
-    "instagram": Cap("instagram", 50, "rolling"),
-    "linkedin": Cap("linkedin", 150, "utc_day"),
-    "threads": Cap("threads", 250, "rolling"),
-}
-"""The caps that are counted, by platform. Last checked against the platform rules on 2026-12-05."""
 
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from sdassist.publishing.cap_limits import CAPS
+
 __all__ = [
     "LAST_CHECKED",
     "PLATFORM_NAMES",
@@ -76,11 +78,19 @@ class PlatformRule:
     fold_at: int | None = None  # text after this many characters is behind "see more"
     text_optional: bool = False  # the text is only a caption (TikTok): empty is fine
     forbidden_chars: str = ""
-    posting_cap: str | None = None  # informational: per-account caps we cannot see from here
+    posting_cap: str | None = None  # informational; for a cap sdassist counts, filled in from CAPS
     analytics: bool = True
     image_max_mb: float | None = None  # largest image file the platform takes (MB = 1,000,000 bytes)
     video_max_mb: float | None = None
     image_types: tuple[str, ...] | None = None  # image mime types it takes (None: every image type we accept)
+
+    def __post_init__(self) -> None:
+        cap = CAPS.get(self.platform)
+        if cap is None:
+            return
+        if self.posting_cap is not None:
+            raise ValueError(f"{self.platform}: its posting cap is counted, so its text comes from CAPS")
+        object.__setattr__(self, "posting_cap", cap.describe())
 
 
 _JPEG, _PNG, _GIF = "image/jpeg", "image/png", "image/gif"
@@ -91,15 +101,15 @@ RULES: dict[str, PlatformRule] = {
     "facebook": PlatformRule("facebook", text_limit=63_206, carousel=True, image_max_mb=10, video_max_mb=1_000),
     "instagram": PlatformRule(
         "instagram", text_limit=2_200, carousel=True, max_media=10, hashtag_limit=5,
-        posting_cap="50 API posts per rolling 24 h", image_max_mb=8, video_max_mb=300, image_types=(_JPEG,),
+        image_max_mb=8, video_max_mb=300, image_types=(_JPEG,),
     ),
     "linkedin": PlatformRule(
-        "linkedin", text_limit=3_000, max_media=1, fold_at=210, posting_cap="150 posts per day",
+        "linkedin", text_limit=3_000, max_media=1, fold_at=210,
         image_max_mb=10, video_max_mb=500, image_types=(_JPEG, _PNG, _GIF),
     ),
     "threads": PlatformRule(
         "threads", text_limit=500, text_unit="utf8", video=False, max_media=1,
-        posting_cap="250 posts per 24 h", analytics=False, image_max_mb=8, image_types=(_JPEG, _PNG),
+        analytics=False, image_max_mb=8, image_types=(_JPEG, _PNG),
     ),
     "tiktok": PlatformRule(
         "tiktok", text_limit=2_200, text_unit="utf16", images=False, max_media=1, min_media=1,
