@@ -22,6 +22,7 @@ def registry_surface() -> list[dict[str, Any]]:
     return [
         {
             "name": t.name, "kind": t.kind.value, "toolset": t.toolset.value, "human_only": t.human_only,
+            "scope": t.scope,
             "input_schema": t.input_model.model_json_schema(),
             "output_schema": t.output_model.model_json_schema(),
         }

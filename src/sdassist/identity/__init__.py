@@ -14,13 +14,13 @@ from sdassist.lazy import lazy_exports
 if TYPE_CHECKING:
     from sdassist.identity.principal import assistant_for, person_confirming
     from sdassist.identity.provider import AuthServerConfig, IssuedAccessToken, SdassistAuthProvider, same_resource
-    from sdassist.identity.scopes import ADMIN, DEFAULT_SCOPES, DRAFT, READ, SCOPES, scope_for_tool, scopes_needed
+    from sdassist.identity.scopes import ADMIN, DEFAULT_SCOPES, DRAFT, READ, SCOPES, scope_for, scopes_needed
     from sdassist.identity.store import IdentityStore, Person, TokenRecord
 
 __all__ = [
     "ADMIN", "DEFAULT_SCOPES", "DRAFT", "READ", "SCOPES", "AuthServerConfig", "IdentityStore", "IssuedAccessToken",
     "Person", "SdassistAuthProvider", "TokenRecord", "assistant_for", "person_confirming", "same_resource",
-    "scope_for_tool", "scopes_needed",
+    "scope_for", "scopes_needed",
 ]
 
 __getattr__ = lazy_exports(__name__, {
@@ -28,6 +28,6 @@ __getattr__ = lazy_exports(__name__, {
     "AuthServerConfig": ".provider", "IssuedAccessToken": ".provider", "SdassistAuthProvider": ".provider",
     "same_resource": ".provider",
     "ADMIN": ".scopes", "DEFAULT_SCOPES": ".scopes", "DRAFT": ".scopes", "READ": ".scopes", "SCOPES": ".scopes",
-    "scope_for_tool": ".scopes", "scopes_needed": ".scopes",
+    "scope_for": ".scopes", "scopes_needed": ".scopes",
     "IdentityStore": ".store", "Person": ".store", "TokenRecord": ".store",
 }, globals())

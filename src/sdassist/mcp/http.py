@@ -166,8 +166,8 @@ def _tool_scopes() -> Any:
     from sdassist.identity.scopes import scopes_needed
     from sdassist.tools.registry import ALL_TOOLS
 
-    kinds = {t.name: t.kind.value for t in ALL_TOOLS}
-    return lambda names: scopes_needed(names, kinds)
+    scopes = {t.name: t.scope for t in ALL_TOOLS}
+    return lambda names: scopes_needed(names, scopes)
 
 
 class PathDispatch:

@@ -103,12 +103,12 @@ TOOLS = [
         name="connect_account", title="Connect an account",
         description="A short-lived link the user opens to connect a social account to SocialDock.",
         input_model=ConnectInput, output_model=ConnectView, kind=ToolKind.WRITE, toolset=Toolset.ACCOUNTS,
-        handler=connect_account,
+        handler=connect_account, admin=True,
     ),
     Tool(
         name="disconnect_account", title="Disconnect an account",
         description="Disconnect an account; its scheduled posts can no longer be published.",
         input_model=AccountRef, output_model=Disconnected, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.ACCOUNTS,
-        handler=disconnect_account,
+        handler=disconnect_account, admin=True,
     ),
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from sdassist.identity.scopes import scope_for
 from sdassist.tools.confirmation import ConfirmationTokens
 from sdassist.tools.errors import ToolError, input_refusal, tool_error_from
 from sdassist.tools.fields import control_character
@@ -142,6 +143,14 @@ class Tool(Generic[In, Out]):
     human_only: bool = False
     attachments: Callable[[Out], Awaitable[list[Attachment]]] | None = field(default=None, repr=False)
     """Files made from an output (a chart), for faces that can show them; none when they cannot be made."""
+    admin: bool = False
+    """Changes the workspace (accounts, webhooks), deletes what is live, or decides on a draft: over OAuth
+    it needs the `admin` scope, which a host gets only by asking again (step-up)."""
+
+    @property
+    def scope(self) -> str:
+        """The one OAuth scope a call needs, from the tool's own metadata (`identity.scopes.scope_for`)."""
+        return scope_for(self.kind.value, admin=self.admin)
 
     def parse_input(self, arguments: dict[str, Any] | In) -> In:
         if isinstance(arguments, self.input_model):

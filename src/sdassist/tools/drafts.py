@@ -190,12 +190,12 @@ TOOLS = [
         description="Approve one version of a pending draft: it is published or scheduled at once, exactly once. "
                     "For people only.",
         input_model=DecisionInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.DRAFTS,
-        handler=approve_draft, human_only=True,
+        handler=approve_draft, human_only=True, admin=True,
     ),
     Tool(
         name="reject_draft", title="Reject a draft",
         description="Reject a pending draft, with an optional reason. For people only.",
         input_model=RejectInput, output_model=DraftStatus, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.DRAFTS,
-        handler=reject_draft, human_only=True,
+        handler=reject_draft, human_only=True, admin=True,
     ),
 ]

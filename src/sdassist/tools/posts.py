@@ -151,6 +151,6 @@ TOOLS = [
         name="delete_post", title="Delete a post",
         description="Delete a post from SocialDock (a scheduled one then never goes out). Cannot be undone.",
         input_model=PostRef, output_model=Deleted, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.POSTS,
-        handler=delete_post,
+        handler=delete_post, admin=True,
     ),
 ]

@@ -93,12 +93,12 @@ TOOLS = [
         description="Register an https endpoint for post_published / post_failed events, signed with a secret "
                     "(HMAC-SHA256). The secret is never shown back.",
         input_model=CreateWebhookInput, output_model=WebhookView, kind=ToolKind.WRITE, toolset=Toolset.WEBHOOKS,
-        handler=create_webhook,
+        handler=create_webhook, admin=True,
     ),
     Tool(
         name="delete_webhook", title="Delete a webhook",
         description="Stop sending events to a webhook endpoint.",
         input_model=WebhookRef, output_model=WebhookDeleted, kind=ToolKind.DESTRUCTIVE, toolset=Toolset.WEBHOOKS,
-        handler=delete_webhook,
+        handler=delete_webhook, admin=True,
     ),
 ]
