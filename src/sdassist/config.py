@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     mcp_allowed_hosts: str = Field(default="", validation_alias="SDASSIST_MCP_ALLOWED_HOSTS")
     #: `oauth` mode: the only hosts https redirect URIs of OAuth clients may name (comma-separated); empty: any.
     oauth_redirect_hosts: str = Field(default="", validation_alias="SDASSIST_OAUTH_REDIRECT_HOSTS")
+    #: `oauth` mode: a dynamically registered client unused this many days is deleted (longer than a refresh
+    #: token lives, so a client that still holds a usable one is never removed).
+    oauth_client_idle_days: int = Field(default=90, ge=31, validation_alias="SDASSIST_OAUTH_CLIENT_IDLE_DAYS")
+    #: `oauth` mode: dynamic client registrations accepted per source address and minute; 0: no limit.
+    oauth_registrations_per_minute: int = Field(default=10, ge=0,
+                                                validation_alias="SDASSIST_OAUTH_REGISTRATIONS_PER_MINUTE")
     #: How `sdassist mcp --http` authenticates callers; None picks: oauth with a public non-loopback
     #: SDASSIST_PUBLIC_URL, else the static token if set, else none (loopback only).
     mcp_auth: Literal["oauth", "token", "none"] | None = Field(default=None, validation_alias="SDASSIST_MCP_AUTH")

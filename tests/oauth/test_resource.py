@@ -472,3 +472,87 @@ def test_the_consent_page_shows_where_the_browser_really_goes() -> None:
     assert redirect_host("http://127.0.0.1:33418/callback") == "127.0.0.1:33418"
     assert redirect_host("http://[::1]:8080/cb") == "[::1]:8080"
     assert redirect_host("com.example.app:/cb") == "com.example.app: (an app on this device)"
+
+
+def test_registrations_are_limited_per_address(tmp_path: Path) -> None:
+    """RFC 7591 registration needs no account: each source address gets SDASSIST_OAUTH_REGISTRATIONS_PER_MINUTE,
+    counted in the shared database (so across instances), then 429 with Retry-After; other addresses go on."""
+    for server in serve(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_OAUTH_REGISTRATIONS_PER_MINUTE="3"):
+        assert [register(server.origin).status_code for _ in range(3)] == [201, 201, 201]
+        refused = register(server.origin)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["cache-control"] == "no-store"
+        body = refused.json()
+        assert body["error"] == "temporarily_unavailable"
+        assert "the limit is 3 a minute" in body["error_description"] and "try again in" in body["error_description"]
+        assert asyncio.run(register_at_another_instance(server, "127.0.0.1")) == 429  # the same address
+        assert asyncio.run(register_at_another_instance(server, "203.0.113.7")) == 201
+
+
+async def register_at_another_instance(server: Served, address: str) -> int:
+    """A registration at another instance on the same database (in process), coming from `address`."""
+    app = http_app(build_server(server.settings), server.settings, "127.0.0.1", 1)
+    transport = httpx.ASGITransport(app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=server.origin) as http:
+        answer = await http.post("/register", json={"redirect_uris": ["http://127.0.0.1:1/cb"],
+                                                     "token_endpoint_auth_method": "none"})
+    return answer.status_code
+
+
+def test_registered_clients_unused_for_long_are_forgotten(oauth_server: Served) -> None:
+    """A dynamically registered client unused for SDASSIST_OAUTH_CLIENT_IDLE_DAYS (90) is deleted: refused as
+    unknown when it comes back, and swept when anyone registers. A confidential client's
+    client_secret_expires_at says when that happens if it is never used."""
+    from sqlalchemy import select, update
+
+    from sdassist.identity.store import clients_table
+
+    confidential = register(oauth_server.origin, token_endpoint_auth_method="client_secret_post").json()
+    assert confidential["client_secret_expires_at"] == confidential["client_id_issued_at"] + 90 * 86400
+    public = register(oauth_server.origin).json()
+    assert public.get("client_secret_expires_at") is None and "client_secret" not in public
+    swept = register(oauth_server.origin).json()
+    day = 86400
+
+    async def age(client_id: str, days: int) -> None:
+        store = await IdentityStore.open(oauth_server.settings.effective_database_url)
+        try:
+            then = int(time.time()) - days * day
+            async with (await store._engine_()).begin() as conn:
+                await conn.execute(update(clients_table).where(clients_table.c.client_id == client_id)
+                                   .values(created_at=then, last_used_at=then))
+        finally:
+            await store.close()
+
+    async def exists(client_id: str) -> bool:
+        store = await IdentityStore.open(oauth_server.settings.effective_database_url)
+        try:
+            return await store.get_client(client_id) is not None
+        finally:
+            await store.close()
+
+    async def last_used(client_id: str) -> int:
+        store = await IdentityStore.open(oauth_server.settings.effective_database_url)
+        try:
+            async with (await store._engine_()).connect() as conn:
+                return (await conn.execute(select(clients_table.c.last_used_at)
+                                           .where(clients_table.c.client_id == client_id))).scalar_one()
+        finally:
+            await store.close()
+
+    for client_id, days in ((confidential["client_id"], 89), (public["client_id"], 91), (swept["client_id"], 91)):
+        asyncio.run(age(client_id, days))
+    _verifier, code_challenge = pkce()
+    params = {"redirect_uri": "http://127.0.0.1:1/cb", "response_type": "code", "state": "s",
+              "code_challenge": code_challenge, "code_challenge_method": "S256"}
+    gone = httpx.get(f"{oauth_server.origin}/authorize", params={**params, "client_id": public["client_id"]})
+    assert gone.status_code == 400 and "not found" in gone.text and not asyncio.run(exists(public["client_id"]))
+    # Used at day 89: it lives on, and its use is recorded (the idle clock starts again).
+    kept = httpx.get(f"{oauth_server.origin}/authorize", params={**params, "client_id": confidential["client_id"]})
+    assert kept.status_code == 302 and "/oauth/consent?request=" in kept.headers["location"]
+    assert asyncio.run(last_used(confidential["client_id"])) >= time.time() - 60
+    # Nobody asked for the third; the next registration sweeps it.
+    assert asyncio.run(exists(swept["client_id"]))
+    assert register(oauth_server.origin).status_code == 201
+    assert not asyncio.run(exists(swept["client_id"])) and asyncio.run(exists(confidential["client_id"]))

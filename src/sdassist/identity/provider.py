@@ -47,6 +47,12 @@ class AuthServerConfig:
     refresh_ttl: int = 30 * 24 * 3600
     code_ttl: int = 300
     redirect_hosts: tuple[str, ...] = ()  # the operator's allowlist of https redirect hosts; empty: any
+    client_idle_days: int = 90  # a registered client unused this long is deleted (it registers again)
+    registrations_per_minute: int = 10  # dynamic registrations per source address; 0: no limit
+
+    @property
+    def client_idle_seconds(self) -> int:
+        return self.client_idle_days * 86400
 
     @property
     def consent_url(self) -> str:
@@ -111,6 +117,9 @@ class SdassistAuthProvider:
         found = await self.store.get_client(client_id)
         if found is None or found[1] != "dcr":
             return None
+        if await self.store.client_used(client_id) < time.time() - self.config.client_idle_seconds:
+            await self.store.forget_client(client_id)  # unused too long: it registers again
+            return None
         body, _source, _secret_hash, _fresh = found
         return OAuthClientInformationFull.model_validate({**body, "scope": " ".join(SCOPES)})
 
@@ -124,6 +133,7 @@ class SdassistAuthProvider:
             raise RegistrationError("invalid_redirect_uri", "redirect_uris: give at least one redirect URI")
         body = client_info.model_dump(mode="json", exclude_none=True, exclude={"client_secret"})
         secret = client_info.client_secret
+        await self.store.forget_idle_clients(int(time.time()) - self.config.client_idle_seconds)
         await self.store.save_client(client_info.client_id, body, source="dcr", secret=secret)
 
     def redirect_problem(self, uri: str) -> str | None:

@@ -25,8 +25,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
     delete,
+    func,
     insert,
+    or_,
     select,
     update,
 )
@@ -49,6 +52,8 @@ clients_table = Table(
     Column("secret_hash", String(64), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("fresh_until", BigInteger, nullable=True),  # a cached metadata document is fetched again after this
+    Column("last_used_at", BigInteger, nullable=True),  # registered clients: last authorize/token/revoke (hourly)
+    Column("registered_from", String(64), nullable=True, index=True),  # digest of the registering address
 )
 
 codes_table = Table(
@@ -329,6 +334,45 @@ class IdentityStore:
                                       .values(**values))
             if done.rowcount == 0:
                 await conn.execute(insert(clients_table).values(client_id=client_id, created_at=_now(), **values))
+
+    async def note_registration(self, client_id: str, source: str) -> None:
+        """Record which address registered a client (as a digest), for the per-address registration limit."""
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(update(clients_table).where(clients_table.c.client_id == client_id)
+                               .values(registered_from=digest("source:" + source), last_used_at=_now()))
+
+    async def registrations_since(self, source: str, since: int) -> list[int]:
+        """When the clients this address registered since `since` were registered (oldest first)."""
+        query = (select(clients_table.c.created_at)
+                 .where(clients_table.c.registered_from == digest("source:" + source),
+                        clients_table.c.created_at >= since)
+                 .order_by(clients_table.c.created_at))
+        async with (await self._engine_()).connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def client_used(self, client_id: str, *, every: int = 3600) -> int:
+        """Note that a registered client was used (at most one write per `every` seconds); returns when it was
+        last used before this, or when it was registered if never."""
+        now = _now()
+        used = func.coalesce(clients_table.c.last_used_at, clients_table.c.created_at)
+        async with (await self._engine_()).begin() as conn:
+            before = (await conn.execute(select(used).where(clients_table.c.client_id == client_id))).scalar()
+            if before is not None and before < now - every:
+                await conn.execute(update(clients_table).where(clients_table.c.client_id == client_id)
+                                   .values(last_used_at=now))
+        return int(before or 0)
+
+    async def forget_idle_clients(self, unused_since: int) -> int:
+        """Delete registered clients unused since then, and cached metadata documents stale since then."""
+        used = func.coalesce(clients_table.c.last_used_at, clients_table.c.created_at)
+        idle = or_(and_(clients_table.c.source == "dcr", used < unused_since),
+                   and_(clients_table.c.source == "cimd", clients_table.c.fresh_until < unused_since))
+        async with (await self._engine_()).begin() as conn:
+            return (await conn.execute(delete(clients_table).where(idle))).rowcount
+
+    async def forget_client(self, client_id: str) -> None:
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(clients_table).where(clients_table.c.client_id == client_id))
 
     async def get_client(self, client_id: str) -> tuple[dict[str, Any], str, str | None, int | None] | None:
         """(body, source, secret_hash, fresh_until) or None."""

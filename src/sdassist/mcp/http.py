@@ -224,8 +224,10 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
         redirect_hosts = parse_redirect_hosts(settings.oauth_redirect_hosts)
     except RedirectHostsError as exc:
         raise HttpConfigError(str(exc)) from None
-    provider = SdassistAuthProvider(store, AuthServerConfig(issuer=origin, resource=resource,
-                                                            redirect_hosts=redirect_hosts),
+    provider = SdassistAuthProvider(store, AuthServerConfig(
+        issuer=origin, resource=resource, redirect_hosts=redirect_hosts,
+        client_idle_days=settings.oauth_client_idle_days,
+        registrations_per_minute=settings.oauth_registrations_per_minute),
                                     client_documents=documents(store))
     routes: list[Any] = media_routes(media_store)
     if mode == "oauth":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -33,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
 
+from sdassist import jsonbody
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.redirects import consent_host, redirect_host
@@ -53,6 +55,8 @@ __all__ = ["HashedClientAuthenticator", "auth_server_metadata", "auth_server_rou
 log = logging.getLogger("sdassist.web")
 
 LOGIN_TTL = 15 * 60
+REGISTRATION_WINDOW = 60
+"""Seconds over which dynamic client registrations per source address are counted."""
 
 
 class HashedClientAuthenticator(ClientAuthenticator):
@@ -133,8 +137,10 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
     issuer = provider.config.issuer
     metadata = auth_server_metadata(issuer, registration=True)
     authenticator = HashedClientAuthenticator(provider)  # type: ignore[arg-type]
+    # A client secret's expiry is when an unused client is deleted; every use moves that on (docs/mcp.md).
     registration = RegistrationHandler(provider, ClientRegistrationOptions(  # type: ignore[arg-type]
-        enabled=True, valid_scopes=list(SCOPES), default_scopes=list(DEFAULT_SCOPES)))
+        enabled=True, valid_scopes=list(SCOPES), default_scopes=list(DEFAULT_SCOPES),
+        client_secret_expiry_seconds=provider.config.client_idle_seconds))
 
     async def as_metadata(_request: Request) -> Response:
         return JSONResponse(metadata, headers={"Cache-Control": "public, max-age=3600"})
@@ -306,8 +312,23 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
                                 own_prefix=provider.config.consent_url)
 
     async def register(request: Request) -> Response:
-        """RFC 7591 through the SDK's handler, after our checks of the body (which field, what is wrong)."""
-        return registration_refusal(await request.body()) or await registration.handle(request)
+        """RFC 7591 through the SDK's handler, after the per-address limit and our checks of the body (which
+        field, what is wrong). Registration needs no account, so each address gets a few a minute."""
+        source = request.client.host if request.client else "unknown"
+        limit = provider.config.registrations_per_minute
+        if limit:
+            now = int(time.time())
+            recent = await provider.store.registrations_since(source, now - REGISTRATION_WINDOW)
+            if len(recent) >= limit:
+                wait = max(1, recent[len(recent) - limit] + REGISTRATION_WINDOW - now)
+                return JSONResponse({"error": "temporarily_unavailable", "error_description":
+                                     f"too many client registrations from this address: the limit is {limit} a "
+                                     f"minute; try again in {wait} seconds"},
+                                    429, headers={"Retry-After": str(wait), **NO_STORE})
+        response = registration_refusal(await request.body()) or await registration.handle(request)
+        if response.status_code == 201:
+            await provider.store.note_registration(jsonbody.loads(bytes(response.body))["client_id"], source)
+        return response
 
     routes: list[BaseRoute] = [
         Route("/.well-known/oauth-authorization-server", cors_middleware(as_metadata, ["GET", "OPTIONS"]),
