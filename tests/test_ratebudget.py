@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sdassist.client.ratelimit import RateLimiter
+from sdassist.client.ratelimit import Answer, RateLimiter
 from sdassist.config import Settings
 from sdassist.ratebudget import SharedBudget, workspace_key_hash
 from sdassist.runtime import build_client
@@ -78,11 +79,102 @@ def test_two_processes_share_one_budget_with_zero_429s(database_url: str) -> Non
     with ServedSandbox(SandboxConfig(window_seconds=bench.WINDOW)) as sandbox:
         row = bench.run_mode("shared", seconds=4.0, database_url=database_url, sandbox=sandbox)
     bench.print_table([row])
+    # The sandbox counts arrivals: its zero 429s are the proof. How near the limit they ran is the bench's
+    # business (bench/ratebudget.py, bench/instances.py): on a loaded machine it says nothing about the design.
     assert row["rate_limited"] == 0 and row["failed"] == 0
-    # The sandbox counts arrivals (its zero 429s are the proof); we count answers, which may straddle a reset.
-    assert row["max_window"] <= bench.LIMIT * 1.1
-    assert all(n > 0 for n in row["per_process"])  # both processes did work
-    assert row["rate"] >= 0.8 * row["limit_rate"]  # and together they ran near the plan's limit
+    assert all(n > 0 for n in row["per_process"])  # both processes made progress
+
+
+async def _learn_fixed_windows(budget: SharedBudget, limit: int) -> None:
+    """Answers from three successive 2 s windows (up to 1000, 1002, 1004): two intervals between resets show the
+    window's length, so the budget knows the windows exactly."""
+    for reset in (1000.0, 1002.0, 1004.0):
+        assert await budget.reserve(reset - 2.0) == 0
+        await budget.release(Answer(limit, limit - 1, reset, reset - 1.9))
+    assert budget.window == 2.0 and budget.window_exact
+
+
+async def test_requests_in_flight_at_a_rollover_give_their_place_back_when_answered_from_the_old_window(
+    database_url: str,
+) -> None:
+    """SocialDock counts a request in the window in which it receives it. Requests still in flight when a
+    window ends may land in the next one, so they count against it, but only until their answer says which
+    window counted them: one from the old window gives its place back, one from the new window keeps it."""
+    key = "sd_live_carry_over_test_key_5"
+    first, second = SharedBudget(database_url, key, reserve=0), SharedBudget(database_url, key, reserve=0)
+    try:
+        await _learn_fixed_windows(first, 10)
+        for budget in (first, second) * 4:  # eight requests late in the window ending at 1004, all in flight
+            assert await budget.reserve(1003.9) == 0
+        assert await first.reserve(1004.05) == 0  # the new window (1004-1006): the eight are carried into it
+        assert await first.reserve(1004.06) == 0
+        assert await second.reserve(1004.07) > 1.9  # 8 carried + 2 new: spent until 1006
+        for budget in (first, second) * 3:  # six answers: counted in the window that ended at 1004
+            await budget.release(Answer(10, 1, 1004.0, 1004.1))
+        for _ in range(6):  # their places are back
+            assert await second.reserve(1004.2) == 0
+        assert await first.reserve(1004.2) > 1.7
+        await first.release(Answer(10, 7, 1006.0, 1004.3))  # a carried request that landed in the new window
+        await second.release(Answer(10, 6, 1006.0, 1004.3))  # keeps its place: nothing comes back
+        assert await first.reserve(1004.4) > 1.5
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_an_answer_from_a_window_the_budget_has_not_reached_rolls_it_over(database_url: str) -> None:
+    """A request sent just before a window's end that lands after it: its answer starts the new window in
+    the shared row; what is still in flight is carried into it, and what the server counted is kept."""
+    key = "sd_live_answer_rollover_key_9"
+    budget = SharedBudget(database_url, key, reserve=0)
+    try:
+        await _learn_fixed_windows(budget, 10)
+        for _ in range(3):
+            assert await budget.reserve(1005.9) == 0
+        await budget.release(Answer(10, 5, 1008.0, 1005.95))  # the server has 5 in 1006-1008 (others' too)
+        # spent: the 5 the server counted, and the 2 still in flight, which may land there too
+        assert sum([await budget.reserve(1006.0) == 0 for _ in range(5)]) == 3
+        await budget.release(Answer(10, 0, 1006.0, 1006.0))  # one carried request was counted before 1006
+        assert await budget.reserve(1006.01) == 0  # so its place in 1006-1008 is free again
+        assert await budget.reserve(1006.02) > 1.9
+    finally:
+        await budget.aclose()
+
+
+async def test_one_long_interval_between_resets_is_not_taken_for_the_window(database_url: str) -> None:
+    """An instance that was idle sees two resets 24 s apart: that is some whole number of windows, not the
+    window. It takes the length another instance has confirmed (two intervals alike) from the shared row."""
+    key = "sd_live_window_learning_key_3"
+    busy, idle = SharedBudget(database_url, key, reserve=0), SharedBudget(database_url, key, reserve=0)
+    try:
+        assert await idle.reserve(998.0) == 0
+        await idle.release(Answer(10, 9, 1000.0, 998.1))
+        assert await idle.reserve(1023.0) == 0
+        await idle.release(Answer(10, 9, 1024.0, 1023.1))
+        assert not idle.window_exact  # one interval of 24 s says little
+        await _learn_fixed_windows(busy, 10)
+        assert await idle.reserve(1024.5) == 0
+        assert idle.window == 2.0 and idle.window_exact
+    finally:
+        await busy.aclose()
+        await idle.aclose()
+
+
+async def test_an_instance_that_has_had_no_answer_paces_on_the_shared_window(database_url: str) -> None:
+    """The limit comes from the shared row; the window must come with it, or the client's pace (one request per
+    window / limit) assumes the documented minute: 6 s between requests on a 10-per-2 s plan."""
+    key = "sd_live_fresh_instance_key_8"
+    first, fresh = SharedBudget(database_url, key), SharedBudget(database_url, key)
+    limiter = RateLimiter(budget=fresh)
+    try:
+        assert await first.reserve(1000.0) == 0
+        await first.release(Answer(10, 9, 1002.0, 1000.1))
+        assert await fresh.reserve(1000.5) == 0
+        assert fresh.limit == 10 and fresh.window == 1.5  # the time left in the window, as an answer would say
+        assert limiter.emission_interval() == 0.15
+    finally:
+        await first.aclose()
+        await fresh.aclose()
 
 
 async def test_a_one_request_window_never_stalls_the_shared_budget(database_url: str) -> None:
@@ -176,3 +268,66 @@ async def test_a_killed_instances_requests_in_flight_are_released_within_seconds
             holder.kill()
             await holder.wait()
         await other.aclose()
+
+
+async def test_instances_with_random_network_delays_never_exceed_a_window(database_url: str) -> None:
+    """A discrete-event run on a virtual clock: three instances, four workers each, against a server that counts
+    each request in the fixed window in which it arrives (the documented semantics). Each instance paces its
+    requests a little faster than its third of the plan, as the client's limiter spreads them, so requests
+    are in flight at every window's end; each spends a random time reaching the server and its answer a
+    random time coming back, so they cross window ends both ways; a few answers are lost. No window ever gets
+    more than the plan allows, with no reserve kept back, and no window is starved by the requests carried
+    over from the one before."""
+    import heapq
+    import random
+
+    limit, window, requests = 10, 2.0, 240
+    rng = random.Random(7)
+    key = "sd_live_simulation_key_31"
+    budgets = [SharedBudget(database_url, key, reserve=0, rng=random.Random(i)) for i in range(3)]
+    counted: dict[int, int] = {}
+    events: list[tuple[float, int, str, int, Any]] = []  # (time, order, kind, worker, request)
+    order = 0
+
+    def at(t: float, kind: str, worker: int, request: Any = None) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(events, (t, order, kind, worker, request))
+
+    for worker in range(12):
+        at(1000.0 + worker * 0.01, "reserve", worker)
+    sent = 0
+    pace = 0.9 * window * len(budgets) / limit  # each instance's interval between requests
+    next_at = [0.0] * len(budgets)
+    try:
+        while events:
+            t, _, kind, worker, request = heapq.heappop(events)
+            budget = budgets[worker % 3]
+            if kind == "reserve":
+                if sent >= requests:
+                    continue
+                if t < next_at[worker % 3]:
+                    at(next_at[worker % 3], "reserve", worker)
+                    continue
+                wait = await budget.reserve(t)
+                if wait > 0:
+                    at(t + wait, "reserve", worker)
+                    continue
+                sent += 1
+                next_at[worker % 3] = t + pace
+                at(t + rng.uniform(0.0, 0.2), "arrive", worker)
+            elif kind == "arrive":
+                slot = int(t // window)
+                counted[slot] = counted.get(slot, 0) + 1
+                answer = Answer(limit, max(0, limit - counted[slot]), (slot + 1) * window, 0.0)
+                at(t + rng.uniform(0.0, 0.8), "answer", worker, None if rng.random() < 0.05 else answer)
+            else:
+                await budget.release(None if request is None else request._replace(now=t))
+                at(t, "reserve", worker)
+    finally:
+        for budget in budgets:
+            await budget.aclose()
+    windows = [counted.get(slot, 0) for slot in range(min(counted), max(counted) + 1)]
+    assert max(windows) <= limit, windows
+    full = windows[2:-1]  # past the start (one request at a time until the limit is known) and the last
+    assert sum(full) >= 0.9 * limit * len(full), windows

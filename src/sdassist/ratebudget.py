@@ -6,13 +6,19 @@ inside a transaction that holds the row (`SELECT … FOR UPDATE` on PostgreSQL, 
 SQLite), so instances together never take more than the window allows. It plugs into the client's
 `RateLimiter` through the `Budget` interface; the client itself knows nothing about databases.
 
-State per workspace, all in server time (unix seconds as SocialDock counts them):
-`used` requests taken in the window ending at `window_end`, `paused_until` after a 429, and the plan's
-`limit`. Requests sent and not yet answered (they may land in the next window) are counted per instance,
-in a lease (`sdassist_rate_leases`: one row per instance, its count and a heartbeat on the database's
-clock). A running instance renews its lease every second while it has requests out; the workspace's
-in-flight count is the sum over leases renewed within `LEASE_TTL`, so the requests of an instance that
-crashed mid-request stop holding the budget back a few seconds later.
+SocialDock counts a request in the window in which it receives it. State per workspace, in server time
+(unix seconds as SocialDock counts them): the current window's end `window_end` (and the one before it,
+`prev_end`), `used` requests taken in it, `server_used` the most any answer from it reported, `paused_until`
+after a 429, and the plan's `limit`. What the window has spent is `max(used + carried, server_used)`.
+
+Requests sent and not yet answered are counted per instance, in a lease (`sdassist_rate_leases`: one row
+per instance, its count `in_flight` and a heartbeat on the database's clock). When the window rolls over,
+each lease's requests still in flight become its `carried`: they may land in the new window, so they count
+against it, until an answer shows one was counted in an earlier window (its `X-RateLimit-Reset`), which
+gives its place back. Only requests sent before the rollover can be answered from an earlier window, so
+that is exact; a carried request whose answer comes from the new window stays counted, as it should.
+A running instance renews its lease every second; only leases renewed within `LEASE_TTL` count, so the
+requests of an instance that crashed mid-request stop holding the budget back a few seconds later.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sdassist.client.ratelimit import DEFAULT_WINDOW, LocalBudget
+from sdassist.client.ratelimit import DEFAULT_WINDOW, Answer, LocalBudget
 from sdassist.db import open_engine
 
 __all__ = ["SharedBudget", "workspace_key_hash"]
@@ -65,6 +71,9 @@ budget_table = Table(
     Column("in_flight", Integer, nullable=False, default=0),  # unused since the leases (kept for old databases)
     Column("paused_until", Float, nullable=False, default=0.0),
     Column("touched", Float, nullable=False, default=0.0),
+    Column("server_used", Integer, nullable=True),  # the most an answer from the current window reported
+    Column("prev_end", Float, nullable=True),  # the end of the window before the current one
+    Column("window", Float, nullable=True),  # the window's length, once an instance has seen it twice
 )
 
 leases_table = Table(
@@ -74,12 +83,14 @@ leases_table = Table(
     Column("instance", String(40), primary_key=True),
     Column("in_flight", Integer, nullable=False, default=0),
     Column("heartbeat", Float, nullable=False),  # the database's clock, unix seconds
+    # requests in flight at the last rollover, not yet shown to have been counted in an earlier window
+    Column("carried", Integer, nullable=True),
 )
 
 _POLL = 0.02
 #: An instance whose lease went unrenewed this long (seconds) is gone: its requests in flight no longer count.
 LEASE_TTL = 5.0
-#: How often an instance with requests in flight renews its lease.
+#: How often a running instance renews its lease.
 HEARTBEAT = 1.0
 log = logging.getLogger("sdassist.ratebudget")
 
@@ -110,6 +121,7 @@ class SharedBudget(LocalBudget):
         self._engine: AsyncEngine | None = None
         self.instance = uuid.uuid4().hex  # this process's lease
         self._mine = 0  # this instance's requests in flight
+        self._owed = 0  # releases that could not be written: the heartbeat writes them
         self._heartbeat: asyncio.Task[None] | None = None
         self._next_sweep = 0.0  # monotonic time of the next removal of dead instances' leases
 
@@ -135,21 +147,17 @@ class SharedBudget(LocalBudget):
         return engine
 
     @asynccontextmanager
-    async def _row(self) -> AsyncIterator[tuple[AsyncConnection, dict[str, Any]]]:
-        """The workspace's row, locked until the block ends; changes to the dict are written back."""
-        engine = await self._open()
-        async with engine.begin() as conn:
-            query = select(budget_table).where(budget_table.c.key_hash == self.key_hash)
-            if self._backend == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).mappings().one()
-            state = dict(row)
-            before = dict(state)
-            yield conn, state
-            if state != before:
-                await conn.execute(
-                    update(budget_table).where(budget_table.c.key_hash == self.key_hash).values(
-                        **{k: v for k, v in state.items() if k != "key_hash"}))
+    async def _row(self, conn: AsyncConnection) -> AsyncIterator[dict[str, Any]]:
+        """The workspace's row, locked until `conn`'s transaction ends; changes to the dict are written back."""
+        query = select(budget_table).where(budget_table.c.key_hash == self.key_hash)
+        if self._backend == "postgresql":
+            query = query.with_for_update()
+        state = dict((await conn.execute(query)).mappings().one())
+        before = dict(state)
+        yield state
+        if state != before:
+            await conn.execute(update(budget_table).where(budget_table.c.key_hash == self.key_hash).values(
+                **{k: v for k, v in state.items() if k != "key_hash"}))
 
     def _db_now(self) -> Any:
         """The database's clock in unix seconds, as SQL: one clock for every instance's heartbeat."""
@@ -157,46 +165,80 @@ class SharedBudget(LocalBudget):
             return literal_column("EXTRACT(EPOCH FROM clock_timestamp())::float8")
         return literal_column("(julianday('now') - 2440587.5) * 86400.0")
 
-    async def _live_in_flight(self, conn: AsyncConnection) -> int:
-        """Requests in flight in every live instance; leases of instances long gone are removed now and then."""
+    async def _live(self, conn: AsyncConnection) -> tuple[int, int]:
+        """Requests in flight, and requests carried into the current window, in every live instance; leases of
+        instances long gone are removed now and then."""
         c = leases_table.c
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + 10 * LEASE_TTL
             await conn.execute(delete(leases_table).where(
                 c.key_hash == self.key_hash, c.heartbeat < self._db_now() - 20 * LEASE_TTL))
-        total = (await conn.execute(select(func.coalesce(func.sum(c.in_flight), 0)).where(
-            c.key_hash == self.key_hash, c.heartbeat >= self._db_now() - LEASE_TTL))).scalar_one()
-        return int(total)
+        in_flight, carried = (await conn.execute(
+            select(func.coalesce(func.sum(c.in_flight), 0), func.coalesce(func.sum(c.carried), 0)).where(
+                c.key_hash == self.key_hash, c.heartbeat >= self._db_now() - LEASE_TTL))).one()
+        return int(in_flight), int(carried)
+
+    async def _roll_over(self, conn: AsyncConnection, st: dict[str, Any], end: float | None) -> None:
+        """A new window begins (ending at `end`, None while unknown): every request still in flight is carried
+        into it."""
+        st.update(prev_end=st["window_end"], window_end=end, used=0, server_used=0)
+        await conn.execute(update(leases_table).where(leases_table.c.key_hash == self.key_hash).values(
+            carried=leases_table.c.in_flight))
 
     async def _take(self, conn: AsyncConnection) -> None:
         """One more request in flight on this instance's lease (counted here once the transaction is over)."""
         c = leases_table.c
-        mine = (c.key_hash == self.key_hash) & (c.instance == self.instance)
-        changed = await conn.execute(update(leases_table).where(mine).values(
+        changed = await conn.execute(update(leases_table).where(self._mine_where()).values(
             in_flight=c.in_flight + 1, heartbeat=self._db_now()))
         if changed.rowcount == 0:
             await conn.execute(insert(leases_table).values(
                 key_hash=self.key_hash, instance=self.instance, in_flight=1, heartbeat=self._db_now()))
 
-    async def _renew(self, *, released: bool = False) -> None:
-        """Renew this instance's lease (and count one request fewer in flight when `released`)."""
-        engine = await self._open()
+    def _mine_where(self) -> Any:
         c = leases_table.c
+        return (c.key_hash == self.key_hash) & (c.instance == self.instance)
+
+    async def _renew(self) -> None:
+        """Renew this instance's lease, writing the releases that could not be written when they happened."""
+        engine = await self._open()
+        owed = self._owed
         values: dict[str, Any] = {"heartbeat": self._db_now()}
-        if released:
-            values["in_flight"] = case((c.in_flight > 0, c.in_flight - 1), else_=0)
+        if owed:
+            c = leases_table.c
+            values["in_flight"] = case((c.in_flight > owed, c.in_flight - owed), else_=0)
         async with engine.begin() as conn:
-            await conn.execute(update(leases_table).where(
-                c.key_hash == self.key_hash, c.instance == self.instance).values(**values))
+            await conn.execute(update(leases_table).where(self._mine_where()).values(**values))
+        self._owed -= owed
 
     async def _keep_lease(self) -> None:
-        """Renew the lease every HEARTBEAT seconds while this instance has requests out."""
-        while self._mine > 0:
+        """Renew the lease every HEARTBEAT seconds for as long as this instance runs: its requests carried into
+        the current window count while it lives, even once it has nothing in flight."""
+        while True:
             await asyncio.sleep(HEARTBEAT)
             try:
                 await self._renew()
             except Exception as exc:  # the database briefly away: try again at the next beat
                 log.warning("could not renew the rate-budget lease: %s", type(exc).__name__)
+
+    def _learn_window(self, reset: float, now: float) -> None:
+        """As a single process does, but a window length counts as known only once two intervals between resets
+        have shown it: an instance idle for a while sees one long interval (several windows at once), and one
+        instance's wrong length would mislead all of them."""
+        super()._learn_window(reset, now)
+        if self.window_exact and self.window:
+            seen = sum(abs(d - self.window) < 1e-3 * self.window for d in self._deltas)
+            self.window_exact = seen >= 2
+
+    def _adopt_window(self, st: dict[str, Any], now: float) -> None:
+        """The window length another instance has confirmed (the shortest any has: every interval between
+        resets is a whole number of windows). An instance that has had no answer yet takes the time left in
+        the current window as its first estimate, as it would from an answer: its pace (one request per
+        window / limit) would otherwise assume the documented minute, 12 times too slow on a 5 s window."""
+        shared = st.get("window")
+        if shared and (not self.window_exact or not self.window or shared < self.window - 1e-6):
+            self.window, self.window_exact = shared, True
+        elif self.window is None and st["window_end"] is not None and st["window_end"] > now:
+            self.window = max(0.5, st["window_end"] - now)
 
     async def aclose(self) -> None:
         if self._heartbeat is not None:
@@ -216,13 +258,17 @@ class SharedBudget(LocalBudget):
         wait = await self._reserve(now)
         if wait <= 0:
             self._mine += 1
-            if self._heartbeat is None or self._heartbeat.done():
-                self._heartbeat = asyncio.create_task(self._keep_lease())
+            self._beat()
         return wait
 
+    def _beat(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._keep_lease())
+
     async def _reserve(self, now: float) -> float:
-        async with self._row() as (conn, st):
-            in_flight = await self._live_in_flight(conn)
+        engine = await self._open()
+        async with engine.begin() as conn, self._row(conn) as st:
+            in_flight, carried = await self._live(conn)
             if st["paused_until"] > now:
                 self._paused_until = st["paused_until"]
                 return st["paused_until"] - now + self._margin()
@@ -234,14 +280,16 @@ class SharedBudget(LocalBudget):
                 await self._take(conn)
                 return 0.0
             self.limit = limit
+            self._adopt_window(st, now)
             end = st["window_end"]
             if end is not None and now >= end:
-                # The window has ended: a fresh one, in which requests still in flight may be counted.
+                # The window has ended: a fresh one, into which the requests still in flight are carried.
                 # Fixed windows of a known length: the next end is predictable; else wait for an answer.
                 window = self.window or DEFAULT_WINDOW
                 end = end + (math.floor((now - end) / window) + 1) * window if self.window_exact else None
-                st.update(window_end=end, used=min(limit, in_flight))
-            if st["used"] >= limit - self._floor():
+                await self._roll_over(conn, st, end)
+                carried = in_flight
+            if max(st["used"] + carried, st["server_used"] or 0) >= limit - self._floor():
                 if end is None:  # spent before any answer from this window
                     if in_flight:
                         return _POLL
@@ -254,29 +302,65 @@ class SharedBudget(LocalBudget):
             await self._take(conn)
             return 0.0
 
-    async def release(self) -> None:
+    async def release(self, answer: Answer | None = None) -> None:
+        """This request is over: one fewer in flight on the lease and, in the same transaction, what its answer
+        said of the window (so it is never neither in flight nor counted). Locks are taken in one order
+        everywhere, the workspace's row before any lease, so instances never deadlock."""
         self._mine = max(0, self._mine - 1)
-        await self._renew(released=True)
+        try:
+            engine = await self._open()
+            async with engine.begin() as conn:
+                if answer is None:
+                    await self._untake(conn)
+                    return
+                async with self._row(conn) as st:
+                    await self._untake(conn)
+                    await self._observe(conn, st, answer)
+        except Exception:
+            self._owed += 1  # the heartbeat writes it once the database answers again
+            self._beat()
+            raise
+
+    async def _untake(self, conn: AsyncConnection) -> None:
+        c = leases_table.c
+        await conn.execute(update(leases_table).where(self._mine_where()).values(
+            in_flight=case((c.in_flight > 0, c.in_flight - 1), else_=0), heartbeat=self._db_now()))
 
     async def observe(self, limit: int, remaining: int, reset: float, now: float) -> None:
+        engine = await self._open()
+        async with engine.begin() as conn, self._row(conn) as st:
+            await self._observe(conn, st, Answer(limit, remaining, reset, now))
+
+    async def _observe(self, conn: AsyncConnection, st: dict[str, Any], answer: Answer) -> None:
+        """Learn from one answer, inside the transaction that holds the workspace's row `st`."""
+        limit, remaining, reset, now = answer
         self.limit = limit
         self._learn_window(reset, now)
-        async with self._row() as (conn, st):
-            st["plan_limit"] = limit
-            if reset <= now:  # describes a window that is over
-                return
-            in_flight = await self._live_in_flight(conn)
-            server_used = max(0, limit - remaining)
-            end = st["window_end"]
-            if end is None or reset > end + 1e-6:
-                # First answer from this window: what the server counted, plus whatever may still land.
-                st.update(window_end=reset, used=min(limit, max(st["used"] if end is None else 0,
-                                                                server_used + in_flight)))
-            elif reset >= end - 1e-6:
-                st["used"] = max(st["used"], server_used)
-            # an older window's answer arriving late tells nothing new
+        if self.window_exact and self.window and self.window < (st["window"] or math.inf) - 1e-6:
+            st["window"] = self.window
+        self._adopt_window(st, now)
+        st["plan_limit"] = limit
+        end, prev = st["window_end"], st["prev_end"]
+        if (end is not None and reset < end - 1e-6) or (end is None and prev is not None and reset <= prev + 1e-6):
+            # Counted in a window before the current one: a request carried into it that never landed there.
+            c = leases_table.c
+            await conn.execute(update(leases_table).where(self._mine_where() & (c.carried > 0)).values(
+                carried=c.carried - 1))
+            return
+        if reset <= now:  # describes a window that is over
+            return
+        server_used = limit - remaining
+        if end is not None and reset > end + 1e-6:
+            # An answer from a window this row has not rolled over into yet: roll over now. What the server
+            # counted so far is spent, and whatever is still in flight is carried.
+            await self._roll_over(conn, st, reset)
+            st["used"] = server_used
+        elif end is None:  # the first answer from the window the row rolled over into
+            st["window_end"] = reset
+        st["server_used"] = max(st["server_used"] or 0, server_used)
 
     async def pause_until(self, until: float) -> None:
         self._paused_until = max(self._paused_until, until)
-        async with self._row() as (_conn, st):
+        engine = await self._open()
+        async with engine.begin() as conn, self._row(conn) as st:
             st["paused_until"] = max(st["paused_until"], until)

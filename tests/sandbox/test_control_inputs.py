@@ -18,7 +18,7 @@ BAD_RULES: list[Any] = [
     {"error_rate": float("nan")}, {"latency_rate": 2}, {"latency_ms": "slow"}, {"latency_ms": float("inf")},
     {"latency_ms": -1}, {"status": 200}, {"status": "500"}, {"status": True}, {"drop_after_processing": "yes"},
     {"retry_after_seconds": "soon"}, {"retry_after_seconds": float("nan")}, {"hold_ms": "long"}, {"count": -1},
-    {"count": 1.5}, {"count": True}, {"colour": "red"}, "rule", 5, None,
+    {"count": 1.5}, {"count": True}, {"latency_jitter_ms": -5}, {"colour": "red"}, "rule", 5, None,
 ]
 
 

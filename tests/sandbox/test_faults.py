@@ -130,3 +130,15 @@ async def test_hold_rules_are_validated(client: httpx.AsyncClient, rule: dict) -
     assert answer.status_code == 400
     assert "hold_" in answer.json()["error"]["details"]
     assert (await client.get("/api/v1/posts")).status_code == 200  # the sandbox still works
+
+
+def test_latency_jitter_spreads_each_requests_delay_over_a_range() -> None:
+    """`latency_jitter_ms` adds a seeded random 0..jitter ms to `latency_ms`: 50 + 0..100 is 50-150 ms."""
+    from sdassist.sandbox.faults import FaultInjector, parse_rule
+
+    injector = FaultInjector(seed=3)
+    injector.configure([parse_rule({"path": "/api/v1/*", "latency_rate": 1.0, "latency_ms": 50,
+                                    "latency_jitter_ms": 100})], seed=3)
+    delays = [injector.decide("POST", "/api/v1/posts").latency_ms for _ in range(200)]
+    assert all(50 <= d <= 150 for d in delays)
+    assert min(delays) < 60 and max(delays) > 140  # spread over the range, not one fixed delay

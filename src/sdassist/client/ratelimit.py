@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import httpx
 
@@ -38,6 +38,16 @@ _DELTA_THRESHOLD = 1e9
 _POLL = 0.005
 #: How far behind its pace (a fraction of the window) the limiter may catch up.
 CATCH_UP = 0.05
+
+
+class Answer(NamedTuple):
+    """What one response said about the server's window: `remaining` left until `reset`, seen at `now`
+    (all server time)."""
+
+    limit: int
+    remaining: int
+    reset: float
+    now: float
 
 
 @runtime_checkable
@@ -59,8 +69,10 @@ class Budget(Protocol):
         """Take one request (return 0) or say how long to wait before asking again (take nothing)."""
         ...
 
-    async def release(self) -> None:
-        """A request taken with `reserve` is over, answered or not."""
+    async def release(self, answer: Answer | None = None) -> None:
+        """A request taken with `reserve` is over; `answer` is what its response said of the window (None:
+        no response, or one without the headers). Giving both at once lets a shared budget settle the
+        request in one step, with no moment where it is neither in flight nor counted."""
         ...
 
     async def observe(self, limit: int, remaining: int, reset: float, now: float) -> None:
@@ -136,8 +148,10 @@ class LocalBudget:
         self._in_flight += 1
         return 0.0
 
-    async def release(self) -> None:
+    async def release(self, answer: Answer | None = None) -> None:
         self._in_flight = max(0, self._in_flight - 1)
+        if answer is not None:
+            await self.observe(*answer)
 
     async def observe(self, limit: int, remaining: int, reset: float, now: float) -> None:
         first = self.limit is None
@@ -291,8 +305,8 @@ class RateLimiter:
 
     async def complete(self, response: httpx.Response | None) -> None:
         """Give the request back and learn from the response's headers (None: no response)."""
-        await self.budget.release()
         if response is None:
+            await self.budget.release()
             return
         received = self._clock()
         headers = response.headers
@@ -311,11 +325,13 @@ class RateLimiter:
         if reset is not None and reset < _DELTA_THRESHOLD:
             reset = self.server_now() + reset
         if limit and remaining is not None and reset is not None:
-            await self.budget.observe(limit, remaining, reset, self.server_now())
+            await self.budget.release(Answer(limit, remaining, reset, self.server_now()))
             window = self.budget.window
             if self.budget.window_exact and window:
                 # The window this response was counted in began at reset - window, at or before now.
                 self._add_offset(reset - window - received)
+        else:
+            await self.budget.release()
         if response.status_code == 429:
             until = retry_after_of(response, self.server_now())
             until_ts = until if until is not None else reset

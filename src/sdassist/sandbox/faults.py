@@ -25,6 +25,7 @@ class FaultRule:
     status: int = 500
     latency_rate: float = 0.0
     latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0  # a further random 0..jitter ms on top of latency_ms, as a network varies
     drop_rate: float = 0.0
     drop_after_processing: bool = True
     count: int | None = None  # how many more times the rule may fire; None = unlimited
@@ -88,6 +89,7 @@ def parse_rule(raw: Any) -> FaultRule:
     if isinstance(rule.status, bool) or not isinstance(rule.status, int) or not 400 <= rule.status <= 599:
         raise ValueError("status must be an HTTP error status (400-599)")
     _number(rule.latency_ms, "latency_ms", 0, MAX_HOLD_MS)
+    _number(rule.latency_jitter_ms, "latency_jitter_ms", 0, MAX_HOLD_MS)
     if not isinstance(rule.drop_after_processing, bool):
         raise ValueError("drop_after_processing must be true or false")
     _number(rule.retry_after_seconds, "retry_after_seconds", 0, MAX_RETRY_AFTER_S, optional=True)
@@ -129,6 +131,8 @@ class FaultInjector:
             fired = False
             if rule.latency_rate and self.rng.random() < rule.latency_rate:
                 decision.latency_ms += rule.latency_ms
+                if rule.latency_jitter_ms:
+                    decision.latency_ms += self.rng.uniform(0, rule.latency_jitter_ms)
                 fired = True
             if decision.error_status is None and not decision.drop:
                 if rule.error_rate and self.rng.random() < rule.error_rate:
