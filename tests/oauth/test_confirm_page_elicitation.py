@@ -170,7 +170,8 @@ async def test_a_tampered_or_foreign_request_state_is_refused(cluster: Cluster, 
         tampered = state[:-2] + ("AA" if not state.endswith("AA") else "BB")
         with pytest.raises(MCPError) as refused:
             await client.call_tool("draft_post", POST, input_responses=accept, request_state=tampered)
-        assert "Invalid or expired requestState" in str(refused.value)
+        assert str(refused.value).startswith("Invalid or expired requestState: a retry must carry, unchanged, the ")
+        assert "list_drafts" in str(refused.value)
         # Her own state, retried: the draft as it stands, not a second draft.
         again = await client.call_tool("draft_post", POST, input_responses=accept, request_state=state)
         assert again.structured_content["state"] == "pending"

@@ -32,6 +32,24 @@ CONFIRMED_TOOLS = frozenset({"draft_post", "edit_draft", "update_post"})
 """The tools whose answer is a draft waiting for approval."""
 
 
+STATE_REFUSED = (
+    "Invalid or expired requestState: a retry must carry, unchanged, the requestState this server returned for "
+    "the same tool call by the same signed-in person, within 10 minutes. This retry did nothing; list_drafts "
+    "mine_only=true shows what the first call stored.")
+
+
+async def explain_refused_state(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware outside the SDK's request-state boundary: its refusal says how to go on. Which check
+    failed stays in the server log, as the SDK intends."""
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        data = exc.data
+        if isinstance(data, dict) and data.get("reason") == "invalid_request_state":
+            raise MCPError(code=exc.code, message=STATE_REFUSED, data=data) from None
+        raise
+
+
 def elicitation_id(draft_id: str, version: int) -> str:
     return f"{draft_id}-v{version}"
 

@@ -22,13 +22,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
+from mcp.server.request_state import RequestStateBoundary
 from mcp.types import CallToolResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
 
 from sdassist import package_version
 from sdassist.config import Settings
 from sdassist.mcp import listing
-from sdassist.mcp.page_rounds import ConfirmPageRounds, OpenPages
+from sdassist.mcp.page_rounds import ConfirmPageRounds, OpenPages, explain_refused_state
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -216,6 +217,8 @@ class SdassistServer(MCPServer):
                  listed: list[dict[str, Any]] | None, cache: tuple[Any, str, bool] | None, **kwargs: Any) -> None:
         super().__init__(*args, middleware=[self._after_first_request, ConfirmPageRounds(state.request_context)],
                          request_state_security=request_state_security(state.settings), **kwargs)
+        boundary = next(i for i, m in enumerate(self.middleware) if isinstance(m, RequestStateBoundary))
+        self.middleware.insert(boundary, explain_refused_state)
         self.sdassist_state = state
         self.warmup = Warmup(self)
         self._toolsets, self._read_only = toolsets, read_only
