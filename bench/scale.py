@@ -238,7 +238,8 @@ async def home_child(url: str, pause: float, samples: int, persons: list[str], c
         async def no_warmup(self: SlackFace) -> None:
             return None
         SlackFace.warm_home = no_warmup  # type: ignore[method-assign]
-    fake = await FakeSlack().start()  # users.info answers Europe/Berlin: the people's zone is not the default one
+    fake = await FakeSlack().start()  # people in Europe/Berlin: their zone is not the default one
+    fake.users.update({person: {} for person in persons})  # the workspace's members, as users.list gives them
     settings = Settings(_env_file=None, SDASSIST_DATABASE_URL=url, SDASSIST_TIMEZONE="UTC",
                         SLACK_BOT_TOKEN="xoxb-bench", SDASSIST_SLACK_API_URL=fake.api_url,
                         SDASSIST_APPROVAL_CHANNEL="C0APPROVE", SDASSIST_APPROVERS="U00001",
@@ -260,7 +261,7 @@ async def home_child(url: str, pause: float, samples: int, persons: list[str], c
             await starting
             out["rss_ready"] = rss_mb()
             others = [(await time_calls(lambda p=p: face.render_home(p), 1))[0] for p in persons[1:]]
-            out["others_first"] = others  # each one's first render also asks Slack for their zone (users.info)
+            out["others_first"] = others
             watch.on, watch.full, watch.longest = True, 0, 0.0
             steady: dict[str, list[float]] = {p: [] for p in persons}
             if not control:
@@ -306,11 +307,11 @@ async def bench_home(url: str, people: list[str], args: argparse.Namespace) -> t
           f"{sum(r['first_full_gc'] for r in runs)}) (target <= {HOME_TARGET_MS:g} ms: "
           f"{'met' if first <= HOME_TARGET_MS else 'MISSED'})")
     controls = [r["first"] * 1000 for r in control]
-    print(f"  control, without the warm-up (as before): first render {med(controls):.1f} ms "
+    print(f"  control, without App Home's warm-up (as before it): first render {med(controls):.1f} ms "
           f"(runs: {', '.join(f'{v:.1f}' for v in controls)}): the warm-up took {med(controls) - first:.1f} ms off")
     others = [v * 1000 for r in runs for v in r["others_first"]]
     if others:
-        print(f"  App Home, each other person's first render (asks Slack for their zone too): median "
+        print(f"  App Home, each other person's first render: median "
               f"{med(others):.1f} ms, worst {max(others):.1f} ms")
     p99s = []
     for n, r in enumerate(runs, 1):

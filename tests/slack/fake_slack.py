@@ -172,6 +172,13 @@ class FakeSlack:
                     "tz": self.default_tz, "profile": {"display_name": f"user-{user_id.lower()}"}}
             user.update(self.users.get(user_id, {}))
             answer.update(user=user)
+        elif method == "users.list":  # the people in `users`, `limit` a page
+            ids = sorted(self.users)
+            start = int(params.get("cursor") or 0)
+            end = start + int(params.get("limit") or 200)
+            answer.update(members=[{"id": i, "name": i.lower(), "tz": self.default_tz, **self.users[i]}
+                                   for i in ids[start:end]],
+                          response_metadata={"next_cursor": str(end) if end < len(ids) else ""})
         elif method == "files.info":
             if params.get("file") not in self.shared:
                 return web.json_response({"ok": False, "error": "file_not_found"})

@@ -146,3 +146,18 @@ async def test_a_zone_past_its_hour_is_answered_at_once_and_asked_again_behind(f
     assert (await zones.get(REQUESTER))[0] == "Europe/Berlin"  # no wait for Slack: the zone known
     await eventually(lambda: zones.get(REQUESTER), lambda found: found[0] == "America/New_York", timeout=30,
                      failure=lambda found: f"still {found[0]} after the travel")
+
+
+async def test_the_workspace_s_zones_are_learned_at_start_so_first_requests_ask_slack_nothing(
+        face: SlackFace, fake: FakeSlack) -> None:
+    fake.users.update({f"U{n:04d}": {"tz": "America/New_York"} for n in range(450)})  # three pages of users.list
+    fake.users["U0BAD"] = {"tz": "Mars/Olympus_Mons"}
+    await face.start(poll_interval=0.1)
+    await fake.wait_for("users.list")  # started with the app, in the background
+
+    zones = ZoneCache(face.client, "UTC")
+    assert await zones.learn_all() == 451
+    asked = len(fake.of("users.info"))
+    assert (await zones.get("U0007"))[0] == "America/New_York"
+    assert (await zones.get("U0BAD"))[0] == "UTC"  # a zone we cannot read: the default, as users.info does
+    assert len(fake.of("users.info")) == asked

@@ -18,7 +18,7 @@ SCOPE_USES: dict[str, list[str]] = {
     "chat:write": ["chat_postMessage(", "chat_update(", "chat_postEphemeral("],
     # cards in a channel the bot was not invited to
     "chat:write.public": ["chat_postMessage(channel=self.channel", "chat_postMessage, draft, channel=self.channel"],
-    "users:read": ["users_info("],
+    "users:read": ["users_info(", "users_list("],
     "usergroups:read": ["usergroups_users_list("],
     "files:write": ["files_upload_v2("],
     "files:read": ["files_info(", "url_private"],

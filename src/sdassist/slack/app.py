@@ -29,7 +29,7 @@ from sdassist.config import Settings
 from sdassist.netsafety import check_secret_transport
 from sdassist.publishing.drafts import Draft, DraftState, Principal
 from sdassist.publishing.media import check_media_files
-from sdassist.publishing.when import parse_zone
+from sdassist.publishing.when import TimeError, parse_zone
 from sdassist.runtime import Runtime
 from sdassist.slack import blocks as ui
 from sdassist.slack.analytics import analytics_text
@@ -61,6 +61,7 @@ COMPOSER_BLOCKS = {"text", "accounts", "when", "now", "media", "title"}
 EDIT_BLOCKS = {"text", "when", "media", "title"}
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
 HOME_WARM_EVERY = 600.0  # seconds between App Home warm-ups after the first: windows kept current, a new week read
+LEARN_PAGES = 50  # pages of users.list read at start (200 people each); people beyond are asked when they come
 WARMUP_PRINCIPAL = Principal(id="sdassist", kind="operator", face="system", name="sdassist")
 
 
@@ -135,20 +136,42 @@ class ZoneCache:
         return hit[1], hit[2]
 
     async def _ask(self, user_id: str) -> tuple[str, str | None]:
-        zone, name = self.default, None
         try:
-            user = (await self.client.users_info(user=user_id))["user"]
-            parse_zone(user.get("tz") or self.default)
-            zone = user.get("tz") or self.default
-            profile = user.get("profile") or {}
-            name = profile.get("display_name") or user.get("real_name") or user.get("name")
+            zone, name = self._keep((await self.client.users_info(user=user_id))["user"])
         except Exception as exc:
             log.info("users.info for %s failed (%s); using %s", user_id, type(exc).__name__,
                      "the zone known" if user_id in self._zones else self.default)
             hit = self._zones.get(user_id)
-            return (hit[1], hit[2]) if hit else (zone, name)
-        self._zones[user_id] = (time.monotonic(), zone, name)
+            return (hit[1], hit[2]) if hit else (self.default, None)
         return zone, name
+
+    def _keep(self, user: Mapping[str, Any]) -> tuple[str, str | None]:
+        """Remember a Slack user object's zone (the default when it has none or one we cannot read) and name."""
+        zone = user.get("tz") or self.default
+        try:
+            parse_zone(zone)
+        except TimeError:
+            zone = self.default
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name")
+        self._zones[user["id"]] = (time.monotonic(), zone, name)
+        return zone, name
+
+    async def learn_all(self, *, pages: int = LEARN_PAGES) -> int:
+        """Every member's zone from `users.list`, a page of 200 at a time, so that nobody's first App Home or
+        command after a start waits for Slack to say where they are. Returns how many were learned."""
+        cursor: str | None = None
+        learned = 0
+        for _ in range(pages):
+            answer = await self.client.users_list(limit=200, cursor=cursor)
+            for user in answer.get("members") or []:
+                if user.get("id") and not user.get("deleted") and user["id"] not in self._zones:
+                    self._keep(user)
+                    learned += 1
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return learned
 
 
 class ApproverDirectory:
@@ -350,6 +373,7 @@ class SlackFace:
         registering the webhook."""
         self.home_warmup = self.spawn(self.warm_home())
         self.spawn(self._keep_home_warm())
+        self.spawn(self._learn_zones())
         await asyncio.to_thread(self._warm_time_parser)
         self.spawn(self.cards.watch(poll_interval))
         self.spawn(self._keep_accounts())
@@ -551,6 +575,12 @@ class SlackFace:
         beside it. A render that is cancelled meanwhile leaves the warm-up running."""
         if self.home_warmup is not None and not self.home_warmup.done():
             await asyncio.wait([self.home_warmup])
+
+    async def _learn_zones(self) -> None:
+        try:
+            log.debug("learned the time zones of %d people", await self.zones.learn_all())
+        except Exception as exc:  # without them each person's first request asks users.info, as before
+            log.info("could not list the workspace's people for their time zones: %s", type(exc).__name__)
 
     async def _keep_home_warm(self) -> None:
         await self.warmed()
