@@ -8,11 +8,10 @@ app must ask again. Personal access tokens are `sdassist tokens`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
-from sdassist.tokens_cli import open_identity_store, when_text
+from sdassist.tokens_cli import open_identity_store, run_async, when_text
 
 __all__ = ["add_grants_parser"]
 
@@ -55,17 +54,13 @@ async def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(fn: Any) -> Any:
-    return lambda args: asyncio.run(fn(args))
-
-
 def add_grants_parser(sub: Any) -> None:
     grants = sub.add_parser("grants", help="consents people gave OAuth apps (remembered): list, revoke")
     actions = grants.add_subparsers(dest="action", required=True)
     p = actions.add_parser("list", help="remembered consents: who allowed which app what")
     p.add_argument("--user", help="only this person's (their id, as in `sdassist tokens`)")
-    p.set_defaults(func=_run(_list))
+    p.set_defaults(func=run_async(_list))
     p = actions.add_parser("revoke", help="forget a consent (and end that app's sign-ins for the person)")
     p.add_argument("id", nargs="?", help="the grant's id (grt_…)")
     p.add_argument("--user", help="every consent this person gave")
-    p.set_defaults(func=_run(_revoke))
+    p.set_defaults(func=run_async(_revoke))

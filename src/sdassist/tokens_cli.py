@@ -15,7 +15,7 @@ from typing import Any
 
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES
 
-__all__ = ["add_tokens_parser", "open_identity_store", "when_text"]
+__all__ = ["add_tokens_parser", "open_identity_store", "run_async", "when_text"]
 
 PAT_CLIENT = "personal-access-token"
 
@@ -93,7 +93,8 @@ async def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(fn: Any) -> Any:
+def run_async(fn: Any) -> Any:
+    """An argparse `func` that runs the async command `fn` to its end."""
     return lambda args: asyncio.run(fn(args))
 
 
@@ -107,10 +108,10 @@ def add_tokens_parser(sub: Any) -> None:
                    help=f"space- or comma-separated, of {', '.join(SCOPES)} (default: {' '.join(DEFAULT_SCOPES)})")
     p.add_argument("--label", help="what it is for, shown as the client: 'Alice via <label>'")
     p.add_argument("--expires-days", type=float, default=90.0, help="days until it stops working (0: never)")
-    p.set_defaults(func=_run(_create))
+    p.set_defaults(func=run_async(_create))
     p = actions.add_parser("list", help="tokens with their state (never the tokens themselves)")
     p.add_argument("--user", help="only this person's")
-    p.set_defaults(func=_run(_list))
+    p.set_defaults(func=run_async(_list))
     p = actions.add_parser("revoke", help="revoke a token by its id (pat_…)")
     p.add_argument("id")
-    p.set_defaults(func=_run(_revoke))
+    p.set_defaults(func=run_async(_revoke))
