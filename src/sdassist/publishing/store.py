@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,12 +35,17 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
+    text,
+    true,
+    tuple_,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -61,7 +67,7 @@ from sdassist.publishing.drafts import (
     utcnow,
 )
 
-__all__ = ["EDITABLE_FIELDS", "DraftStore"]
+__all__ = ["EDITABLE_FIELDS", "ChangeCursor", "DraftStore"]
 
 metadata = MetaData()
 
@@ -80,8 +86,10 @@ drafts_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     Column("body", JSON, nullable=False),
-    # Where this row's last write stands in the order of writes (see `DraftStore.changed_since`).
-    Column("changed_seq", BigInteger, nullable=True, index=True),
+    # Where this row's last write stands in the order of writes (see `DraftStore.changed_since`), which pages by
+    # (changed_seq, id): one transaction's rows share a changed_seq on PostgreSQL.
+    Column("changed_seq", BigInteger, nullable=True),
+    Index("ix_sdassist_drafts_changed", "changed_seq", "id"),
     # Newest first within a state, and per person: `list` reads a page of an index, not every row.
     Index("ix_sdassist_drafts_state_created", "state", "created_at", "id"),
     Index("ix_sdassist_drafts_requester_created", "requester_id", "created_at", "id"),
@@ -136,6 +144,10 @@ _CAS_RETRIES = 20
 
 _SEEN_KEY_MAX = 300
 
+_REPLACED_INDEXES = ("ix_sdassist_drafts_changed_seq",)
+"""Made by earlier versions, replaced since (by (changed_seq, id)): dropped when a store opens, as every write
+would keep them up to date for nothing."""
+
 
 def _clean(value: str | None, limit: int | None = None) -> str | None:
     """A value PostgreSQL accepts in a text column: no NUL characters, at most `limit` characters."""
@@ -188,6 +200,31 @@ def _decision_from_row(r: Any) -> Decision:
     )
 
 
+@dataclass(frozen=True)
+class ChangeCursor:
+    """Where a reader of `DraftStore.changed_since` stands in the order of writes: by `changed_seq`, then id.
+
+    Every write ordered up to (`after`, `after_id`) has been returned, except those of the transactions in
+    `waiting` (PostgreSQL): still running when read, they may commit later with a smaller number than writes
+    already returned, so their rows are looked up by number, after the id given ("" for all of them), until
+    they have been. Held by the caller as it is; positions in the database, so valid in any process."""
+
+    after: int
+    after_id: str = ""
+    waiting: tuple[tuple[int, str], ...] = ()
+
+    def moved_to(self, last: tuple[int, str], running: frozenset[int]) -> ChangeCursor:
+        """This cursor once every write up to `last` has been returned, seen from a snapshot in which the
+        transactions `running` were still running."""
+        position = max((self.after, self.after_id), last)
+        waiting: dict[int, str] = {x: "" for x in running if x < position[0]}
+        for x, after_id in self.waiting:
+            if x in running or x < last[0]:
+                continue  # running: waits from the start; below `last`: all of its rows returned
+            waiting[x] = max(after_id, last[1]) if x == last[0] else after_id
+        return ChangeCursor(position[0], position[1], tuple(sorted(waiting.items())))
+
+
 class DraftStore:
     """Drafts in SQL. Create with `await DraftStore.open(url)`; close with `await store.close()`."""
 
@@ -223,51 +260,93 @@ class DraftStore:
     def _next_seq(self) -> Any:
         """The `changed_seq` of a row being written, as SQL evaluated inside the writing transaction.
 
-        PostgreSQL: the writing transaction's id, from a 64-bit counter that never wraps. SQLite: the
-        largest sequence so far plus one; writers hold the database's one write lock (`BEGIN IMMEDIATE`),
-        so sequences are handed out, and committed, in order."""
+        PostgreSQL: the writing transaction's id (`xid8`: 64 bits, never wraps, unlike `xid`), the same for every
+        row one transaction writes. SQLite: the largest sequence so far plus one; writers hold the database's one
+        write lock (`BEGIN IMMEDIATE`), so sequences are handed out, and committed, in order."""
         if self._postgres:
             return literal_column("pg_current_xact_id()::text::bigint")
         source = drafts_table.alias("seq_source")  # not correlated with the row being updated
         return select(func.coalesce(func.max(source.c.changed_seq), 0) + 1).scalar_subquery()
 
-    async def change_cursor(self) -> int:
-        """A position in the order of writes from which `changed_since` returns every later write."""
+    async def change_cursor(self) -> ChangeCursor:
+        """Now, in the order of writes: `changed_since` from here returns every write not yet committed."""
         async with self._reader() as conn:
-            return await self._horizon(conn)
+            after, running = await self._snapshot(conn)
+        return ChangeCursor(after, "", tuple((x, "") for x in sorted(running)))
 
-    async def _horizon(self, conn: Any) -> int:
-        """Every write with a sequence below this is committed and visible from here on. PostgreSQL: the
-        oldest transaction still running (`pg_snapshot_xmin`), since ids are handed out at the first write
-        but become visible at commit, in any order. SQLite: one past the largest committed sequence."""
+    async def _snapshot(self, conn: Any) -> tuple[int, frozenset[int]]:
+        """What the reading transaction sees: every write sequenced below the first number is visible to it but
+        those of the transactions in the set (still running); none at or above it is.
+
+        PostgreSQL: its snapshot's xmax and running transactions (`pg_current_snapshot`). SQLite: one past the
+        largest sequence, and no write running (the reader and the writers share one lock)."""
         if self._postgres:
-            query = select(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-        else:
-            query = select(func.coalesce(func.max(drafts_table.c.changed_seq), 0) + 1)
-        return int((await conn.execute(query)).scalar_one())
+            text_form = (await conn.execute(select(literal_column("pg_current_snapshot()::text")))).scalar_one()
+            _, xmax, running = text_form.split(":")
+            return int(xmax), frozenset(int(x) for x in running.split(",") if x)
+        query = select(func.coalesce(func.max(drafts_table.c.changed_seq), 0) + 1)
+        return int((await conn.execute(query)).scalar_one()), frozenset()
 
-    async def changed_since(self, cursor: int, *, limit: int = 500) -> tuple[list[Draft], int]:
-        """Drafts written at or after `cursor` (from `change_cursor` or an earlier call), oldest write
-        first, and the cursor to pass next time. Costs what changed, not the size of the store.
+    @contextlib.asynccontextmanager
+    async def _one_snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A connection whose reads all see one state. PostgreSQL: a REPEATABLE READ transaction of its own
+        (READ COMMITTED takes a new snapshot per statement). SQLite: any reading transaction already does."""
+        if not self._postgres:
+            async with self._reader() as conn:
+                yield conn
+            return
+        async with self._engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="REPEATABLE READ")
 
-        A draft may come back twice (written again, or, on PostgreSQL, committed by a transaction that was
-        still running at the last call): callers act on its current state, so a repeat does nothing. When
-        more than `limit` changed, the rest come with the next call."""
+    async def changed_since(self, cursor: ChangeCursor, *, limit: int = 500) -> tuple[list[Draft], ChangeCursor]:
+        """The drafts written since `cursor` (from `change_cursor` or an earlier call), at most `limit`, in the
+        order of writes, and the cursor to pass next time. Costs what changed, not the size of the store.
+
+        No committed write is missed and none comes twice: a draft comes back once per read that finds it written
+        since it last came back, in its state as read. A write still running when read (PostgreSQL) comes once
+        it commits, without holding back the writes committed after it; one transaction's many rows come page
+        by page, in (changed_seq, id) order."""
         c = drafts_table.c
-        async with self._reader() as conn:
-            horizon = await self._horizon(conn)  # read first: whatever commits after it is seen next time
-            rows = (await conn.execute(
-                select(drafts_table).where(c.changed_seq >= cursor).order_by(c.changed_seq, c.id).limit(limit + 1)
-            )).all()
+        ordered = (c.changed_seq, c.id)
+        later = (select(drafts_table).where(tuple_(*ordered) > tuple_(cursor.after, cursor.after_id))
+                 .order_by(*ordered).limit(limit + 1))
+        async with self._one_snapshot() as conn:
+            horizon, running = await self._snapshot(conn)
+            rows = list((await conn.execute(later)).all())
+            waiting = [(x, after) for x, after in cursor.waiting if x not in running]  # committed since, or undone
+            if waiting:
+                rows += (await conn.execute(self._rows_of(waiting, limit + 1))).all()
+        rows.sort(key=lambda r: (r.changed_seq, r.id))
         if len(rows) > limit:
-            # More than a page: continue from the first write not returned (a repeat or two at most).
-            return [_draft_from_row(r) for r in rows[:limit]], max(cursor, rows[limit].changed_seq)
-        return [_draft_from_row(r) for r in rows], max(cursor, horizon)
+            rows, last = rows[:limit], (rows[limit - 1].changed_seq, rows[limit - 1].id)
+        else:  # everything this snapshot sees is read: continue from its horizon
+            last = (horizon, "")
+        return [_draft_from_row(r) for r in rows], cursor.moved_to(last, running)
+
+    @staticmethod
+    def _rows_of(waiting: list[tuple[int, str]], limit: int) -> Any:
+        """The first `limit` rows, in order, of these transactions after the id given for each: one index range
+        each (a LATERAL join over the list), so a transaction with many rows costs a page, not all of them."""
+        c = drafts_table.c
+        pending = func.unnest(
+            literal([x for x, _ in waiting], ARRAY(BigInteger)), literal([a for _, a in waiting], ARRAY(Text)),
+        ).table_valued("seq", "after_id").render_derived(name="waiting")
+        page = (select(drafts_table).where(c.changed_seq == pending.c.seq, c.id > pending.c.after_id)
+                .order_by(c.id).limit(limit).lateral("page"))
+        return (select(page).select_from(pending.join(page, true()))
+                .order_by(page.c.changed_seq, page.c.id).limit(limit))
 
     @classmethod
     async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
         """Connect and create the tables on first use (and the SQLite file's directory)."""
         engine = await open_engine(url, metadata)
+        try:
+            async with engine.begin() as conn:
+                for name in _REPLACED_INDEXES:
+                    await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        except BaseException:
+            await engine.dispose()
+            raise
         return cls(engine, draft_ttl=draft_ttl)
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sdassist.publishing.drafts import TERMINAL_STATES, Draft, DraftNotFound, DraftState
-from sdassist.publishing.store import DraftStore
+from sdassist.publishing.store import ChangeCursor, DraftStore
 from sdassist.slack.blocks import card, escape, outcome_text
 
 log = logging.getLogger("sdassist.slack")
@@ -47,7 +47,7 @@ class CardKeeper:
         """Called after a card shows a draft's change (App Home refreshes on it)."""
         self.media: Callable[[Draft], Awaitable[list[dict[str, Any]]]] | None = None
         """The draft's stored files for the card (signed image URLs Slack fetches); None: links only."""
-        self._cursor: int | None = None  # where the poller's next round reads changes from
+        self._cursor: ChangeCursor | None = None  # where the poller's next round reads changes from
         self._retry: dict[str, int] = {}  # drafts to look at again next round → rounds spent behind a claim
 
     # DraftNotifier

@@ -21,7 +21,7 @@ from functools import cached_property
 from sdassist.publishing.caps import CAPS, Cap
 from sdassist.publishing.drafts import COUNTED_STATES, Decision, Draft, DraftState, Principal, Slot, utcnow
 from sdassist.publishing.policy import ApprovalPolicy, PolicyError
-from sdassist.publishing.store import DraftStore
+from sdassist.publishing.store import ChangeCursor, DraftStore
 from sdassist.publishing.when import TimeError, resolve_time, zone_for_name
 from sdassist.tools.accounts import AccountView
 from sdassist.tools.base import ToolContext
@@ -165,7 +165,7 @@ class SlotWindow:
     def __init__(self, lo: datetime, hi: datetime) -> None:
         self.lo, self.hi = lo, hi
         self.slots: dict[str, Slot] = {}
-        self.cursor: int | None = None
+        self.cursor: ChangeCursor | None = None
         self.lock = asyncio.Lock()
         # Derived from `slots` and dropped whenever they change: most renders see no change, and sorting,
         # counting and placing thousands of slots every time was most of a render's own work.
