@@ -203,3 +203,23 @@ async def test_another_process_writing_the_same_sqlite_file(store: DraftStore, d
     assert len(seen) == len(set(seen))  # no write returned twice
     assert set(seen) >= await stored_revisions(store, ids)  # and every draft's last write returned
     assert {i for i, _ in seen} == set(ids)
+
+
+async def test_an_older_database_trades_its_changed_seq_index_for_the_pair(database_url: str) -> None:
+    """Earlier versions indexed changed_seq alone; paging by (changed_seq, id) needs the pair, and two indexes
+    leading with changed_seq would both be written on every write."""
+    from sqlalchemy import inspect, text
+
+    store = await DraftStore.open(database_url)
+    async with store._engine.begin() as conn:
+        await conn.execute(text("DROP INDEX ix_sdassist_drafts_changed"))
+        await conn.execute(text("CREATE INDEX ix_sdassist_drafts_changed_seq ON sdassist_drafts (changed_seq)"))
+    await store.close()
+    store = await DraftStore.open(database_url)  # as a new version opening an old database
+    try:
+        async with store._engine.connect() as conn:
+            names = await conn.run_sync(lambda c: {i["name"] for i in inspect(c).get_indexes("sdassist_drafts")})
+    finally:
+        await store.close()
+    assert "ix_sdassist_drafts_changed" in names
+    assert "ix_sdassist_drafts_changed_seq" not in names
