@@ -89,6 +89,12 @@ trap 'exit 130' INT TERM
 as_owner "$BINDIR/initdb" -D "$DATADIR" -U "$PGUSER_NAME" --auth=trust -E UTF8 --no-locale >"$WORKDIR/initdb.log" 2>&1 \
   || { cat "$WORKDIR/initdb.log" >&2; exit 1; }
 
+# SDASSIST_PG_XID_EPOCH=N: start the cluster's transaction ids in epoch N, so every 64-bit id (xid8) is past
+# 2^32, as on a server that has wrapped its 32-bit ids N times (what the drafts' change cursor must survive).
+if [ -n "${SDASSIST_PG_XID_EPOCH:-}" ]; then
+  as_owner "$BINDIR/pg_resetwal" -e "$SDASSIST_PG_XID_EPOCH" -D "$DATADIR" >/dev/null
+fi
+
 # Loopback only, no Unix socket in system directories, fast and throwaway.
 as_owner "$BINDIR/pg_ctl" -D "$DATADIR" -l "$WORKDIR/server.log" -w -t 60 \
   -o "-h 127.0.0.1 -p $PORT -k $WORKDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
