@@ -2,23 +2,28 @@
 
 SQLite (the embedded default): the file's directory is created, one pooled connection per process (tasks
 queue in the pool rather than contend for SQLite's single write lock; other processes wait on the busy
-timeout), WAL, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front. PostgreSQL: pre-ping,
-and table creation serialised between instances starting at once by an advisory lock.
+timeout), WAL, and `BEGIN IMMEDIATE` so a transaction takes the write lock up front. PostgreSQL: a pooled
+connection that sat idle is checked before use, and table creation is serialised between instances starting
+at once by an advisory lock.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["open_engine"]
 
 #: Any fixed number: serialises table creation between instances starting at once on PostgreSQL.
 PG_SCHEMA_LOCK = 0x5DA5_5157
+#: Seconds a pooled server connection may sit idle and still be used without a check first.
+PING_AFTER_IDLE = 5.0
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
@@ -36,6 +41,28 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled server connection before use only when it has sat idle for PING_AFTER_IDLE: a restart of the
+    database or an idle timeout closes connections that wait, not ones in steady use. SQLAlchemy's pre-ping
+    checks at every checkout (asyncpg: BEGIN, an empty query, ROLLBACK): three round trips before each
+    transaction, as many as an approval's own statements. A connection found closed is replaced, and the
+    caller never sees it."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection was closed while it sat idle") from exc
 
 
 def _add_missing_columns(conn: Any, metadata: MetaData) -> None:
@@ -78,7 +105,7 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
         if database and database != ":memory:":
             kwargs.update(pool_size=1, max_overflow=0)
     else:
-        kwargs.update(pool_pre_ping=True, **pool)
+        kwargs.update(pool)
     try:
         engine = create_async_engine(url, **kwargs)
     except ModuleNotFoundError as exc:  # a lean install has no PostgreSQL driver: say which extra brings it
@@ -90,6 +117,8 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
     try:
         if backend == "sqlite":
             _prepare_sqlite(engine)
+        else:
+            _ping_when_idle(engine)
         async with engine.begin() as conn:
             if backend == "postgresql":
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
