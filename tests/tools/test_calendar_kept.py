@@ -50,3 +50,17 @@ async def test_who_approved_follows_each_approval_after_the_first_render(runtime
     assert await approvers() == {two.draft_id: "U0BOSS"}
     await call(runtime, "approve_draft", draft_id=one.draft_id, version=2, principal=BOSS)
     assert await approvers() == {one.draft_id: "U0BOSS", two.draft_id: "U0BOSS"}
+
+
+async def test_the_lists_follow_drafts_written_outside_the_fortnight(runtime: Any) -> None:
+    async def lists() -> tuple[list[str], int, list[str], int]:
+        out = await plan(runtime.context(BOSS, zone="UTC"), start=read_week(None, "UTC"), days=14, zone="UTC")
+        return [d.id for d in out.waiting.drafts], out.waiting.total, [d.id for d in out.mine.drafts], out.mine.total
+
+    assert await lists() == ([], 0, [], 0)
+    far = await call(runtime, "draft_post", text="far", targets=["facebook"], when="in 31 days at 10:00 UTC")
+    assert await lists() == ([far.draft_id], 1, [], 0)  # waiting for approval, though not in these two weeks
+    mine = await call(runtime, "draft_post", BOSS, text="mine", targets=["facebook"], when="in 30 days at 9:00 UTC")
+    assert await lists() == ([mine.draft_id, far.draft_id], 2, [mine.draft_id], 1)
+    await call(runtime, "reject_draft", BOSS, draft_id=far.draft_id, version=1)
+    assert await lists() == ([mine.draft_id], 1, [mine.draft_id], 1)

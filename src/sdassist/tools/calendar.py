@@ -3,7 +3,8 @@
 One read of the store for everything App Home and `/socialdock calendar` show, built for speed at 100,000
 drafts: the days come from one indexed range on the time a draft goes out, the lists from the state and
 requester indexes with a limit, and who approved from one query over the decision log. The days, the caps
-they use and who approved are kept between renders and worked out again only after a change (`SlotWindow`).
+they use, who approved and the short lists are kept between renders, read again only after a change
+(`SlotWindow`): a render where nothing changed asks the database only whether anything did.
 SocialDock is not asked here; broken account connections come from `list_accounts`, which the face keeps cached.
 """
 
@@ -13,10 +14,11 @@ import asyncio
 import re
 import weakref
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
+from typing import Any
 
 from sdassist.publishing.caps import CAPS, Cap
 from sdassist.publishing.drafts import COUNTED_STATES, Decision, Draft, DraftState, Principal, Slot, utcnow
@@ -174,12 +176,16 @@ class SlotWindow:
         self._days: dict[tuple[tzinfo, date, int], list[Day]] = {}
         self._approvals: dict[str, Decision | None] = {}
         self._version = 0  # counts changes, so that an answer read across one is not kept
+        self._lists: dict[tuple[str, ...], Listed] = {}
+        self._writes = 0  # counts the reads of the change cursor that found a write anywhere in the store
 
     async def current(self, store: DraftStore) -> None:
         """Bring the window up to date: the changes since the last call, or a whole read the first time."""
         async with self.lock:
             if self.cursor is not None:
                 changed, cursor = await store.changed_since(self.cursor, limit=self.REBUILD_AFTER)
+                if changed:
+                    self._written()
                 if len(changed) < self.REBUILD_AFTER:
                     for draft in changed:
                         self._apply(Slot.of(draft))
@@ -190,6 +196,7 @@ class SlotWindow:
                 cursor = await store.change_cursor()  # first: a write during the read is seen next time
                 self.slots = {s.id: s for s in await store.slots(self.lo, self.hi, states=SHOWN_STATES)}
                 self._changed()
+                self._written()
                 self.cursor = cursor
             if self._ordered is None:
                 self._ordered = sorted(self.slots.values(), key=lambda s: (s.goes_out_at, s.id))
@@ -239,6 +246,23 @@ class SlotWindow:
             known.update(asked)
         return {i: d for i, d in known.items() if d is not None}
 
+    async def listed(self, key: tuple[str, ...], read: Callable[[], Awaitable[Listed]]) -> Listed:
+        """The short list `read` gives, kept until a draft is written anywhere: the change cursor sees every
+        write in the store, not only those in the window's stretch of time (a list read across one is not kept)."""
+        found = self._lists.get(key)
+        if found is None:
+            writes = self._writes
+            found = await read()
+            if writes == self._writes:
+                if len(self._lists) >= KEPT_LISTS:
+                    self._lists.clear()
+                self._lists[key] = found
+        return found
+
+    def _written(self) -> None:
+        self._lists = {}
+        self._writes += 1
+
     def _changed(self) -> None:
         self._ordered = self._cap_times = None
         self._days, self._approvals = {}, {}
@@ -257,6 +281,7 @@ class SlotWindow:
 _WINDOWS: weakref.WeakKeyDictionary[DraftStore, dict[date, SlotWindow]] = weakref.WeakKeyDictionary()
 KEPT_WINDOWS = 4  # weeks kept current per store (this one and next, and a couple looked up)
 KEPT_LAYOUTS = 32  # days placed per window: one per zone and calendar length in use, until a change
+KEPT_LISTS = 256  # short lists kept per window until a write: the waiting and failed ones, and one per viewer
 
 
 def weeks_in_progress(now: datetime, ahead: timedelta = timedelta(0)) -> list[date]:
@@ -280,6 +305,10 @@ def _window(store: DraftStore, start: date, days: int) -> SlotWindow:
     return found
 
 
+async def _listed(store: DraftStore, **which: Any) -> Listed:
+    return Listed(await store.list(limit=LIST_LIMIT, **which), await store.count(**which))
+
+
 async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | None = None) -> Plan:
     """The viewer's (ctx.principal's) calendar for `days` days from `start` (a local date), in `zone`."""
     zone = zone or ctx.zone
@@ -290,11 +319,9 @@ async def plan(ctx: ToolContext, *, start: date, days: int = 14, zone: str | Non
         window = _window(store, start, days)
         await window.current(store)
         laid_out = window.days(tz, start, days)  # no await between: from exactly the slots just made current
-        waiting = Listed(await store.list(states=[S.PENDING], limit=LIST_LIMIT),
-                         await store.count(states=[S.PENDING]))
-        mine = Listed(await store.list(requester_id=viewer.id, limit=LIST_LIMIT),
-                      await store.count(requester_id=viewer.id))
-        failed = Listed(await store.list(states=[S.FAILED], limit=LIST_LIMIT), await store.count(states=[S.FAILED]))
+        waiting = await window.listed(("waiting",), lambda: _listed(store, states=[S.PENDING]))
+        mine = await window.listed(("mine", viewer.id), lambda: _listed(store, requester_id=viewer.id))
+        failed = await window.listed(("failed",), lambda: _listed(store, states=[S.FAILED]))
         shown = [s for day in laid_out for s in day.entries if s.state != S.PENDING]
         approved_by = await window.approvals(store, [s.id for s in shown])
 
