@@ -262,7 +262,8 @@ class DraftStore:
 
         PostgreSQL: the writing transaction's id (`xid8`: 64 bits, never wraps, unlike `xid`), the same for every
         row one transaction writes. SQLite: the largest sequence so far plus one; writers hold the database's one
-        write lock (`BEGIN IMMEDIATE`), so sequences are handed out, and committed, in order."""
+        write lock (`BEGIN IMMEDIATE`), so sequences are handed out, and committed, in order. Drafts are never
+        deleted (they end in a state): deleting the newest row would hand its number out again, below a cursor."""
         if self._postgres:
             return literal_column("pg_current_xact_id()::text::bigint")
         source = drafts_table.alias("seq_source")  # not correlated with the row being updated
