@@ -1,4 +1,8 @@
-"""One way to open the SQL database every part of sdassist shares (drafts, the rate budget).
+"""One way to open the SQL database every part of sdassist shares (drafts, media, sign-ins, the rate budget).
+
+One engine, so one pool, per process for the drafts, the media files and the sign-in store
+(`shared_engine`; per event loop, since a connection belongs to the loop that opened it): a process holds
+at most one pool's connections, whatever it runs. The rate budget opens its own (`open_engine`), and says why.
 
 SQLite (the embedded default): the file's directory is created, one pooled connection per process (tasks
 queue in the pool rather than contend for SQLite's single write lock; other processes wait on the busy
@@ -9,7 +13,10 @@ at once by an advisory lock.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +25,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["open_engine"]
+__all__ = ["create_tables", "open_engine", "release_engine", "shared_engine"]
 
+#: The shared engine's pool on a server database: up to 15 connections per process (docs/operations.md).
+SHARED_POOL: dict[str, Any] = {"pool_size": 5, "max_overflow": 10}
 #: Any fixed number: serialises table creation between instances starting at once on PostgreSQL.
 PG_SCHEMA_LOCK = 0x5DA5_5157
 #: Seconds a pooled server connection may sit idle and still be used without a check first.
@@ -119,13 +128,62 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
             _prepare_sqlite(engine)
         else:
             _ping_when_idle(engine)
-        async with engine.begin() as conn:
-            if backend == "postgresql":
-                await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
-            await conn.run_sync(metadata.create_all)
-            await conn.run_sync(_add_missing_columns, metadata)
-            await conn.run_sync(_create_missing_indexes, metadata)
+        await create_tables(engine, metadata)
     except BaseException:
         await engine.dispose()
         raise
     return engine
+
+
+async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:
+    """`metadata`'s tables, and the columns and indexes added to them since, created where missing."""
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})"))
+        await conn.run_sync(metadata.create_all)
+        await conn.run_sync(_add_missing_columns, metadata)
+        await conn.run_sync(_create_missing_indexes, metadata)
+
+
+@dataclass
+class _Shared:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    engine: AsyncEngine | None = None
+    users: int = 0
+    tables: set[int] = field(default_factory=set)  # id() of each MetaData whose tables were created
+
+
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = weakref.WeakKeyDictionary()
+
+
+async def shared_engine(url: str, metadata: MetaData) -> AsyncEngine:
+    """This process's engine for `url`, with `metadata`'s tables created: the stores that call this share one
+    pool. Give each call back with `release_engine`; the last one disposes the engine."""
+    engines = _SHARED.setdefault(asyncio.get_running_loop(), {})
+    shared = engines.setdefault(url, _Shared())
+    async with shared.lock:
+        try:
+            if shared.engine is None:
+                shared.engine = await open_engine(url, metadata, **SHARED_POOL)
+            elif id(metadata) not in shared.tables:
+                await create_tables(shared.engine, metadata)
+        except BaseException:
+            if shared.users == 0 and shared.engine is None:
+                engines.pop(url, None)
+            raise
+        shared.tables.add(id(metadata))
+        shared.users += 1
+        return shared.engine
+
+
+async def release_engine(engine: AsyncEngine) -> None:
+    """Give back an engine from `shared_engine` (disposed with its last user); any other engine is disposed."""
+    for engines in list(_SHARED.values()):
+        for url, shared in list(engines.items()):
+            if shared.engine is engine:
+                shared.users -= 1
+                if shared.users > 0:
+                    return
+                del engines[url]
+                break
+    await engine.dispose()

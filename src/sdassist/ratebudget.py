@@ -128,6 +128,10 @@ class SharedBudget(LocalBudget):
     # --- database --------------------------------------------------------------------------------
 
     async def _open(self) -> AsyncEngine:
+        """An engine of its own, not the drafts' shared one (`db.shared_engine`): every SocialDock request waits
+        for the budget's row lock, so that turn must never queue behind a drafts pool that a burst of reads
+        or a slow App Home render keeps busy, and a request made while a drafts connection is held (one
+        connection per process on SQLite) must not wait on the pool that connection came from."""
         if self._engine is not None:
             return self._engine
         engine = await open_engine(self._url, metadata, pool_size=3, max_overflow=5)

@@ -4,7 +4,7 @@ and the consents people gave apps (remembered, so an app asking again for no mor
 Every secret (access and refresh tokens, personal access tokens, authorization codes, client secrets, browser
 sessions) is stored only as its SHA-256 digest: a copy of the database lets nobody sign in. The secrets are
 256 random bits, so a plain digest is enough (no salt or slow hash: nothing to guess). Tables live in the same
-database as the drafts (`sdassist.db.open_engine`), so several instances on PostgreSQL share them and a restart
+database as the drafts (`sdassist.db.shared_engine`), so several instances on PostgreSQL share them and a restart
 signs nobody out. Single use (codes, refresh tokens) is one compare-and-set `UPDATE`, safe across instances.
 """
 
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sdassist.db import open_engine
+from sdassist.db import release_engine, shared_engine
 from sdassist.identity.scopes import SCOPES
 
 __all__ = ["GrantRecord", "IdentityStore", "Person", "TokenRecord", "digest", "new_secret"]
@@ -219,16 +219,17 @@ class IdentityStore:
         return store
 
     async def _engine_(self) -> AsyncEngine:
-        """The engine, its tables created on first use (the HTTP app is built before its event loop runs)."""
+        """The engine, its tables created on first use (the HTTP app is built before its event loop runs): the
+        process's one for the database (`db.shared_engine`), whose pool the drafts use too."""
         if self._opened is None:
             async with self._lock:
                 if self._opened is None:
-                    self._opened = await open_engine(self._url, metadata)
+                    self._opened = await shared_engine(self._url, metadata)
         return self._opened
 
     async def close(self) -> None:
         if self._opened is not None:
-            await self._opened.dispose()
+            await release_engine(self._opened)
             self._opened = None
 
     # --- tokens ----------------------------------------------------------------------------------

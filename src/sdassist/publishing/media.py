@@ -47,7 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sdassist.db import open_engine
+from sdassist.db import release_engine, shared_engine
 from sdassist.publishing.drafts import as_utc, utcnow
 from sdassist.publishing.platforms import DraftCheck, TargetLike, check_post, megabytes
 
@@ -256,14 +256,14 @@ class MediaStore:
                    keep: timedelta = timedelta(days=30)) -> MediaStore:
         """On SQLite the bytes go to `data_dir/media` (one file per media file); else into the database.
         Files are kept for `keep` (SocialDock holds its own copy once it fetched one)."""
-        engine = await open_engine(url, metadata)
+        engine = await shared_engine(url, metadata)  # the drafts' pool: one per process
         directory = data_dir / "media" if make_url(url).get_backend_name() == "sqlite" else None
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
         return cls(engine, directory=directory, secret=secret, keep=keep)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await release_engine(self._engine)
 
     # --- storing ---------------------------------------------------------------------------------------
 

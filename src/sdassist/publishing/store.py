@@ -49,7 +49,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sdassist.db import open_engine
+from sdassist.db import release_engine, shared_engine
 from sdassist.publishing.drafts import (
     POST_UPDATE_FIELDS,
     SYSTEM,
@@ -339,19 +339,20 @@ class DraftStore:
 
     @classmethod
     async def open(cls, url: str, *, draft_ttl: timedelta = timedelta(hours=72)) -> DraftStore:
-        """Connect and create the tables on first use (and the SQLite file's directory)."""
-        engine = await open_engine(url, metadata)
+        """Connect and create the tables on first use (and the SQLite file's directory). The engine is the
+        process's one for `url` (`db.shared_engine`), shared with the media and sign-in stores."""
+        engine = await shared_engine(url, metadata)
         try:
             async with engine.begin() as conn:
                 for name in _REPLACED_INDEXES:
                     await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         except BaseException:
-            await engine.dispose()
+            await release_engine(engine)
             raise
         return cls(engine, draft_ttl=draft_ttl)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await release_engine(self._engine)
 
     async def __aenter__(self) -> DraftStore:
         return self
