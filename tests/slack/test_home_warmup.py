@@ -161,3 +161,4 @@ async def test_the_workspace_s_zones_are_learned_at_start_so_first_requests_ask_
     assert (await zones.get("U0007"))[0] == "America/New_York"
     assert (await zones.get("U0BAD"))[0] == "UTC"  # a zone we cannot read: the default, as users.info does
     assert len(fake.of("users.info")) == asked
+    assert zones.common(2) == ["America/New_York", "UTC"]  # App Home's days are laid out ahead in these

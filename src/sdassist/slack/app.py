@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,6 +62,7 @@ COMPOSER_BLOCKS = {"text", "accounts", "when", "now", "media", "title"}
 EDIT_BLOCKS = {"text", "when", "media", "title"}
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
 HOME_WARM_EVERY = 600.0  # seconds between App Home warm-ups after the first: windows kept current, a new week read
+WARM_ZONES = 4  # App Home's days are laid out ahead in the workspace's most common zones, this many
 LEARN_PAGES = 50  # pages of users.list read at start (200 people each); people beyond are asked when they come
 WARMUP_PRINCIPAL = Principal(id="sdassist", kind="operator", face="system", name="sdassist")
 
@@ -156,6 +158,10 @@ class ZoneCache:
         name = profile.get("display_name") or user.get("real_name") or user.get("name")
         self._zones[user["id"]] = (time.monotonic(), zone, name)
         return zone, name
+
+    def common(self, count: int) -> list[str]:
+        """The `count` zones most people known are in, most first."""
+        return [zone for zone, _ in Counter(zone for _, zone, _ in self._zones.values()).most_common(count)]
 
     async def learn_all(self, *, pages: int = LEARN_PAGES) -> int:
         """Every member's zone from `users.list`, a page of 200 at a time, so that nobody's first App Home or
@@ -550,15 +556,18 @@ class SlackFace:
 
     # --- App Home ---------------------------------------------------------------------------------------
 
-    async def warm_home(self) -> None:
+    async def warm_home(self, zones: Sequence[str] = ()) -> None:
         """Read App Home's fortnight and render it once for nobody before anyone opens the tab, so the first
         person does not pay for reading the window (~100 ms at 100,000 drafts) nor for the first use of the
-        queries and code behind it. Also ahead of time: a week about to start somewhere is read before it does.
-        Never raises: without it the first render reads what it needs."""
-        ctx = self.rt.context(WARMUP_PRINCIPAL, zone=self.settings.timezone)
+        queries and code behind it; then lay its days out in each of `zones` too (a day is a day in someone's
+        zone). Also ahead of time: a week about to start somewhere is read before it does. Never raises:
+        without it the first render reads what it needs."""
         started = time.perf_counter()
+        plans = []
         try:
-            plans = await warm(ctx, days=14, ahead=timedelta(seconds=2 * HOME_WARM_EVERY))
+            for zone in dict.fromkeys([self.settings.timezone, *zones]):
+                plans += await warm(self.rt.context(WARMUP_PRINCIPAL, zone=zone), days=14,
+                                    ahead=timedelta(seconds=2 * HOME_WARM_EVERY))
             for found in plans:
                 home_view(found, broken=self.accounts.broken, handles=self.accounts.handles())
         except asyncio.CancelledError:
@@ -567,7 +576,7 @@ class SlackFace:
             log.warning("App Home warm-up failed (%s); the first render reads the calendar itself",
                         type(exc).__name__)
             return
-        log.debug("App Home warm-up: weeks of %s read in %.0f ms", ", ".join(f"{p.start}" for p in plans),
+        log.debug("App Home warm-up: %s in %.0f ms", ", ".join(f"{p.start} in {p.zone}" for p in plans),
                   1000 * (time.perf_counter() - started))
 
     async def warmed(self) -> None:
@@ -577,16 +586,23 @@ class SlackFace:
             await asyncio.wait([self.home_warmup])
 
     async def _learn_zones(self) -> None:
+        """The workspace's zones; then App Home's days laid out in the most common of them (not waited for by
+        renders: a render that comes first lays out its own)."""
         try:
             log.debug("learned the time zones of %d people", await self.zones.learn_all())
         except Exception as exc:  # without them each person's first request asks users.info, as before
             log.info("could not list the workspace's people for their time zones: %s", type(exc).__name__)
+            return
+        others = [zone for zone in self.zones.common(WARM_ZONES) if zone != self.settings.timezone]
+        if others:
+            await self.warmed()
+            await self.warm_home(others)
 
     async def _keep_home_warm(self) -> None:
         await self.warmed()
         while True:
             await asyncio.sleep(HOME_WARM_EVERY)
-            await self.warm_home()
+            await self.warm_home(self.zones.common(WARM_ZONES))
 
     async def render_home(self, user_id: str) -> dict[str, Any]:
         """This week and next, for this person, in their zone."""
