@@ -9,6 +9,7 @@ from mcp.server.mcpserver import InvalidRequestState
 
 from sdassist.config import Settings, SettingsError
 from sdassist.mcp.server import request_state_security
+from sdassist.mcp.state_key import DatabaseKeyCodec
 
 OLD, NEW = "o" * 16 + "old-request-state-key-0123456789", "n" * 16 + "new-request-state-key-0123456789"
 
@@ -25,8 +26,30 @@ def test_a_short_key_is_refused_by_name_without_echoing_it(tmp_path: Path) -> No
     assert "tooshort-secret" not in message and NEW not in message
 
 
-def test_unset_leaves_the_sdk_a_key_per_process(tmp_path: Path) -> None:
-    assert request_state_security(settings(tmp_path)) is None
+async def test_unset_every_instance_on_one_database_seals_with_its_key(tmp_path: Path) -> None:
+    """No setting: the key is the database's, made by the first instance and read by every other one; nothing is
+    sealed or opened before it is read (fail closed)."""
+    from sdassist.publishing.media import REQUEST_STATE_KEY, URL_SIGNING_KEY, MediaStore
+
+    one, two = request_state_security(settings(tmp_path)), request_state_security(settings(tmp_path))
+    assert isinstance(one.codec, DatabaseKeyCodec) and isinstance(two.codec, DatabaseKeyCodec)
+    with pytest.raises(InvalidRequestState):
+        one.codec.seal(b"too early")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    first, second = await MediaStore.open(url, tmp_path), await MediaStore.open(url, tmp_path)
+    try:
+        one.codec.load(await first.shared_key(REQUEST_STATE_KEY))
+        two.codec.load(await second.shared_key(REQUEST_STATE_KEY))
+        assert two.codec.unseal(one.codec.seal(b"round one")) == b"round one"
+        assert await first.shared_key(REQUEST_STATE_KEY) != await first.shared_key(URL_SIGNING_KEY)
+    finally:
+        await first.close()
+        await second.close()
+    other = request_state_security(settings(tmp_path))
+    assert isinstance(other.codec, DatabaseKeyCodec)
+    other.codec.load("another-database-key-0123456789-0123456789")
+    with pytest.raises(InvalidRequestState):
+        other.codec.unseal(one.codec.seal(b"round one"))
 
 
 def test_the_ring_rotates_the_first_key_seals_and_every_key_opens(tmp_path: Path) -> None:

@@ -219,6 +219,37 @@ async def test_the_retry_may_reach_another_instance_that_shares_the_key(cluster:
     assert len(await drafts_of(cluster, "alice")) == 1
 
 
+async def test_instances_on_one_database_share_its_key_unless_the_setting_says_otherwise(
+        cluster: Cluster, browser: Browser) -> None:
+    """No SDASSIST_REQUEST_STATE_SECRET anywhere: A and B read the one key kept in the database they share, so the
+    retry may reach B; C, given the setting, uses it (the setting wins) and refuses A's state."""
+    a = cluster.start(0)
+    b = cluster.start(1, SDASSIST_PUBLIC_URL=a.origin)
+    c = cluster.start(2, SDASSIST_PUBLIC_URL=a.origin, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
+    host = Host(a.mcp_url, browser)
+    person = Person(browser)
+    http, client = connect(host, person, "auto")
+    async with http, client:
+        first = await client.session.call_tool("draft_post", POST, allow_input_required=True)
+    assert first.result_type == "input_required"
+    assert host.storage.tokens is not None
+    accept = {"confirm_page": ElicitResult(action="accept")}
+    bearer = {"Authorization": f"Bearer {host.storage.tokens.access_token}"}
+    for instance, works in ((b, True), (c, False)):
+        async with httpx2.AsyncClient(headers=bearer, timeout=30) as plain, Client(
+                streamable_http_client(instance.mcp_url, http_client=plain), elicitation_callback=person.elicit
+        ) as other:
+            if works:
+                answer = (await other.call_tool("draft_post", POST, input_responses=accept,
+                                                request_state=first.request_state)).structured_content
+                assert answer["state"] == "pending" and "sent to the confirmation page" in answer["next_step"]
+            else:
+                with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                    await other.call_tool("draft_post", POST, input_responses=accept,
+                                          request_state=first.request_state)
+    assert len(await drafts_of(cluster, "alice")) == 1
+
+
 @pytest.mark.parametrize("mode", ERAS)
 async def test_a_host_with_form_elicitation_only_keeps_the_form(cluster: Cluster, browser: Browser, mode: str,
                                                                 form_only: None) -> None:

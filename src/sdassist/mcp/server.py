@@ -30,6 +30,7 @@ from sdassist import package_version
 from sdassist.config import Settings
 from sdassist.mcp import listing
 from sdassist.mcp.page_rounds import ConfirmPageRounds, OpenPages, explain_refused_state
+from sdassist.mcp.state_key import DatabaseKeyCodec, database_key_loader
 
 if TYPE_CHECKING:
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -135,11 +136,11 @@ def caller_of(request: Any) -> Principal:
     return principal_of(request, ASSISTANT)
 
 
-def request_state_security(settings: Settings) -> RequestStateSecurity | None:
-    """Shared keys for the requestState hosts carry between rounds, so any instance can take the next round;
-    None (the SDK's random key per process) when SDASSIST_REQUEST_STATE_SECRET is unset."""
+def request_state_security(settings: Settings) -> RequestStateSecurity:
+    """Shared keys for the requestState hosts carry between rounds, so any instance can take the next round:
+    SDASSIST_REQUEST_STATE_SECRET's ring, else the random key kept in the database (`DatabaseKeyCodec`)."""
     keys = settings.request_state_keys
-    return RequestStateSecurity(keys=keys) if keys else None
+    return RequestStateSecurity(keys=keys) if keys else RequestStateSecurity(codec=DatabaseKeyCodec())
 
 
 def _warm_imports(server: SdassistServer) -> None:
@@ -215,10 +216,13 @@ class SdassistServer(MCPServer):
 
     def __init__(self, *args: Any, state: ServerState, toolsets: str | None, read_only: bool | None,
                  listed: list[dict[str, Any]] | None, cache: tuple[Any, str, bool] | None, **kwargs: Any) -> None:
+        security = request_state_security(state.settings)
         super().__init__(*args, middleware=[self._after_first_request, ConfirmPageRounds(state.request_context)],
-                         request_state_security=request_state_security(state.settings), **kwargs)
+                         request_state_security=security, **kwargs)
         boundary = next(i for i, m in enumerate(self.middleware) if isinstance(m, RequestStateBoundary))
         self.middleware.insert(boundary, explain_refused_state)
+        if isinstance(security.codec, DatabaseKeyCodec):
+            self.middleware.insert(boundary, database_key_loader(state, security.codec))
         self.sdassist_state = state
         self.warmup = Warmup(self)
         self._toolsets, self._read_only = toolsets, read_only

@@ -107,6 +107,10 @@ chunks_table = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+URL_SIGNING_KEY = "url-signing"
+REQUEST_STATE_KEY = "request-state"
+"""The names of the random keys kept in `keys_table` (43 URL-safe characters each)."""
+
 keys_table = Table(
     "sdassist_media_keys",
     metadata,
@@ -419,16 +423,20 @@ class MediaStore:
 
     async def signing_key(self) -> bytes:
         """SDASSIST_MEDIA_SECRET, else the random key in the database (the first instance to need one makes it)."""
-        if self._key is not None:
-            return self._key
+        if self._key is None:
+            self._key = (await self.shared_key(URL_SIGNING_KEY)).encode()
+        return self._key
+
+    async def shared_key(self, name: str) -> str:
+        """The random key called `name` in the database, made by the first instance that needs it: every
+        instance on this database reads the same one (media URLs, the MCP server's requestState)."""
         fresh = secrets.token_urlsafe(32)
         async with self._engine.begin() as conn:
             with contextlib.suppress(IntegrityError):
                 async with conn.begin_nested():
-                    await conn.execute(insert(keys_table).values(name="url-signing", value=fresh))
-            value = (await conn.execute(select(keys_table.c.value).where(keys_table.c.name == "url-signing"))).scalar()
-        self._key = str(value).encode()
-        return self._key
+                    await conn.execute(insert(keys_table).values(name=name, value=fresh))
+            value = (await conn.execute(select(keys_table.c.value).where(keys_table.c.name == name))).scalar()
+        return str(value)
 
     async def _signature(self, media_id: str, expires: int) -> str:
         mac = hmac.new(await self.signing_key(), f"{media_id}:{expires}".encode(), hashlib.sha256).digest()
