@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from sdassist.identity.principal import assistant_for, person_confirming
     from sdassist.identity.provider import AuthServerConfig, IssuedAccessToken, SdassistAuthProvider, same_resource
     from sdassist.identity.scopes import ADMIN, DEFAULT_SCOPES, DRAFT, READ, SCOPES, scope_for, scopes_needed
-    from sdassist.identity.store import IdentityStore, Person, TokenRecord
+    from sdassist.identity.store import GrantRecord, IdentityStore, Person, TokenRecord
 
 __all__ = [
-    "ADMIN", "DEFAULT_SCOPES", "DRAFT", "READ", "SCOPES", "AuthServerConfig", "IdentityStore", "IssuedAccessToken",
-    "Person", "SdassistAuthProvider", "TokenRecord", "assistant_for", "person_confirming", "same_resource",
-    "scope_for", "scopes_needed",
+    "ADMIN", "DEFAULT_SCOPES", "DRAFT", "READ", "SCOPES", "AuthServerConfig", "GrantRecord", "IdentityStore",
+    "IssuedAccessToken", "Person", "SdassistAuthProvider", "TokenRecord", "assistant_for", "person_confirming",
+    "same_resource", "scope_for", "scopes_needed",
 ]
 
 __getattr__ = lazy_exports(__name__, {
@@ -29,5 +29,5 @@ __getattr__ = lazy_exports(__name__, {
     "same_resource": ".provider",
     "ADMIN": ".scopes", "DEFAULT_SCOPES": ".scopes", "DRAFT": ".scopes", "READ": ".scopes", "SCOPES": ".scopes",
     "scope_for": ".scopes", "scopes_needed": ".scopes",
-    "IdentityStore": ".store", "Person": ".store", "TokenRecord": ".store",
+    "GrantRecord": ".store", "IdentityStore": ".store", "Person": ".store", "TokenRecord": ".store",
 }, globals())
