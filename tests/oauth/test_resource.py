@@ -398,6 +398,26 @@ def test_confidential_clients_authenticate_against_the_stored_digest(oauth_serve
     assert httpx.post(revoke, data={"token": "x", "client_id": public["client_id"]}).status_code == 200
 
 
+def test_a_client_authenticating_with_http_basic_need_not_repeat_its_id(oauth_server: Served) -> None:
+    """RFC 6749 §2.3.1: a client with a password authenticates with HTTP Basic, and the body's `client_id` is for
+    clients that do not authenticate (§4.1.3), so a Basic-only request is the client's; a refused one is a 401
+    naming the Basic scheme (§5.2)."""
+    basic = register(oauth_server.origin, token_endpoint_auth_method="client_secret_basic").json()
+    me, wrong = (basic["client_id"], basic["client_secret"]), (basic["client_id"], "wrong")
+    grant = {"grant_type": "refresh_token", "refresh_token": "sda_rt_unknown"}
+    token = httpx.post(f"{oauth_server.origin}/token", data=grant, auth=me)
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant", token.text  # past client auth
+    refused = httpx.post(f"{oauth_server.origin}/token", data=grant, auth=wrong)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert refused.headers["www-authenticate"].startswith("Basic ")
+    assert httpx.post(f"{oauth_server.origin}/revoke", data={"token": "sda_rt_unknown"}, auth=me).status_code == 200
+    refused = httpx.post(f"{oauth_server.origin}/revoke", data={"token": "sda_rt_unknown"}, auth=wrong)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic ")
+    # The body's id, when given, must be the header's.
+    other = {**grant, "client_id": register(oauth_server.origin).json()["client_id"]}
+    assert httpx.post(f"{oauth_server.origin}/token", data=other, auth=me).status_code == 401
+
+
 PYDANTIC_WORDS = ("Input should", "Field required", "Unable to extract", "Input tag", "\n", "valid URL")
 
 

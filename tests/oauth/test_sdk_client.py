@@ -266,6 +266,11 @@ async def test_cancel_on_the_page(cluster: Cluster, browser: Browser) -> None:
     host = Host(a.mcp_url, browser)
     drafted = (await call(host, "draft_post", POST)).structured_content
     url = LINK.search(drafted["next_step"]).group(1)  # type: ignore[union-attr]
+    for stray in ("", "allow", "Publish"):  # only the buttons' own values decide: nothing else cancels
+        _, pressed = browser.confirm(url, stray)
+        assert pressed is not None and pressed.status_code == 400 and "Nothing was done" in pressed.text
+    assert (await call(host, "get_draft", {"draft_id": drafted["draft_id"]})).structured_content["state"] == \
+        "pending"
     _, pressed = browser.confirm(url, "cancel")
     assert pressed is not None and "Nothing was published" in pressed.text
     assert (await call(host, "get_draft", {"draft_id": drafted["draft_id"]})).structured_content["state"] == \

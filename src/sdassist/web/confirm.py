@@ -113,9 +113,13 @@ def confirm_routes(links: ConfirmLinks, sessions: Sessions, runtime: Callable[[]
         form = await request.form()
         if not session.csrf_ok(form.get("csrf")):
             return HTMLResponse(message_page("Please try again", "The form was stale; reload the page."), 403)
+        decision = form.get("decision")
+        if decision not in ("publish", "cancel"):  # only the button pressed decides; nothing else cancels
+            return HTMLResponse(message_page("Nothing was done", "Press Publish or Cancel on the page."), 400,
+                                headers=NO_STORE)
         actor = person_confirming(session.person, "web")
         try:
-            if form.get("decision") == "publish":
+            if decision == "publish":
                 done = await rt.publisher.approve(draft.id, version=pending.version, actor=actor)
                 title, text = "Done", outcome_step(done)
             else:
@@ -129,7 +133,7 @@ def confirm_routes(links: ConfirmLinks, sessions: Sessions, runtime: Callable[[]
                                                  "server log has the details. Check the draft before trying again."),
                                     500, headers=NO_STORE)
             return HTMLResponse(message_page("Not done", str(known)), 409, headers=NO_STORE)
-        log.info("%s %s draft %s v%d on the confirmation page", actor.id, form.get("decision"), draft.id,
+        log.info("%s %s draft %s v%d on the confirmation page", actor.id, decision, draft.id,
                  pending.version)
         if answered is not None:
             await answered(draft.id, pending.version)

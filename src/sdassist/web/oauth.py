@@ -18,7 +18,7 @@ import binascii
 import logging
 import time
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.register import RegistrationHandler
@@ -59,6 +59,43 @@ REGISTRATION_WINDOW = 60
 """Seconds over which dynamic client registrations per source address are counted."""
 
 
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each form-urlencoded,
+    then joined by a colon), or None when there is none or it cannot be read."""
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        client_id, colon, secret = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
+
+
+def _client_id(request: Request, form: Any) -> str | None:
+    """The client id of a token or revocation request: the form's, else the Basic header's. A client that
+    authenticates with HTTP Basic need not repeat it in the body (RFC 6749 §2.3.1, §4.1.3)."""
+    given = form.get("client_id")
+    if isinstance(given, str) and given:
+        return given
+    basic = basic_credentials(request)
+    return basic[0] if basic and basic[0] else None
+
+
+def _with_client_id(request: Request, form: Any) -> Request:
+    """The same request, its body carrying the client id the Basic header gave (the SDK's token handler reads
+    it from the form only)."""
+    client_id = _client_id(request, form)
+    if client_id is None or form.get("client_id"):
+        return request
+    body = urlencode([*form.multi_items(), ("client_id", client_id)]).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
 class HashedClientAuthenticator(ClientAuthenticator):
     """The SDK's client authentication, but against the digest of the secret (we never keep the secret)."""
 
@@ -66,9 +103,12 @@ class HashedClientAuthenticator(ClientAuthenticator):
 
     async def authenticate_request(self, request: Request) -> OAuthClientInformationFull:
         form = await request.form()
-        client_id = form.get("client_id")
-        if not isinstance(client_id, str) or not client_id:
+        client_id = _client_id(request, form)
+        if client_id is None:
             raise AuthenticationError("Missing client_id")
+        basic = basic_credentials(request)
+        if basic is not None and basic[0] != client_id:  # one client per request, whatever its method
+            raise AuthenticationError("Client ID mismatch in Basic auth")
         client = await self.provider.get_client(client_id)
         if client is None:
             raise AuthenticationError("Invalid client_id")
@@ -76,17 +116,10 @@ class HashedClientAuthenticator(ClientAuthenticator):
         if method == "none":
             return client
         secret: str | None = None
-        header = request.headers.get("authorization", "")
         if method == "client_secret_basic":
-            if not header.startswith("Basic "):
+            if basic is None:
                 raise AuthenticationError("Missing or invalid Basic authentication in Authorization header")
-            try:
-                basic_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError, binascii.Error):
-                raise AuthenticationError("Invalid Basic authentication header") from None
-            if unquote(basic_id) != client_id:
-                raise AuthenticationError("Client ID mismatch in Basic auth")
-            secret = unquote(secret)
+            secret = basic[1]
         elif method == "client_secret_post":
             given = form.get("client_secret")
             secret = given if isinstance(given, str) else None
@@ -95,6 +128,14 @@ class HashedClientAuthenticator(ClientAuthenticator):
         if not await self.provider.client_secret_matches(client_id, secret):
             raise AuthenticationError("Invalid client_secret")
         return client
+
+
+def client_refused(request: Request, response: Response) -> Response:
+    """An `invalid_client` answer to a client that tried HTTP Basic carries `WWW-Authenticate: Basic` (RFC 6749
+    §5.2: a 401 naming the scheme the client used)."""
+    if response.status_code == 401 and request.headers.get("authorization", "").startswith("Basic "):
+        response.headers["WWW-Authenticate"] = 'Basic realm="sdassist", charset="UTF-8"'
+    return response
 
 
 def auth_server_metadata(issuer: str, *, registration: bool) -> dict[str, Any]:
@@ -256,7 +297,7 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         try:
             client = await authenticator.authenticate_request(request)
         except AuthenticationError as exc:
-            return oauth_error("invalid_client", exc.message, 401)
+            return client_refused(request, oauth_error("invalid_client", exc.message, 401))
         given = (await request.form()).get("token")
         if not isinstance(given, str) or not given:
             return oauth_error("invalid_request", "token: give the token to revoke")
@@ -275,7 +316,8 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         if isinstance(given, str) and given and not same_resource(given, provider.config.resource):
             return oauth_error("invalid_target",
                                f"resource must be this server's MCP endpoint, {provider.config.resource}")
-        return token_refusal(form) or await handler.handle(request)
+        request = _with_client_id(request, form)
+        return token_refusal(await request.form()) or client_refused(request, await handler.handle(request))
 
     authorization = AuthorizationHandler(provider)  # type: ignore[arg-type]
 
