@@ -235,7 +235,7 @@ async def home_child(url: str, pause: float, samples: int, persons: list[str], c
     from sdassist.slack_app import start_face
 
     if control:
-        async def no_warmup(self: SlackFace) -> None:
+        async def no_warmup(self: SlackFace, zones: Any = ()) -> None:
             return None
         SlackFace.warm_home = no_warmup  # type: ignore[method-assign]
     fake = await FakeSlack().start()  # people in Europe/Berlin: their zone is not the default one
