@@ -6,8 +6,10 @@ tests allow loopback (`loopback_ok=True`), which the server itself never does.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientMetadata
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sdassist.identity import IdentityStore
@@ -70,6 +72,15 @@ class DocumentServer:
                 return JSONResponse(self.document("good"))
             if name == "deep":  # under the size limit, past Python's recursion limit
                 return Response(b"[" * 30_000 + b"]" * 30_000, media_type="application/json")
+            if name == "slow":  # a valid document, a few bytes at a time: each read is quick, the whole is not
+                body = json.dumps(self.document("slow")).encode()
+
+                async def drip() -> AsyncIterator[bytes]:
+                    for at in range(0, len(body), 16):
+                        yield body[at:at + 16]
+                        await asyncio.sleep(0.25)
+
+                return StreamingResponse(drip(), media_type="application/json")
             if name == "secret":
                 return JSONResponse(self.document("secret", client_secret="s3cr3t"))
             if name == "web":  # a web app's callback, besides a loopback one
@@ -111,6 +122,18 @@ async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: P
         for url in ("http://example.com/c.json", "https://example.com/", "https://example.com/c.json#x"):
             with pytest.raises(ClientDocumentError, match="https URL with a path"):
                 await strict.fetch(url)
+    finally:
+        await store.close()
+
+
+async def test_the_time_limit_is_for_the_whole_fetch(documents: DocumentServer, tmp_path: Path) -> None:
+    """docs/mcp.md: at most 64 KB within 5 seconds. A server sending a byte now and then answers every read
+    in time; the fetch as a whole is still cut off."""
+    store = await IdentityStore.open(f"sqlite+aiosqlite:///{tmp_path / 'id.db'}")
+    try:
+        fetcher = ClientDocuments(store, loopback_ok=True, verify=documents.trust, timeout=2.0)
+        with pytest.raises(ClientDocumentError, match="within 2 seconds"):
+            await fetcher.fetch(documents.url("slow"))
     finally:
         await store.close()
 

@@ -10,6 +10,7 @@ URL), list valid redirect URIs and be a public client (`none`). Good documents a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -79,7 +80,12 @@ class ClientDocuments:
         address = str(addresses[0])
         at = f"[{address}]" if ":" in address else address
         pinned = urlunsplit(("https", at if parts.port is None else f"{at}:{parts.port}", parts.path, parts.query, ""))
-        raw, ttl = await self._get(pinned, host, parts.netloc)
+        try:  # the whole fetch, not each read: a server dripping a byte at a time must not hold it open
+            async with asyncio.timeout(self.timeout):
+                raw, ttl = await self._get(pinned, host, parts.netloc)
+        except TimeoutError:
+            raise ClientDocumentError(f"could not fetch the document from {parts.netloc} within "
+                                      f"{self.timeout:g} seconds") from None
         try:
             doc = jsonbody.loads(raw)
         except jsonbody.JSONBodyError as exc:
