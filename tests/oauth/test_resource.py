@@ -434,7 +434,13 @@ def test_malformed_registrations_get_oauth_errors_in_our_words(oauth_server: Ser
              (json.dumps({"redirect_uris": ["https://a.example/cb"], "client_name": "A" * 5000}).encode(),
               "invalid_client_metadata", "client_name: is 5,000 characters, the limit is 100"),
              (json.dumps({"redirect_uris": ["https://a.example/cb"] * 4000}).encode(), "invalid_client_metadata",
-              "bytes; the limit is 65,536")]
+              "bytes; the limit is 65,536"),
+             # only the methods the metadata advertises are named (the SDK's words named one it then refuses)
+             (b'{"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "private_key_jwt"}',
+              "invalid_client_metadata", "must be one of 'none', 'client_secret_post', 'client_secret_basic' (got "
+              "'private_key_jwt')"),
+             (b'{"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "client_secret_jwt"}',
+              "invalid_client_metadata", "(got 'client_secret_jwt')")]
     for body, error, words in cases:
         refused = httpx.post(f"{oauth_server.origin}/register", content=body,
                              headers={"content-type": "application/json"})

@@ -429,3 +429,20 @@ async def test_consent_is_remembered_until_revoked(cluster: Cluster, browser: Br
     assert "no remembered consents for alice" in grants_cli(cluster, "list", "--user", "alice")
     browser.authorize(authorize_url(a.origin, client.client_id, "read"), REDIRECT_URI)
     assert len(consents(browser)) == 4
+
+
+def test_a_code_redeemed_with_another_redirect_uri_is_an_invalid_grant(cluster: Cluster, browser: Browser) -> None:
+    """RFC 6749 §4.1.3 and §5.2: a redirect URI that is not the one the code was issued for is `invalid_grant`
+    (the SDK answered `invalid_request`); the same code with the right one still works (it was not spent)."""
+    a = cluster.start()
+    other_uri = "http://127.0.0.1:1/other"
+    client = httpx.post(f"{a.origin}/register", json={"client_name": "Probe", "token_endpoint_auth_method": "none",
+                                                      "redirect_uris": [REDIRECT_URI, other_uri]}).json()
+    code = code_from(browser.authorize(authorize_url(a.origin, client["client_id"], "read"), REDIRECT_URI))["code"]
+    grant = {"grant_type": "authorization_code", "code": code, "client_id": client["client_id"],
+             "code_verifier": "v" * 43}
+    refused = httpx.post(f"{a.origin}/token", data={**grant, "redirect_uri": other_uri})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant", refused.text
+    assert "redirect_uri" in refused.json()["error_description"]
+    issued = httpx.post(f"{a.origin}/token", data={**grant, "redirect_uri": REDIRECT_URI})
+    assert issued.status_code == 200 and issued.json()["scope"] == "read"

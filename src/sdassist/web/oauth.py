@@ -41,6 +41,7 @@ from sdassist.identity.redirects import consent_host, redirect_host
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES, describe_scope
 from sdassist.web.oauth_errors import (
     NO_STORE,
+    TOKEN_AUTH_METHODS,
     authorize_answer,
     oauth_error,
     pkce_method_problem,
@@ -138,6 +139,21 @@ def client_refused(request: Request, response: Response) -> Response:
     return response
 
 
+def grant_refused(response: Response) -> Response:
+    """The SDK's token answer, with RFC 6749 §5.2's code where the SDK picks another: a redirect URI that is not
+    the authorization request's makes the grant unusable (`invalid_grant`), the request itself is well formed."""
+    if response.status_code == 400:
+        try:
+            body = jsonbody.loads(bytes(response.body))
+        except jsonbody.JSONBodyError:
+            return response
+        if (isinstance(body, dict) and body.get("error") == "invalid_request"
+                and str(body.get("error_description", "")).startswith("redirect_uri did not match")):
+            return oauth_error("invalid_grant", "redirect_uri: must be the redirect URI of the authorization request "
+                                                "this code was issued for")
+    return response
+
+
 def auth_server_metadata(issuer: str, *, registration: bool) -> dict[str, Any]:
     """RFC 8414 metadata, as MCP clients need it (Claude uses CIMD only with `none` and the CIMD flag)."""
     meta: dict[str, Any] = {
@@ -149,8 +165,8 @@ def auth_server_metadata(issuer: str, *, registration: bool) -> dict[str, Any]:
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
-        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "client_id_metadata_document_supported": True,
         "authorization_response_iss_parameter_supported": True,
@@ -317,7 +333,8 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
             return oauth_error("invalid_target",
                                f"resource must be this server's MCP endpoint, {provider.config.resource}")
         request = _with_client_id(request, form)
-        return token_refusal(await request.form()) or client_refused(request, await handler.handle(request))
+        return token_refusal(await request.form()) or client_refused(request, grant_refused(
+            await handler.handle(request)))
 
     authorization = AuthorizationHandler(provider)  # type: ignore[arg-type]
 

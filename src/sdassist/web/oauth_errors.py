@@ -25,13 +25,15 @@ from sdassist.identity.cimd import MAX_BYTES, MAX_CLIENT_NAME
 from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
-__all__ = ["NO_STORE", "authorize_answer", "oauth_error", "pkce_method_problem", "registration_refusal",
-           "token_refusal"]
+__all__ = ["NO_STORE", "TOKEN_AUTH_METHODS", "authorize_answer", "oauth_error", "pkce_method_problem",
+           "registration_refusal", "token_refusal"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 GRANTS: dict[str, type[BaseModel]] = {"authorization_code": AuthorizationCodeRequest,
                                       "refresh_token": RefreshTokenRequest}
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+TOKEN_AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
+"""How a client may authenticate at the token and revocation endpoints (the metadata advertises these)."""
 PKCE = "PKCE is required: send code_challenge=BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256"
 
 
@@ -61,6 +63,11 @@ def registration_refusal(raw: bytes) -> JSONResponse | None:
     if surrogate is not None:  # valid JSON syntax, but not text: the SDK's reader would answer with pydantic's words
         return oauth_error("invalid_client_metadata", f"the body holds {surrogate}, half of a UTF-16 pair, which is "
                                                       "not a character; send the text itself or a complete pair")
+    method = data.get("token_endpoint_auth_method")
+    if method is not None and method not in TOKEN_AUTH_METHODS:  # the SDK's words would list one it then refuses
+        return oauth_error("invalid_client_metadata", "token_endpoint_auth_method: must be one of "
+                           f"{', '.join(repr(m) for m in TOKEN_AUTH_METHODS)} (got {str(method)[:60]!r}); "
+                           "MCP hosts register 'none' (a public client with PKCE)")
     try:
         OAuthClientMetadata.model_validate(data)
     except ValidationError as exc:
