@@ -79,3 +79,15 @@ def test_the_slack_card_says_who_asked_through_what() -> None:
     other = make_draft(requester=assistant_for(Person("oidc-sub-17", "Ann <b>"), "ChatGPT"))
     assert requester_text(other) == "Ann &lt;b&gt; via ChatGPT"
     assert requester_text(make_draft(requester=ANONYMOUS)).startswith(":robot_face: an assistant")
+
+
+def test_only_slack_names_a_slack_user() -> None:
+    """The Slack user id claim counts only in Slack's ID tokens: another provider's token carrying it (a claim its
+    users or admins could set) is the person its `sub` names, not that Slack user."""
+    from sdassist.identity.oidc import SLACK_USER_CLAIM, person_from_claims
+
+    claims = {"sub": "auth0|mallory", "name": "Mallory", SLACK_USER_CLAIM: "U0ALICE"}
+    assert person_from_claims(claims, "https://login.example.com").id == "auth0|mallory"
+    slack = {"sub": "U0ALICE", "name": "Alice", SLACK_USER_CLAIM: "U0ALICE"}
+    assert person_from_claims(slack, "https://slack.com").id == "U0ALICE"
+    assert person_from_claims({**slack, "sub": "other"}, "https://slack.com/").id == "U0ALICE"

@@ -25,6 +25,7 @@ from sdassist.identity.store import Person
 
 __all__ = ["OidcError", "OidcLogin", "UpstreamOidc"]
 
+SLACK_ISSUER = "https://slack.com"
 SLACK_USER_CLAIM = "https://slack.com/user_id"
 DISCOVERY_TTL = 3600
 
@@ -114,7 +115,7 @@ class UpstreamOidc:
         if "name" not in claims and meta.get("userinfo_endpoint") and token.get("access_token"):
             claims = {**await self._userinfo(meta["userinfo_endpoint"], token["access_token"], claims["sub"]),
                       **claims}
-        return person_from_claims(claims)
+        return person_from_claims(claims, meta["issuer"])
 
     async def _userinfo(self, url: str, access_token: str, sub: str) -> dict[str, Any]:
         """Profile claims many providers keep out of the ID token; only if they are about the same subject."""
@@ -144,8 +145,11 @@ class UpstreamOidc:
         return decoded.claims
 
 
-def person_from_claims(claims: dict[str, Any]) -> Person:
-    """Slack's user id when the provider is Sign in with Slack, else the issuer's subject."""
-    person_id = str(claims.get(SLACK_USER_CLAIM) or claims["sub"])
+def person_from_claims(claims: dict[str, Any], issuer: str) -> Person:
+    """Slack's user id when the provider is Sign in with Slack, else the issuer's subject. Only Slack's tokens are
+    read for Slack's claim: another provider may let people or its admins set claims of any name, and a Slack
+    user id is who may approve in Slack."""
+    slack_id = claims.get(SLACK_USER_CLAIM) if issuer.rstrip("/") == SLACK_ISSUER else None
+    person_id = str(slack_id or claims["sub"])
     name = claims.get("name") or claims.get("preferred_username") or claims.get("email") or person_id
     return Person(id=person_id, name=str(name)[:100])
