@@ -6,33 +6,20 @@ time, and never lets a second `POST /posts` out."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
 
 import httpx
 
 from sdassist.client import SocialDock
 from sdassist.config import SANDBOX_KEY
-from sdassist.publishing.drafts import Draft, DraftState, StaleApproval, utcnow
+from sdassist.publishing.drafts import Draft, DraftState, StaleApproval
 from sdassist.publishing.publisher import ASKED_LOOK_EVERY
 from sdassist.runtime import EMBEDDED_SANDBOX_URL, Runtime
+from tests.publishing.test_late_posts import Clock
 from tests.tools.conftest import OPERATOR, call, sandbox_control
 
 S = DraftState
 TEXT = "Held by a slow network, then live"
 POSTS_LIST, POST_SENT = "GET /api/v1/posts", "POST /api/v1/posts"
-
-
-class Clock:
-    """The publisher's clock, moved by the test (the sandbox keeps real time)."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 async def requests(rt: Runtime, label: str) -> int:

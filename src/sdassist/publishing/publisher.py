@@ -612,7 +612,7 @@ class Publisher:
     async def look_now(self, draft: Draft) -> tuple[Draft, bool]:
         """A person looks at a draft "not found on SocialDock yet" (`get_draft`): look for its late post at
         once, rather than at the next look of the watch, when the look is due or the last one began
-        ASKED_LOOK_EVERY ago. (the draft as it stands, whether this call looked).
+        ASKED_LOOK_EVERY ago. Returns the draft as it stands, and whether this call looked.
 
         Only a failed draft is looked at here (a cancelled or rejected one's late post may have to be deleted:
         that stays with the watch). A look reads SocialDock's post list through the client's rate limiter like
