@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -486,6 +486,37 @@ def test_authorization_errors_carry_iss_and_never_go_to_an_unregistered_address(
     attacker = httpx.get(f"{oauth_server.origin}/authorize", params={**base, "redirect_uri": "https://evil.example/cb"})
     assert attacker.status_code == 400 and "location" not in attacker.headers
     assert attacker.headers["content-type"].startswith("text/html") and "not registered" in attacker.text
+
+
+def test_a_parameter_given_twice_is_refused(oauth_server: Served) -> None:
+    """RFC 6749 §3.1/§3.2: parameters MUST NOT be included more than once. Two redirect URIs (or client ids): a
+    page, since where to send the browser is unknowable; another one twice: invalid_request to the registered
+    redirect URI, with iss and state; at the token endpoint, invalid_request."""
+    client = register(oauth_server.origin).json()
+    _verifier, code_challenge = pkce()
+    base = [("client_id", client["client_id"]), ("redirect_uri", "http://127.0.0.1:1/cb"), ("response_type", "code"),
+            ("state", "s1"), ("code_challenge", code_challenge), ("code_challenge_method", "S256")]
+    for twice in (("redirect_uri", "https://evil.example/cb"), ("client_id", "other")):
+        for params in ([twice, *base], [*base, twice]):
+            refused = httpx.get(f"{oauth_server.origin}/authorize", params=params)
+            assert refused.status_code == 400 and "location" not in refused.headers, params
+            assert f"{twice[0]}: is given more than once" in refused.text
+    refused = httpx.get(f"{oauth_server.origin}/authorize", params=[*base, ("scope", "read"), ("scope", "admin")])
+    assert refused.status_code == 302 and refused.headers["location"].startswith("http://127.0.0.1:1/cb?")
+    query = dict(parse_qsl(urlsplit(refused.headers["location"]).query))
+    assert query["error"] == "invalid_request" and query["iss"] == oauth_server.origin and query["state"] == "s1"
+    assert query["error_description"].startswith("scope: is given more than once")
+    # RFC 8707 allows several resources: not refused as repeated (this server issues for its own only).
+    twice = httpx.get(f"{oauth_server.origin}/authorize", params=[*base, ("resource", oauth_server.mcp),
+                                                                  ("resource", oauth_server.mcp)])
+    assert "more than once" not in twice.headers.get("location", "") + twice.text
+    token = httpx.post(f"{oauth_server.origin}/token", content=urlencode([
+        ("grant_type", "authorization_code"), ("code", "a"), ("code", "b"), ("client_id", client["client_id"]),
+        ("redirect_uri", "http://127.0.0.1:1/cb"), ("code_verifier", "v" * 43)]),
+        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert token.status_code == 400 and token.json() == {
+        "error": "invalid_request", "error_description": "code: is given more than once; send each parameter once "
+                                                         "(RFC 6749 §3.1)"}
 
 
 def test_the_consent_page_shows_where_the_browser_really_goes() -> None:

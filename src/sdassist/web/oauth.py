@@ -46,6 +46,8 @@ from sdassist.web.oauth_errors import (
     oauth_error,
     pkce_method_problem,
     registration_refusal,
+    repeated_parameter,
+    repeated_problem,
     token_refusal,
 )
 from sdassist.web.pages import FORM_PAGE_HEADERS, consent_page, message_page
@@ -356,12 +358,16 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         before the list was set too) and the PKCE method (it reads a missing method as S256)."""
         params = request.query_params if request.method == "GET" else await request.form()
         answer: Response | None = None
+        if repeated_parameter(params) in ("client_id", "redirect_uri"):  # which app, or where to: unknowable
+            return HTMLResponse(message_page("This app's sign-in request cannot be used",
+                                             f"{repeated_problem(params)}. Nothing was shared with the app."), 400,
+                                headers=NO_STORE)
         target = await redirect_target(params)
         refused = provider.redirect_problem(target) if target else None
         if refused:  # never send the browser to a host the operator does not allow, not even with an error
             return HTMLResponse(message_page("This app's sign-in request cannot be used",
                                              f"{refused}. Nothing was shared with the app."), 400, headers=NO_STORE)
-        problem = pkce_method_problem(params)
+        problem = repeated_problem(params) or pkce_method_problem(params)
         if problem and target:  # a redirect URI the client registered: tell the client (RFC 6749 §4.1.2.1)
             state = params.get("state")
             answer = RedirectResponse(construct_redirect_uri(

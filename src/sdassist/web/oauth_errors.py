@@ -26,7 +26,7 @@ from sdassist.tools.errors import validation_message
 from sdassist.web.pages import message_page
 
 __all__ = ["NO_STORE", "TOKEN_AUTH_METHODS", "authorize_answer", "oauth_error", "pkce_method_problem",
-           "registration_refusal", "token_refusal"]
+           "registration_refusal", "repeated_parameter", "repeated_problem", "token_refusal"]
 
 NO_STORE = {"Cache-Control": "no-store"}
 GRANTS: dict[str, type[BaseModel]] = {"authorization_code": AuthorizationCodeRequest,
@@ -83,6 +83,9 @@ def registration_refusal(raw: bytes) -> JSONResponse | None:
 
 def token_refusal(form: Mapping[str, Any]) -> JSONResponse | None:
     """Why a token request is malformed (RFC 6749 §5.2: `unsupported_grant_type`, `invalid_request`), or None."""
+    repeated = repeated_problem(form)
+    if repeated:
+        return oauth_error("invalid_request", repeated)
     grant = form.get("grant_type")
     if not isinstance(grant, str) or not grant:
         return oauth_error("invalid_request", f"grant_type: is required; use {' or '.join(GRANTS)}")
@@ -111,6 +114,28 @@ def _authorize_problem(params: Mapping[str, Any]) -> str | None:
             message = f"{message}. {PKCE}"
         return message
     return None
+
+
+REPEATABLE = frozenset({"resource"})
+"""Parameters a request may give more than once: RFC 8707 §2 allows several `resource`s (checked elsewhere)."""
+
+
+def repeated_parameter(params: Mapping[str, Any]) -> str | None:
+    """The first parameter a request gives more than once, or None. RFC 6749 §3.1 and §3.2: "Request and response
+    parameters MUST NOT be included more than once"; which of two redirect URIs or codes was meant is anyone's
+    guess, so neither is taken."""
+    items = params.multi_items() if hasattr(params, "multi_items") else list(params.items())
+    seen: set[str] = set()
+    for key, _ in items:
+        if key in seen and key not in REPEATABLE:
+            return key
+        seen.add(key)
+    return None
+
+
+def repeated_problem(params: Mapping[str, Any]) -> str | None:
+    repeated = repeated_parameter(params)
+    return f"{repeated}: is given more than once; send each parameter once (RFC 6749 §3.1)" if repeated else None
 
 
 def pkce_method_problem(params: Mapping[str, Any]) -> str | None:
