@@ -262,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-limit", type=int, default=10,
                         help=f"the control runs' plan, per {CONTROL_WINDOW:g} s window (10)")
     parser.add_argument("--control-tasks", type=int, default=16, help="approvals at once per instance (16)")
-    parser.add_argument("--control-drafts", type=int, default=80)
+    parser.add_argument("--control-drafts", type=int, default=160)
     parser.add_argument("--database-url", default=os.environ.get("SDASSIST_TEST_DATABASE_URL"))
     parser.add_argument("--no-control", action="store_true", help="skip the control runs")
+    parser.add_argument("--control-only", action="store_true", help="only the control runs")
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args(argv)
     if args.instance:
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = {"ACCELERATE": args.limit}
         with ServedSandbox(SandboxConfig(window_seconds=WINDOW, rate_limits=plan), quiet_disconnects=True) as sb:
             account = sandbox_account(sb)
-            for n in counts:
+            for n in [] if args.control_only else counts:
                 rows.append(median_row([
                     run(n, coordinated=True, sandbox=sb, drafts=drafts, account=account, limit=args.limit,
                         window=WINDOW, tasks=args.tasks, **common) for _ in range(runs)]))

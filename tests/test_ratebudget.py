@@ -141,6 +141,36 @@ async def test_an_answer_from_a_window_the_budget_has_not_reached_rolls_it_over(
         await budget.aclose()
 
 
+async def test_while_the_window_is_unknown_only_answers_from_before_the_rollover_give_places_back(
+    database_url: str,
+) -> None:
+    """Until the window's length is known the row's window may span several of the server's. An answer from one
+    of those (its own clock lagging, as early estimates from a whole-second Date header do) was not carried:
+    it must not give back the place of a request that was."""
+    from sqlalchemy import select
+
+    from sdassist.ratebudget import leases_table
+
+    key = "sd_live_unknown_window_key_4"
+    budget = SharedBudget(database_url, key, reserve=0)
+    try:
+        assert await budget.reserve(1000.0) == 0
+        await budget.release(Answer(10, 9, 1002.0, 1000.1))  # a 2 s window, not yet known to be one
+        assert not budget.window_exact
+        assert await budget.reserve(1001.9) == 0  # C: in flight when the window ends
+        assert await budget.reserve(1002.5) == 0  # A: the row rolls over (end unknown); C is carried
+        assert await budget.reserve(1004.2) == 0  # B: lands in the server's next window
+        await budget.release(Answer(10, 9, 1006.0, 1004.3))  # B answers first: the row's window ends at 1006
+        await budget.release(Answer(10, 9, 1004.0, 1003.9))  # A, from the window between, seen with a lagging clock
+        engine = await budget._open()
+        async with engine.connect() as conn:
+            carried = (await conn.execute(select(leases_table.c.carried).where(
+                leases_table.c.instance == budget.instance))).scalar_one()
+        assert carried == 1  # C may still land in the window ending at 1006
+    finally:
+        await budget.aclose()
+
+
 async def test_one_long_interval_between_resets_is_not_taken_for_the_window(database_url: str) -> None:
     """An instance that was idle sees two resets 24 s apart: that is some whole number of windows, not the
     window. It takes the length another instance has confirmed (two intervals alike) from the shared row."""

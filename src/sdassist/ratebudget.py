@@ -314,7 +314,7 @@ class SharedBudget(LocalBudget):
         try:
             engine = await self._open()
             async with engine.begin() as conn:
-                if answer is None:
+                if answer is None or await self._same_window(conn, answer):
                     await self._untake(conn)
                     return
                 async with self._row(conn) as st:
@@ -324,6 +324,26 @@ class SharedBudget(LocalBudget):
             self._owed += 1  # the heartbeat writes it once the database answers again
             self._beat()
             raise
+
+    async def _same_window(self, conn: AsyncConnection, answer: Answer) -> bool:
+        """The common answer, from the window the row is in: record what the server counted in one statement,
+        so the row is locked for one write rather than a read and a write (every instance's reserve waits on
+        that lock). False, and nothing written, for any other answer: `_observe` takes those."""
+        limit, remaining, reset, now = answer
+        self.limit = limit
+        self._learn_window(reset, now)
+        if reset <= now:
+            return False
+        b = budget_table.c
+        counted = limit - remaining
+        values: dict[str, Any] = {"plan_limit": limit, "server_used": case(
+            (func.coalesce(b.server_used, 0) < counted, counted), else_=b.server_used)}
+        if self.window_exact and self.window:
+            values["window"] = case((b.window.is_(None) | (b.window > self.window + 1e-6), self.window),
+                                    else_=b.window)
+        changed = await conn.execute(update(budget_table).where(
+            b.key_hash == self.key_hash, b.window_end >= reset - 1e-6, b.window_end <= reset + 1e-6).values(**values))
+        return changed.rowcount == 1
 
     async def _untake(self, conn: AsyncConnection) -> None:
         c = leases_table.c
@@ -345,23 +365,27 @@ class SharedBudget(LocalBudget):
         self._adopt_window(st, now)
         st["plan_limit"] = limit
         end, prev = st["window_end"], st["prev_end"]
-        if (end is not None and reset < end - 1e-6) or (end is None and prev is not None and reset <= prev + 1e-6):
-            # Counted in a window before the current one: a request carried into it that never landed there.
+        if prev is not None and reset <= prev + 1e-6:
+            # Counted in a window that had ended when the row rolled over: a request carried over, which never
+            # landed in the windows since. (While the windows' length is not yet known, the row's window may
+            # span several of the server's, so an answer from one between says nothing of that kind.)
             c = leases_table.c
             await conn.execute(update(leases_table).where(self._mine_where() & (c.carried > 0)).values(
                 carried=c.carried - 1))
             return
         if reset <= now:  # describes a window that is over
             return
-        server_used = limit - remaining
-        if end is not None and reset > end + 1e-6:
+        counted = limit - remaining
+        if end is None:  # the first answer from the window the row rolled over into
+            st["window_end"] = reset
+        elif reset > end + 1e-6:
             # An answer from a window this row has not rolled over into yet: roll over now. What the server
             # counted so far is spent, and whatever is still in flight is carried.
             await self._roll_over(conn, st, reset)
-            st["used"] = server_used
-        elif end is None:  # the first answer from the window the row rolled over into
-            st["window_end"] = reset
-        st["server_used"] = max(st["server_used"] or 0, server_used)
+            st["used"] = counted
+        elif reset < end - 1e-6:
+            return  # a window between the previous one and the row's: it tells nothing of either
+        st["server_used"] = max(st["server_used"] or 0, counted)
 
     async def pause_until(self, until: float) -> None:
         self._paused_until = max(self._paused_until, until)
