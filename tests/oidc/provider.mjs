@@ -2,12 +2,21 @@
 // Usage: node provider.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI [REDIRECT_URI…]
 // Sign-in uses oidc-provider's own development interactions: any login name is accepted, and the account
 // "alice" is Alice <alice@example.test>. Prints "ready" on stdout once it listens.
+// OIDC_FRESH_KEY=1 signs with an RSA key made at start (as a provider that rotated its keys), not the fixed
+// development key.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
+
+function freshKeys() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' }] };
+}
 
 const [port, clientId, clientSecret, ...redirectUris] = process.argv.slice(2);
 const issuer = `http://127.0.0.1:${port}`;
 
 const provider = new Provider(issuer, {
+  ...(process.env.OIDC_FRESH_KEY === '1' ? { jwks: freshKeys() } : {}),
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,

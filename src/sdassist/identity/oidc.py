@@ -9,6 +9,7 @@ Slack and over MCP.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -128,9 +129,17 @@ class UpstreamOidc:
         return info if isinstance(info, dict) and info.get("sub") == sub else {}
 
     async def _verify(self, id_token: str, nonce: str) -> dict[str, Any]:
+        """The ID token's claims, checked. Against the key set kept from the last fetch; when that fails, once
+        more against a fresh one, since a provider that rotated its keys signs with one not in the kept set."""
         meta = await self.discovery()
-        if self._keys is None:
-            self._keys = KeySet.import_key_set(await self._get_json(meta["jwks_uri"]))  # type: ignore[arg-type]
+        if self._keys is not None:
+            with contextlib.suppress(OidcError):
+                return self._check(id_token, nonce, meta)
+        self._keys = KeySet.import_key_set(await self._get_json(meta["jwks_uri"]))  # type: ignore[arg-type]
+        return self._check(id_token, nonce, meta)
+
+    def _check(self, id_token: str, nonce: str, meta: dict[str, Any]) -> dict[str, Any]:
+        assert self._keys is not None
         try:
             decoded = jwt.decode(id_token, self._keys)
             jwt.JWTClaimsRegistry(
