@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequestFormParams, ElicitRequestURLParams, ElicitResult, ServerNotification
 
 from sdassist.publishing.store import DraftStore
-from tests.oauth.conftest import Browser, Cluster
+from tests.oauth.conftest import Browser, Cluster, Instance
 from tests.oauth.test_sdk_client import LINK, POST, Host
 
 ERAS = ["legacy", "auto"]  # auto: the SDK client settles on 2026-07-28 with sdassist
@@ -189,12 +189,9 @@ async def test_a_tampered_or_foreign_request_state_is_refused(cluster: Cluster, 
     assert len(await drafts_of(cluster, "alice")) == 1 and not await drafts_of(cluster, "bob")
 
 
-async def test_the_retry_may_reach_another_instance_that_shares_the_key(cluster: Cluster, browser: Browser) -> None:
-    """Behind a load balancer: the first round on A, the retry on B (same SDASSIST_REQUEST_STATE_SECRET) works;
-    on C, without it, the state is refused."""
-    a = cluster.start(0, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
-    b = cluster.start(1, SDASSIST_PUBLIC_URL=a.origin, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
-    c = cluster.start(2, SDASSIST_PUBLIC_URL=a.origin)
+async def retried_elsewhere(cluster: Cluster, browser: Browser, a: Instance, works: Instance, refuses: Instance
+                            ) -> None:
+    """The first round on `a`; its retry answered on `works` and refused ("Invalid or expired") on `refuses`."""
     host = Host(a.mcp_url, browser)
     person = Person(browser)
     http, client = connect(host, person, "auto")
@@ -204,11 +201,11 @@ async def test_the_retry_may_reach_another_instance_that_shares_the_key(cluster:
     assert host.storage.tokens is not None
     accept = {"confirm_page": ElicitResult(action="accept")}
     bearer = {"Authorization": f"Bearer {host.storage.tokens.access_token}"}
-    for instance, works in ((b, True), (c, False)):
+    for instance in (works, refuses):
         async with httpx2.AsyncClient(headers=bearer, timeout=30) as plain, Client(
                 streamable_http_client(instance.mcp_url, http_client=plain), elicitation_callback=person.elicit
         ) as other:
-            if works:
+            if instance is works:
                 answer = (await other.call_tool("draft_post", POST, input_responses=accept,
                                                 request_state=first.request_state)).structured_content
                 assert answer["state"] == "pending" and "sent to the confirmation page" in answer["next_step"]
@@ -217,6 +214,15 @@ async def test_the_retry_may_reach_another_instance_that_shares_the_key(cluster:
                     await other.call_tool("draft_post", POST, input_responses=accept,
                                           request_state=first.request_state)
     assert len(await drafts_of(cluster, "alice")) == 1
+
+
+async def test_the_retry_may_reach_another_instance_that_shares_the_key(cluster: Cluster, browser: Browser) -> None:
+    """Behind a load balancer: the first round on A, the retry on B (same SDASSIST_REQUEST_STATE_SECRET) works;
+    on C, without it (so with the database's key), the state is refused."""
+    a = cluster.start(0, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
+    b = cluster.start(1, SDASSIST_PUBLIC_URL=a.origin, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
+    c = cluster.start(2, SDASSIST_PUBLIC_URL=a.origin)
+    await retried_elsewhere(cluster, browser, a, works=b, refuses=c)
 
 
 async def test_instances_on_one_database_share_its_key_unless_the_setting_says_otherwise(
@@ -226,28 +232,7 @@ async def test_instances_on_one_database_share_its_key_unless_the_setting_says_o
     a = cluster.start(0)
     b = cluster.start(1, SDASSIST_PUBLIC_URL=a.origin)
     c = cluster.start(2, SDASSIST_PUBLIC_URL=a.origin, SDASSIST_REQUEST_STATE_SECRET=STATE_SECRET)
-    host = Host(a.mcp_url, browser)
-    person = Person(browser)
-    http, client = connect(host, person, "auto")
-    async with http, client:
-        first = await client.session.call_tool("draft_post", POST, allow_input_required=True)
-    assert first.result_type == "input_required"
-    assert host.storage.tokens is not None
-    accept = {"confirm_page": ElicitResult(action="accept")}
-    bearer = {"Authorization": f"Bearer {host.storage.tokens.access_token}"}
-    for instance, works in ((b, True), (c, False)):
-        async with httpx2.AsyncClient(headers=bearer, timeout=30) as plain, Client(
-                streamable_http_client(instance.mcp_url, http_client=plain), elicitation_callback=person.elicit
-        ) as other:
-            if works:
-                answer = (await other.call_tool("draft_post", POST, input_responses=accept,
-                                                request_state=first.request_state)).structured_content
-                assert answer["state"] == "pending" and "sent to the confirmation page" in answer["next_step"]
-            else:
-                with pytest.raises(MCPError, match="Invalid or expired requestState"):
-                    await other.call_tool("draft_post", POST, input_responses=accept,
-                                          request_state=first.request_state)
-    assert len(await drafts_of(cluster, "alice")) == 1
+    await retried_elsewhere(cluster, browser, a, works=b, refuses=c)
 
 
 @pytest.mark.parametrize("mode", ERAS)
