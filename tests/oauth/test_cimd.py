@@ -126,6 +126,18 @@ async def test_fetched_checked_and_cached(documents: DocumentServer, tmp_path: P
         await store.close()
 
 
+async def test_a_password_in_the_client_id_is_never_repeated(tmp_path: Path) -> None:
+    """A client id with a user name and password is refused before anything is fetched, and the refusal (which
+    goes to the server log) names the URL without them."""
+    store = await IdentityStore.open(f"sqlite+aiosqlite:///{tmp_path / 'id.db'}")
+    try:
+        with pytest.raises(ClientDocumentError) as refused:
+            await ClientDocuments(store).fetch("https://app:hunter2-password@app.example/client.json")
+        assert "hunter2" not in str(refused.value) and "https://app.example/client.json" in str(refused.value)
+    finally:
+        await store.close()
+
+
 async def test_the_time_limit_is_for_the_whole_fetch(documents: DocumentServer, tmp_path: Path) -> None:
     """docs/mcp.md: at most 64 KB within 5 seconds. A server sending a byte now and then answers every read
     in time; the fetch as a whole is still cut off."""

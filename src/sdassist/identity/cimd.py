@@ -71,7 +71,9 @@ class ClientDocuments:
         """The checked document at `url` and how long to cache it; ClientDocumentError says why not."""
         parts = urlsplit(url)
         if parts.scheme != "https" or parts.path in ("", "/") or parts.fragment or parts.username or parts.password:
-            raise ClientDocumentError(f"client_id {url!r} must be an https URL with a path, no fragment or user")
+            shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))  # never a password
+            raise ClientDocumentError(f"client_id {shown!r} must be an https URL with a path, no fragment or user "
+                                      "name")
         try:
             addresses = await check_resolved(url, field="client_id", loopback_ok=self.loopback_ok)
         except UnsafeURL as exc:
