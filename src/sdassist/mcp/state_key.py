@@ -46,7 +46,8 @@ def database_key_loader(state: ServerState, codec: DatabaseKeyCodec) -> Any:
     call) or must open (any request carrying requestState) a state, read the key from the database."""
 
     async def load_database_key(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if not codec.loaded and (ctx.method == "tools/call" or (ctx.params or {}).get("requestState") is not None):
+        carries = isinstance(ctx.params, dict) and ctx.params.get("requestState") is not None
+        if not codec.loaded and (ctx.method == "tools/call" or carries):
             from sdassist.publishing.media import REQUEST_STATE_KEY
 
             runtime = await state.runtime()
