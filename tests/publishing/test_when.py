@@ -419,3 +419,36 @@ def test_the_weekday_hint_keeps_the_year_written() -> None:
     assert f"{resolve_time(refused.example, zone=BERLIN, now=FRI_10).local:%Y-%m-%d %H:%M}" == "2027-01-09 09:00"
     # without its year the hint would be Dec 1 2027, a Wednesday: refused again, for the weekday
     assert "2026" in refusal("wednesday dec 1 2026 9am").example
+
+
+# --- whole days ahead beside a time of day ----------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("in 32 days at 10:00", "2027-01-05 10:00"),
+        ("in 3 days at 9am", "2026-12-07 09:00"),
+        ("in 40 days at 5pm", "2027-01-13 17:00"),
+        ("in 2 weeks at 10am", "2026-12-18 10:00"),
+        ("in a week at 9am", "2026-12-11 09:00"),
+        ("32 days from now at 10:00", "2027-01-05 10:00"),
+    ],
+)
+def test_whole_days_ahead_at_a_time_of_day(phrase: str, expected: str) -> None:
+    """The day N days ahead in the person's zone, at the time they said (a day number over 31 is no date)."""
+    assert local(phrase) == expected
+
+
+@pytest.mark.parametrize(
+    ("phrase", "example"),
+    [
+        ("in 3 hours at 10am", "in 3 hours"),
+        ("in 1.5 days at 9am", "in 1 day at 9am"),
+        ("in 0 days at 9am", "tomorrow at 9am"),
+    ],
+)
+def test_a_duration_that_contradicts_the_time_of_day_is_refused(phrase: str, example: str) -> None:
+    error = refusal(phrase)
+    assert "both say when" in str(error)
+    assert local(error.example) is not None  # the suggestion itself parses
+    assert error.example == example

@@ -309,6 +309,22 @@ def _duration(text: str) -> timedelta | None:
     return total
 
 
+def _days_ahead(day_part: str, at: time) -> timedelta | None:
+    """A whole number of days or weeks ahead ("in 32 days", "2 weeks from now"), said beside a time of day;
+    None when `day_part` is no duration. A duration that is not whole days ("in 3 hours at 10am") contradicts
+    the time of day beside it, so it is refused rather than one of the two silently dropped."""
+    delta = _duration(day_part)
+    if delta is None:
+        return None
+    if delta < timedelta(days=1) or delta % timedelta(days=1):
+        days = max(1, delta.days)
+        example = (f"in {days} day{'s' if days > 1 else ''} at {_say(at)}" if delta >= timedelta(days=1)
+                   else day_part if delta > timedelta(0) else f"tomorrow at {_say(at)}")
+        raise TimeError(f"{day_part!r} and {_say(at)} both say when: give a duration alone, or whole days and a "
+                        "time of day", example)
+    return delta
+
+
 # --- dateparser, imported on first use -------------------------------------------------------------------
 
 @cache
@@ -684,6 +700,11 @@ def _resolve(phrase: str, *, tz: tzinfo, now: datetime | None, max_ahead: timede
             error.example = re.sub(rf"(?<![\d:]){re.escape(hm)}(?![\d:])", f"{hm}pm", text, count=1)
         raise
     day_part = rest.replace(_PLACEHOLDER, "").strip(" ,")
+    days_ahead = _days_ahead(day_part, at) if at is not None else None
+    if days_ahead is not None:  # "in 32 days at 10am", "2 weeks from now at 9": that day, at that time
+        wall = datetime.combine(now_local.date() + days_ahead, at)
+        return _checked(_attach(wall, tz, name, zone_suffix), tz, name, phrase, now_utc, max_ahead,
+                        zone_suffix)
     _check_calendar_words(day_part, at, now_local)
     if at is None:
         # No time we recognise: let dateparser try the whole phrase, then insist on a time of day.
