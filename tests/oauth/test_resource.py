@@ -547,6 +547,17 @@ def test_registrations_are_limited_per_address(tmp_path: Path) -> None:
         assert asyncio.run(register_at_another_instance(server, "203.0.113.7")) == 201
 
 
+def test_registrations_are_counted_per_ipv4_address_or_ipv6_64() -> None:
+    """One IPv6 subscriber holds a whole /64: counted per address, it could register without limit."""
+    from sdassist.web.oauth import rate_source
+
+    assert rate_source("2001:db8:1:2::1") == rate_source("2001:db8:1:2:ffff:eeee:dddd:cccc") == "2001:db8:1:2::/64"
+    assert rate_source("2001:db8:1:3::1") != rate_source("2001:db8:1:2::1")
+    assert rate_source("203.0.113.7") == rate_source("::ffff:203.0.113.7") == "203.0.113.7"
+    assert rate_source("203.0.113.8") != rate_source("203.0.113.7")
+    assert rate_source("unknown") == "unknown"
+
+
 async def register_at_another_instance(server: Served, address: str) -> int:
     """A registration at another instance on the same database (in process), coming from `address`."""
     app = http_app(build_server(server.settings), server.settings, "127.0.0.1", 1)

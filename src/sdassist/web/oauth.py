@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 import time
 from typing import Any
@@ -60,6 +61,20 @@ log = logging.getLogger("sdassist.web")
 LOGIN_TTL = 15 * 60
 REGISTRATION_WINDOW = 60
 """Seconds over which dynamic client registrations per source address are counted."""
+
+
+def rate_source(address: str) -> str:
+    """Whom a per-address limit counts: an IPv4 address (also written IPv4-mapped), or an IPv6 address's /64,
+    since one subscriber is handed a whole /64 and could otherwise take a fresh address for every request."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -379,7 +394,7 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
     async def register(request: Request) -> Response:
         """RFC 7591 through the SDK's handler, after the per-address limit and our checks of the body (which
         field, what is wrong). Registration needs no account, so each address gets a few a minute."""
-        source = request.client.host if request.client else "unknown"
+        source = rate_source(request.client.host if request.client else "unknown")
         limit = provider.config.registrations_per_minute
         if limit:
             now = int(time.time())
