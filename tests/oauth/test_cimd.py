@@ -216,3 +216,7 @@ def test_a_document_redirecting_to_a_host_the_operator_does_not_allow(documents:
         assert "app.example" in refused.text and "SDASSIST_OAUTH_REDIRECT_HOSTS" in refused.text
         native = httpx2.get(f"http://127.0.0.1:{port}/authorize", params={**request, "redirect_uri": REDIRECT_URI})
         assert native.status_code == 302 and "/oauth/consent?request=" in native.headers["location"]
+        # A refused document (never cached) is fetched once per authorization request, not once per check.
+        missing = httpx2.get(f"http://127.0.0.1:{port}/authorize",
+                             params={**request, "client_id": documents.url("missing"), "redirect_uri": REDIRECT_URI})
+        assert missing.status_code == 400 and documents.fetches.count("missing") == 1

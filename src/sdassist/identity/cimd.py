@@ -11,9 +11,12 @@ URL), list valid redirect URIs and be a public client (`none`). Good documents a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +29,7 @@ from sdassist.identity.scopes import SCOPES
 from sdassist.identity.store import IdentityStore
 from sdassist.netsafety import UnsafeURL, check_resolved
 
-__all__ = ["ClientDocumentError", "ClientDocuments"]
+__all__ = ["ClientDocumentError", "ClientDocuments", "one_lookup_per_request"]
 
 log = logging.getLogger("sdassist.identity")
 
@@ -36,6 +39,21 @@ MAX_CLIENT_NAME = 100
 TIMEOUT = 5.0
 MIN_TTL, DEFAULT_TTL, MAX_TTL = 300, 3600, 24 * 3600
 MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+_LOOKED_UP: ContextVar[dict[str, Any] | None] = ContextVar("sdassist_client_documents", default=None)
+
+
+@contextlib.contextmanager
+def one_lookup_per_request() -> Iterator[None]:
+    """Within the block, each client id is looked up (and a refused document fetched) once: an authorization
+    request asks for its client twice (our redirect checks, then the SDK's handler), and a document that is
+    refused is fetched again every time (it is never cached)."""
+    token = _LOOKED_UP.set({})
+    try:
+        yield
+    finally:
+        _LOOKED_UP.reset(token)
 
 
 class ClientDocumentError(ValueError):
@@ -56,6 +74,15 @@ class ClientDocuments:
 
     async def get(self, client_id: str) -> OAuthClientInformationFull | None:
         """The client a document URL describes, from the cache or freshly fetched; None if it is refused."""
+        looked_up = _LOOKED_UP.get()
+        if looked_up is not None and client_id in looked_up:
+            return looked_up[client_id]  # type: ignore[no-any-return]
+        found = await self._lookup(client_id)
+        if looked_up is not None:
+            looked_up[client_id] = found
+        return found
+
+    async def _lookup(self, client_id: str) -> OAuthClientInformationFull | None:
         cached = await self.store.get_client(client_id)
         if cached is not None and cached[1] == "cimd" and (cached[3] or 0) > int(time.time()):
             return _client(cached[0])

@@ -36,6 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist import jsonbody
+from sdassist.identity.cimd import one_lookup_per_request
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.redirects import consent_host, redirect_host
@@ -371,6 +372,10 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         """The SDK's authorization endpoint, its answers completed (`iss`, our words, a page for people), after
         the checks it leaves out: the operator's redirect hosts (for clients registered or documents fetched
         before the list was set too) and the PKCE method (it reads a missing method as S256)."""
+        with one_lookup_per_request():
+            return await _authorize(request)
+
+    async def _authorize(request: Request) -> Response:
         params = request.query_params if request.method == "GET" else await request.form()
         answer: Response | None = None
         if repeated_parameter(params) in ("client_id", "redirect_uri"):  # which app, or where to: unknowable
