@@ -11,9 +11,12 @@ import os
 import re
 from typing import Any
 
+from sdassist import secret_shapes
+
 LOGGER_NAME = "sdassist.client"
 REDACTED = "[redacted]"
-_KEY_RE = re.compile(r"(?i)sd_(?:live|test)_\w+")
+#: A SocialDock key, or a token or code sdassist's own authorization server minted.
+_KEY_RE = re.compile(r"(?i:sd_(?:live|test)_\w+)|" + secret_shapes.PATTERN)
 _BEARER_RE = re.compile(r"(?i)(bearer\s+)\S+")
 #: JSON fields that carry a credential (a webhook's signing secret in a request body, a token…).
 _SECRET_FIELD_RE = re.compile(

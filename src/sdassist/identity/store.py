@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sdassist.db import release_engine, shared_engine
 from sdassist.identity.scopes import SCOPES
+from sdassist.secret_shapes import CODE_PREFIX, TOKEN_PREFIXES
 
 __all__ = ["GrantRecord", "IdentityStore", "Person", "TokenRecord", "digest", "new_secret"]
 
@@ -239,8 +240,7 @@ class IdentityStore:
         resource: str | None, ttl: int | None, family: str | None = None, label: str | None = None,
     ) -> tuple[str, TokenRecord]:
         """A new token of `kind`; returns the secret (shown once) and its record."""
-        prefix = {"access": "sda_at_", "refresh": "sda_rt_", "pat": "sda_pat_"}[kind]
-        secret = new_secret(prefix)
+        secret = new_secret(TOKEN_PREFIXES[kind])
         now = _now()
         values = {
             "token_hash": digest(secret), "id": kind[:3] + "_" + secrets.token_hex(8), "kind": kind,
@@ -304,7 +304,7 @@ class IdentityStore:
     # --- authorization codes ---------------------------------------------------------------------
 
     async def save_code(self, body: dict[str, Any], ttl: int) -> str:
-        code = new_secret("sda_code_")
+        code = new_secret(CODE_PREFIX)
         async with (await self._engine_()).begin() as conn:
             await conn.execute(delete(codes_table).where(codes_table.c.expires_at < _now() - FORGET_AFTER))
             await conn.execute(insert(codes_table).values(

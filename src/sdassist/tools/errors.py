@@ -14,16 +14,19 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from sdassist import secret_shapes
 from sdassist.client import errors as client_errors
 
 if TYPE_CHECKING:
     from sdassist.publishing.when import TimeError
 
 _SECRET_SHAPES = re.compile(r"((?i:sd_(?:live|test)_)[A-Za-z0-9_]+|xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+_OWN_TOKEN = re.compile(secret_shapes.PATTERN)
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like a SocialDock key or a Slack token."""
+    """Mask anything shaped like a SocialDock key, a Slack token or a token sdassist minted (its prefix stays)."""
+    text = _OWN_TOKEN.sub(lambda m: m.group(1) + "…", text)
     return _SECRET_SHAPES.sub(lambda m: m.group(0)[:8] + "…", text)
 
 
