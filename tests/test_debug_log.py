@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -76,3 +77,32 @@ def test_debug_log_under_sdassist_mcp_over_stdio(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     assert "GET /api/v1/accounts" in stderr, stderr
     assert "sd_test_sandbox" not in stderr
+
+
+def test_debug_log_under_sdassist_mcp_over_http_covers_every_sdassist_logger(tmp_path: Path) -> None:
+    """Not only the SocialDock client: the MCP endpoint's own lines (here, a refused token) show, redacted."""
+    from tests.client.conftest import free_port
+
+    port, token, wrong = free_port(), "s3cret-shared-token-0123456789", "sda_at_" + "W" * 43
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCIALDOCK_", "SDASSIST_", "SLACK_"))}
+    env.update(SDASSIST_DATA_DIR=str(tmp_path), SDASSIST_LOG="debug", SDASSIST_MCP_AUTH="token",
+               SDASSIST_MCP_TOKEN=token)
+    proc = subprocess.Popen([sys.executable, "-m", "sdassist", "mcp", "--http", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, cwd=tmp_path)
+    try:
+        url, refused = f"http://127.0.0.1:{port}/mcp", None
+        for _ in range(300):
+            try:
+                refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                     headers={"Authorization": f"Bearer {wrong}"}, timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+        assert refused is not None and refused.status_code == 401
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert "sdassist.mcp: DEBUG: refused the access token sent to /mcp" in err, err
+    assert out == ""
+    assert wrong[7:] not in err and token not in err

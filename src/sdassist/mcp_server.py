@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from sdassist import logsetup
 from sdassist.mcp import build_server
 
 __all__ = ["build_server", "run"]
@@ -18,7 +19,7 @@ SANDBOX_NOTICE = ("sdassist mcp: no SOCIALDOCK_API_KEY set, so this runs on the 
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(levelname)s: %(message)s")
+    logsetup.configure(logging.WARNING, "%(name)s: %(levelname)s: %(message)s")
     from sdassist.config import Settings
 
     settings = Settings()

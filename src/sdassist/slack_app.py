@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from sdassist import heap
+from sdassist import heap, logsetup
 from sdassist.config import Settings
 from sdassist.netsafety import InsecureTransport
 
@@ -86,7 +86,7 @@ async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of `sdassist slack`; exit code 2 when a required setting is missing."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logsetup.configure(logging.INFO, "%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SocialDock request is noise here
     settings = Settings()
     missing = missing_settings(settings)

@@ -304,8 +304,16 @@ async def test_no_secret_reaches_the_log_even_at_debug(cluster: Cluster, browser
     revoked = httpx.post(f"{a.origin}/revoke", data={"token": host.storage.tokens.access_token,
                                                      "client_id": host.storage.client.client_id})
     assert revoked.status_code == 200
+    bad = httpx.post(a.mcp_url, json=PING, headers={"Authorization": f"Bearer {first.access_token}", **ACCEPT})
+    assert bad.status_code == 401  # rotated away: refused, and the refusal is logged without the token
     log = a.log.read_text()
     assert "DEBUG" in log  # the level took effect, so the check below means something
+    # Every sdassist.* logger follows SDASSIST_LOG on this face, not only the SocialDock client's.
+    assert "sdassist.web: INFO: alice signed in" in log, log
+    assert "sdassist.web: INFO: alice allowed" in log
+    assert "sdassist.identity: INFO: token endpoint: issued access token" in log
+    assert "sdassist.identity: WARNING: token endpoint: refresh token of alice reused" in log
+    assert "sdassist.mcp: DEBUG: refused the access token sent to /mcp" in log
     secrets_ = {"access token": first.access_token, "refresh token": first.refresh_token, "code": code,
                 "new access token": host.storage.tokens.access_token,
                 "new refresh token": host.storage.tokens.refresh_token or "",

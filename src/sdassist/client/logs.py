@@ -35,7 +35,8 @@ def redact(text: object) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Last line of defence: redacts the formatted message of every record on the client logger."""
+    """Last line of defence: redacts the formatted message of every record on the client logger (and, through
+    logsetup, of every record a face's handler writes)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -51,12 +52,17 @@ if not any(isinstance(f, RedactingFilter) for f in logger.filters):
     logger.addFilter(RedactingFilter())
 
 
+def debug_requested() -> bool:
+    """SDASSIST_LOG=debug is set (read on each call so tests can switch it)."""
+    return os.environ.get("SDASSIST_LOG", "").strip().lower() == "debug"
+
+
 def enabled() -> bool:
     """Debug logging is opt-in through the environment, read on each call so tests can switch it.
 
     The logger's own level is set here, not left to the root's: a face that configured logging first
     (`sdassist slack` at INFO, `sdassist mcp` at WARNING) would otherwise drop every debug record."""
-    on = os.environ.get("SDASSIST_LOG", "").strip().lower() == "debug"
+    on = debug_requested()
     if on:
         if logger.level != logging.DEBUG:
             logger.setLevel(logging.DEBUG)

@@ -10,6 +10,7 @@ sign-in as a whole (RFC 7009), client secrets and tokens stored hashed, and Clie
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from sdassist.identity.redirects import check_redirect_uri, redirect_host_problem
 from sdassist.identity.scopes import DEFAULT_SCOPES, SCOPES
 from sdassist.identity.store import IdentityStore, Person, TokenRecord, digest
+
+log = logging.getLogger("sdassist.identity")
 
 __all__ = ["AuthServerConfig", "IssuedAccessToken", "SdassistAuthProvider", "same_resource"]
 
@@ -190,6 +193,7 @@ class SdassistAuthProvider:
             return None
         body, expires_at, used_at = found
         if used_at is not None:  # a replayed code: whatever it issued may be in the wrong hands (RFC 6749 §4.1.2)
+            log.warning("token endpoint: an authorization code was presented twice; revoked what it issued")
             await self.store.revoke_family(body["family"])
             return None
         return IssuedCode(
@@ -214,6 +218,8 @@ class SdassistAuthProvider:
                   "resource": self.config.resource, "family": family}
         access, record = await self.store.issue("access", ttl=self.config.access_ttl, **common)
         refresh, _ = await self.store.issue("refresh", ttl=self.config.refresh_ttl, **common)
+        log.info("token endpoint: issued access token %s to %s for %s (%s)", record.id, name, person.id,
+                 " ".join(scopes))
         return token_response(access, record, refresh, self.config.access_ttl)
 
     # --- refresh ---------------------------------------------------------------------------------
@@ -224,6 +230,8 @@ class SdassistAuthProvider:
         if record is None or record.kind != "refresh" or record.client_id != client.client_id:
             return None
         if record.used_at is not None:  # reuse of a rotated token: someone else holds it; end the sign-in
+            log.warning("token endpoint: refresh token of %s reused after rotation; revoked the sign-in",
+                        record.subject)
             await self.store.revoke_family(record.family)
             return None
         if not record.usable():

@@ -129,6 +129,8 @@ class ResourceGuard:
         wanted = " ".join(self.default_scopes)
         if found is None or not same_resource(found.resource, self.resource) or _expired(found):
             if token:
+                log.debug("refused the access token sent to %s: unknown, expired, revoked or for another resource",
+                          scope.get("path"))
                 why = "the token is not valid here: expired, revoked, or issued for another server"
                 await _deny(send, 401, self._parts(error="invalid_token", error_description=why, scope=wanted), why)
             else:
