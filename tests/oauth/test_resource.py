@@ -101,6 +101,9 @@ def test_no_token_is_a_401_that_says_where_to_sign_in(oauth_server: Served) -> N
     parts = challenge(response)
     assert parts["resource_metadata"] == f"{oauth_server.origin}/.well-known/oauth-protected-resource/mcp"
     assert parts["scope"] == "read draft"
+    # RFC 6750 §3.1: no credentials sent, so no error code, in the challenge nor in the body.
+    assert "error" not in parts and "error" not in response.json()
+    assert response.json()["error_description"].startswith("sign in")
     # RFC 9728, at the path-inserted well-known URI (and the root one).
     for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
         prm = httpx.get(oauth_server.origin + path).json()
@@ -144,7 +147,7 @@ def test_no_openid_configuration_is_served(oauth_server: Served) -> None:
 def test_unknown_tokens_are_401_invalid_token(oauth_server: Served, token: str) -> None:
     response = httpx.post(oauth_server.mcp, json=INIT, headers={"Authorization": f"Bearer {token}", **ACCEPT})
     assert response.status_code == 401
-    assert challenge(response)["error"] == "invalid_token"
+    assert challenge(response)["error"] == "invalid_token" and response.json()["error"] == "invalid_token"
     assert token not in response.text
 
 

@@ -78,7 +78,10 @@ def _challenge(parts: dict[str, str]) -> bytes:
 
 
 async def _deny(send: Any, status: int, parts: dict[str, str], description: str) -> None:
-    body = json.dumps({"error": parts.get("error", "invalid_token"), "error_description": description}).encode()
+    """Answer `status`; the body's error code is the challenge's, so the two never disagree. A request that sent
+    no credentials gets no error code in either (RFC 6750 §3.1), only the description."""
+    answer = {"error": parts["error"]} if "error" in parts else {}
+    body = json.dumps({**answer, "error_description": description}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"www-authenticate", _challenge(parts)), (b"cache-control", b"no-store")]})
