@@ -7,6 +7,7 @@ tests allow loopback (`loopback_ok=True`), which the server itself never does.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -220,3 +221,33 @@ def test_a_document_redirecting_to_a_host_the_operator_does_not_allow(documents:
         missing = httpx2.get(f"http://127.0.0.1:{port}/authorize",
                              params={**request, "client_id": documents.url("missing"), "redirect_uri": REDIRECT_URI})
         assert missing.status_code == 400 and documents.fetches.count("missing") == 1
+
+
+def test_the_page_for_a_refused_document_says_why(documents: DocumentServer, tmp_path: Path) -> None:
+    """The person sees a short reason (not only "Client ID … not found"), never a password or an address the
+    app did not give itself."""
+    port = free_port()
+    settings = make_settings(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    request = {"response_type": "code", "state": "s1", "redirect_uri": REDIRECT_URI,
+               "code_challenge": "E9Melhoa2OwvFrEMTJguCQaoeJQWuaWXyc5EG0_ekw8", "code_challenge_method": "S256"}
+    cases = {documents.url("missing"): "its server answered 404, not 200",
+             documents.url("big"): "it is too large (over 64 KB)",
+             documents.url("wrong-id"): "its client_id does not match its URL",
+             documents.url("secret"): "it contains a client secret",
+             "https://app:hunter2-pw@app.example/client.json": "no fragment or user name"}
+    with served(sdassist_app(settings, port, documents), port):
+        for client_id, why in cases.items():
+            page = httpx2.get(f"http://127.0.0.1:{port}/authorize", params={**request, "client_id": client_id})
+            assert page.status_code == 400 and "location" not in page.headers
+            text = html.unescape(page.text)
+            assert "client metadata document" in text and why in text, text
+            assert "not found" not in text and "hunter2" not in text
+    # A host on a private network: refused without naming the address it resolved to.
+    strict = http_app(build_server(settings), settings, "127.0.0.1", port,
+                      documents=lambda store: ClientDocuments(store, verify=documents.trust))
+    with served(strict, port):
+        page = httpx2.get(f"http://127.0.0.1:{port}/authorize",
+                          params={**request, "client_id": f"https://localhost:{documents.port}/c.json"})
+        text = html.unescape(page.text)
+        assert page.status_code == 400 and "its address is not allowed (a local or private network)" in text, text
+        assert "127.0.0.1" not in text and "::1" not in text

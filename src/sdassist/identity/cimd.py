@@ -29,7 +29,7 @@ from sdassist.identity.scopes import SCOPES
 from sdassist.identity.store import IdentityStore
 from sdassist.netsafety import UnsafeURL, check_resolved
 
-__all__ = ["ClientDocumentError", "ClientDocuments", "one_lookup_per_request"]
+__all__ = ["ClientDocumentError", "ClientDocuments", "one_lookup_per_request", "refusal"]
 
 log = logging.getLogger("sdassist.identity")
 
@@ -49,15 +49,41 @@ def one_lookup_per_request() -> Iterator[None]:
     """Within the block, each client id is looked up (and a refused document fetched) once: an authorization
     request asks for its client twice (our redirect checks, then the SDK's handler), and a document that is
     refused is fetched again every time (it is never cached)."""
-    token = _LOOKED_UP.set({})
+    token, reasons = _LOOKED_UP.set({}), _REFUSED.set({})
     try:
         yield
     finally:
+        _REFUSED.reset(reasons)
         _LOOKED_UP.reset(token)
 
 
 class ClientDocumentError(ValueError):
-    """Why a client's metadata document is refused (safe to show: no secrets in it)."""
+    """Why a client's metadata document is refused: the message for the log (no secrets in it), and `reason`,
+    a short phrase for the person at the browser that names no address the app did not give itself (a host's
+    private address, say)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+_REFUSED: ContextVar[dict[str, str] | None] = ContextVar("sdassist_refused_documents", default=None)
+
+
+def refusal(client_id: str) -> str | None:
+    """Within `one_lookup_per_request`: why the document at `client_id` was refused, a sentence for the person
+    (the URL without any user name or password); else None."""
+    refused = _REFUSED.get()
+    reason = refused.get(client_id) if refused is not None else None
+    if reason is None:
+        return None
+    return f"the app's client metadata document {_shown(client_id)} was refused: {reason}"
+
+
+def _shown(url: str) -> str:
+    """`url` without a user name or password, for a log line or a page."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class ClientDocuments:
@@ -90,6 +116,9 @@ class ClientDocuments:
             body, ttl = await self.fetch(client_id)
         except ClientDocumentError as exc:
             log.warning("client metadata document refused: %s", exc)
+            refused = _REFUSED.get()
+            if refused is not None:
+                refused[client_id] = exc.reason
             return None
         await self.store.save_client(client_id, body, source="cimd", fresh_until=int(time.time()) + ttl)
         return _client(body)
@@ -98,13 +127,15 @@ class ClientDocuments:
         """The checked document at `url` and how long to cache it; ClientDocumentError says why not."""
         parts = urlsplit(url)
         if parts.scheme != "https" or parts.path in ("", "/") or parts.fragment or parts.username or parts.password:
-            shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))  # never a password
-            raise ClientDocumentError(f"client_id {shown!r} must be an https URL with a path, no fragment or user "
-                                      "name")
+            raise ClientDocumentError(f"client_id {_shown(url)!r} must be an https URL with a path, no fragment or "
+                                      "user name",
+                                      "its address must be an https URL with a path, no fragment or user name")
         try:
             addresses = await check_resolved(url, field="client_id", loopback_ok=self.loopback_ok)
         except UnsafeURL as exc:
-            raise ClientDocumentError(str(exc)) from None
+            unresolved = "could not be resolved" in exc.reason
+            raise ClientDocumentError(str(exc), "its host could not be found" if unresolved else
+                                      "its address is not allowed (a local or private network)") from None
         host = parts.hostname or ""
         address = str(addresses[0])
         at = f"[{address}]" if ":" in address else address
@@ -114,15 +145,18 @@ class ClientDocuments:
                 raw, ttl = await self._get(pinned, host, parts.netloc)
         except TimeoutError:
             raise ClientDocumentError(f"could not fetch the document from {parts.netloc} within "
-                                      f"{self.timeout:g} seconds") from None
+                                      f"{self.timeout:g} seconds", f"it did not answer within {self.timeout:g} s"
+                                      ) from None
         try:
             doc = jsonbody.loads(raw)
         except jsonbody.JSONBodyError as exc:
-            raise ClientDocumentError(f"{url}: {str(exc).removeprefix('body ')}") from None
+            raise ClientDocumentError(f"{url}: {str(exc).removeprefix('body ')}",
+                                      "it could not be read as JSON") from None
         return check_document(doc, url), ttl
 
     async def _get(self, pinned: str, host: str, netloc: str) -> tuple[bytes, int]:
         """GET the document from the checked address (TLS verified for `host`): its bytes and cache lifetime."""
+        too_large = f"it is too large (over {self.max_bytes // 1024} KB)"
         try:
             async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout, follow_redirects=False,
                                          trust_env=False) as http:
@@ -131,15 +165,16 @@ class ClientDocuments:
                 response = await http.send(request, stream=True)
                 try:
                     if response.status_code != 200:
-                        raise ClientDocumentError(f"https://{netloc}… answered {response.status_code}, not 200")
+                        raise ClientDocumentError(f"https://{netloc}… answered {response.status_code}, not 200",
+                                                  f"its server answered {response.status_code}, not 200")
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > self.max_bytes:
-                        raise ClientDocumentError(f"the document is over {self.max_bytes} bytes")
+                        raise ClientDocumentError(f"the document is over {self.max_bytes} bytes", too_large)
                     chunks, size = [], 0
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > self.max_bytes:
-                            raise ClientDocumentError(f"the document is over {self.max_bytes} bytes")
+                            raise ClientDocumentError(f"the document is over {self.max_bytes} bytes", too_large)
                         chunks.append(chunk)
                     control = response.headers.get("cache-control", "")
                     found = MAX_AGE.search(control)
@@ -148,31 +183,37 @@ class ClientDocuments:
                 finally:
                     await response.aclose()
         except httpx.HTTPError as exc:
-            raise ClientDocumentError(f"could not fetch the document from {netloc}: {type(exc).__name__}") from None
+            raise ClientDocumentError(f"could not fetch the document from {netloc}: {type(exc).__name__}",
+                                      "it could not be fetched") from None
 
 
 def check_document(doc: Any, url: str) -> dict[str, Any]:
     """The document's client metadata, checked (draft-ietf-oauth-client-id-metadata-document)."""
     if not isinstance(doc, dict):
-        raise ClientDocumentError(f"{url} is not a JSON object")
+        raise ClientDocumentError(f"{url} is not a JSON object", "it is not a JSON object")
     if doc.get("client_id") != url:
-        raise ClientDocumentError(f"the document's client_id {doc.get('client_id')!r} is not its URL {url}")
+        raise ClientDocumentError(f"the document's client_id {doc.get('client_id')!r} is not its URL {url}",
+                                  "its client_id does not match its URL")
     uris = doc.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-        raise ClientDocumentError("redirect_uris: the document must list at least one redirect URI")
+        raise ClientDocumentError("redirect_uris: the document must list at least one redirect URI",
+                                  "it lists no redirect URI")
     for uri in uris:
         problem = check_redirect_uri(uri)
         if problem:
-            raise ClientDocumentError(f"redirect_uris: {problem}")
+            raise ClientDocumentError(f"redirect_uris: {problem}", "it lists a redirect URI that is not allowed")
     method = doc.get("token_endpoint_auth_method", "none")
     if method != "none":
         raise ClientDocumentError(f"token_endpoint_auth_method {method!r} is not supported for metadata documents; "
-                                  "use 'none' (a public client with PKCE)")
+                                  "use 'none' (a public client with PKCE)",
+                                  "its token_endpoint_auth_method is not 'none'")
     if "client_secret" in doc or "client_secret_expires_at" in doc:
-        raise ClientDocumentError("a metadata document must not contain a client secret")
+        raise ClientDocumentError("a metadata document must not contain a client secret",
+                                  "it contains a client secret")
     grants = doc.get("grant_types", ["authorization_code"])
     if not isinstance(grants, list) or "authorization_code" not in grants:
-        raise ClientDocumentError("grant_types must include authorization_code")
+        raise ClientDocumentError("grant_types must include authorization_code",
+                                  "its grant_types do not include authorization_code")
     name = doc.get("client_name")
     body = {
         "client_id": url,

@@ -36,7 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route, request_response
 
 from sdassist import jsonbody
-from sdassist.identity.cimd import one_lookup_per_request
+from sdassist.identity.cimd import one_lookup_per_request, refusal
 from sdassist.identity.oidc import OidcError, UpstreamOidc
 from sdassist.identity.provider import SdassistAuthProvider, same_resource
 from sdassist.identity.redirects import consent_host, redirect_host
@@ -393,8 +393,10 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
             answer = RedirectResponse(construct_redirect_uri(
                 target, error="invalid_request", error_description=problem,
                 state=state if isinstance(state, str) else None), 302, headers=NO_STORE)
-        return authorize_answer(answer or await authorization.handle(request), params, issuer=issuer,
-                                own_prefix=provider.config.consent_url)
+        response = answer or await authorization.handle(request)
+        client_id = params.get("client_id")
+        return authorize_answer(response, params, issuer=issuer, own_prefix=provider.config.consent_url,
+                                refused_document=refusal(client_id) if isinstance(client_id, str) else None)
 
     async def register(request: Request) -> Response:
         """RFC 7591 through the SDK's handler, after the per-address limit and our checks of the body (which

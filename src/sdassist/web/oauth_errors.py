@@ -156,10 +156,12 @@ def _with_query(url: str, **extra: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
 
 
-def authorize_answer(response: Response, params: Mapping[str, Any], *, issuer: str, own_prefix: str) -> Response:
+def authorize_answer(response: Response, params: Mapping[str, Any], *, issuer: str, own_prefix: str,
+                     refused_document: str | None = None) -> Response:
     """The SDK's answer to an authorization request, completed: an error redirect to the client carries `iss`
     and a description in our words; an error it cannot redirect (unknown client, unregistered redirect URI)
-    is a page for the person in the browser, never a redirect to an address the client did not register."""
+    is a page for the person in the browser, never a redirect to an address the client did not register.
+    `refused_document` says why the client's metadata document was refused (the SDK says only "not found")."""
     problem = _authorize_problem(params)
     location = response.headers.get("location")
     if location is not None:
@@ -177,7 +179,8 @@ def authorize_answer(response: Response, params: Mapping[str, Any], *, issuer: s
         body = jsonbody.loads(bytes(response.body))
     except jsonbody.JSONBodyError:
         body = {}
-    description = problem or (body.get("error_description") if isinstance(body, dict) else None) or "bad request"
+    description = (refused_document or problem or (body.get("error_description") if isinstance(body, dict) else None)
+                   or "bad request")
     return HTMLResponse(message_page("This app's sign-in request cannot be used",
                                      f"{description}. Nothing was shared with the app; tell its developer."),
                         response.status_code, headers=NO_STORE)
