@@ -627,3 +627,53 @@ def test_registered_clients_unused_for_long_are_forgotten(oauth_server: Served) 
     assert asyncio.run(exists(swept["client_id"]))
     assert register(oauth_server.origin).status_code == 201
     assert not asyncio.run(exists(swept["client_id"])) and asyncio.run(exists(confidential["client_id"]))
+
+
+BROWSER = "https://app.example"
+PREFLIGHT = {"Origin": BROWSER, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id, mcp-protocol-version"}
+
+
+@pytest.mark.parametrize("mode", ["oauth", "token"])
+def test_browser_based_hosts_may_call_with_a_token(tmp_path: Path, mode: str) -> None:
+    """CORS on /mcp in oauth and token mode: the preflight is answered, a call with a token from any page's origin
+    goes through (the token authorizes it, not the page), and the session id and the challenge are readable."""
+    for server in serve(tmp_path, SDASSIST_MCP_AUTH=mode, SDASSIST_MCP_TOKEN="shared-" + "t" * 32):
+        preflight = httpx.options(server.mcp, headers=PREFLIGHT)
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == "*"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "content-type", "mcp-session-id", "mcp-protocol-version"} <= set(allowed.split(", "))
+        refused = httpx.post(server.mcp, json=INIT, headers={"Origin": BROWSER, **ACCEPT})
+        assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
+        assert "www-authenticate" in refused.headers["access-control-expose-headers"].lower()
+        token = server.pat("read")
+        called = httpx.post(server.mcp, json=INIT,
+                            headers={"Origin": BROWSER, "Authorization": f"Bearer {token}", **ACCEPT})
+        assert called.status_code == 200, called.text
+        assert called.headers["mcp-session-id"]
+        assert "mcp-session-id" in called.headers["access-control-expose-headers"].lower()
+        # The Host check (DNS rebinding) still holds.
+        rebound = httpx.post(server.mcp, json=INIT, headers={"Host": "evil.example", "Origin": BROWSER,
+                                                             "Authorization": f"Bearer {token}", **ACCEPT})
+        assert rebound.status_code == 421
+
+
+def test_no_cors_without_authentication(tmp_path: Path) -> None:
+    """In `none` mode nothing but the Origin check keeps a web page from driving the loopback server."""
+    for server in serve(tmp_path, SDASSIST_MCP_AUTH="none"):
+        preflight = httpx.options(server.mcp, headers=PREFLIGHT)
+        assert "access-control-allow-origin" not in preflight.headers
+        call = httpx.post(server.mcp, json=INIT, headers={"Origin": BROWSER, **ACCEPT})
+        assert call.status_code == 403 and "access-control-allow-origin" not in call.headers
+
+
+def test_the_authorization_servers_endpoints_answer_browser_preflights(oauth_server: Served) -> None:
+    for path in ("/token", "/register", "/revoke"):
+        preflight = httpx.options(oauth_server.origin + path, headers={
+            "Origin": BROWSER, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version"})
+        assert preflight.status_code == 200, (path, preflight.text)
+        assert preflight.headers["access-control-allow-origin"] == "*"
+    metadata = httpx.get(oauth_server.origin + "/.well-known/oauth-authorization-server", headers={"Origin": BROWSER})
+    assert metadata.headers["access-control-allow-origin"] == "*"

@@ -170,6 +170,34 @@ def _tool_scopes() -> Any:
     return lambda names: scopes_needed(names, scopes)
 
 
+#: What a browser-based MCP host sends and must read (MCP streamable HTTP and authorization specs).
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Mcp-Session-Id", "MCP-Protocol-Version", "Last-Event-ID"]
+CORS_EXPOSE_HEADERS = ["Mcp-Session-Id", "MCP-Protocol-Version", "WWW-Authenticate"]
+
+
+class _OriginAnswered:
+    """Drops the Origin header on its way to the SDK app: CORS has answered it, and in these modes a bearer token,
+    not ambient credentials (cookies), authorizes every call, so a page on any origin may call with the token
+    its person gave it. The SDK's Host check (DNS rebinding) still runs."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers") or [] if k != b"origin"]}
+        await self.app(scope, receive, send)
+
+
+def browser_hosts(app: Any) -> Any:
+    """CORS for /mcp in `oauth` and `token` mode (never `none`, where nothing but the Origin check keeps a web page
+    from driving a loopback server): preflights answered, the session id and the challenge readable."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    return CORSMiddleware(_OriginAnswered(app), allow_origins=["*"], allow_methods=["GET", "POST", "DELETE"],
+                          allow_headers=CORS_ALLOW_HEADERS, expose_headers=CORS_EXPOSE_HEADERS, max_age=600)
+
+
 class PathDispatch:
     """/mcp (and the lifespan) to the MCP app behind its guard; every other path to the web app."""
 
@@ -251,7 +279,7 @@ def http_app(server: MCPServer, settings: Settings, host: str, port: int, *,
         metadata_url = f"{origin}/.well-known/oauth-protected-resource/mcp"
     guard = ResourceGuard(guarded, verifier, resource=resource, metadata_url=metadata_url,
                           default_scopes=list(DEFAULT_SCOPES), scopes_for=_tool_scopes())
-    return PathDispatch(guard, Starlette(routes=routes))
+    return PathDispatch(browser_hosts(guard), Starlette(routes=routes))
 
 
 def upstream_oidc(settings: Settings, origin: str) -> Any:

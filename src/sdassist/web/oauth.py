@@ -26,11 +26,12 @@ from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.provider import construct_redirect_uri
-from mcp.server.auth.routes import cors_middleware, create_protected_resource_routes
+from mcp.server.auth.routes import create_protected_resource_routes
 from mcp.server.auth.settings import ClientRegistrationOptions
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull
 from pydantic import AnyUrl, ValidationError
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
@@ -200,6 +201,14 @@ def _local_path(target: str | None, default: str = "/oauth/about") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def cors_middleware(handler: Any, allow_methods: list[str]) -> Any:
+    """The SDK's CORS for the authorization server's endpoints (any origin, no credentials), also allowing
+    `Authorization`, which a browser-based client authenticating with HTTP Basic sends (the SDK's allows only
+    MCP-Protocol-Version, so such a preflight was refused)."""
+    return CORSMiddleware(request_response(handler), allow_origins="*", allow_methods=allow_methods,
+                          allow_headers=["Authorization", "MCP-Protocol-Version"])
 
 
 def _limited(app: Any) -> Any:
