@@ -6,8 +6,9 @@ run the drafts are stored first (pending, one target on a platform without posti
 processes, each a full runtime (`open_runtime`: draft store, publisher, client, and the rate budget in the
 database, SDASSIST_SHARED_RATE_BUDGET=1), start together and approve them, `--tasks` approvals at once per
 instance, as approvers clicking in Slack would. Each approval is a few statements in the database and one
-`POST /posts`. So one instance's approvals per second are bounded by its concurrency over the latency, more
-instances add capacity, and the plan's limit caps them all together.
+`POST /posts`; it counts as approved only when the draft ends published (an approval left `unknown` or
+`failed` counts as failed, with its reason on stderr). So one instance's approvals per second are bounded by
+its concurrency over the latency, more instances add capacity, and the plan's limit caps them all together.
 
 Printed for each instance count: the median over `--runs` runs of the approvals per second (over the server
 windows a run covers whole), its ratio to the plan's limit, the 429s, and the CPU spent per approval by the
@@ -85,12 +86,17 @@ async def _instance(ids_file: str, tasks: int) -> dict[str, Any]:
             while ids:
                 draft_id = ids.pop()
                 try:
-                    await rt.publisher.approve(draft_id, version=1, actor=boss)
-                    approved += 1
-                    stamps.append(time.time())
+                    draft = await rt.publisher.approve(draft_id, version=1, actor=boss)
                 except Exception as exc:
                     failed += 1
                     print(f"approve {draft_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    continue
+                if draft.state in ("published", "scheduled"):
+                    approved += 1
+                    stamps.append(time.time())
+                else:  # approved but not posted: failed, or unknown after a request that got no answer
+                    failed += 1
+                    print(f"approve {draft_id}: {draft.state}: {draft.error}", file=sys.stderr)
 
         await asyncio.gather(*(approver() for _ in range(tasks)))
         cpu = time.process_time() - cpu
