@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdassist.client.models import PLATFORMS
-from sdassist.slack.grammar import SLASH, Command, GrammarError, normalise, parse, with_when
+from sdassist.slack.grammar import SLASH, Action, Command, GrammarError, normalise, parse, with_when
 from sdassist.tools.registry import TOOLS_BY_NAME
 
 VERBS = ["schedule", "post", "new", "help", "drafts", "posts", "accounts", "connect", "cancel", "analytics",
@@ -26,7 +28,7 @@ def check(text: str) -> None:
         assert err.example.startswith(SLASH), (text, err.example)
         return
     assert isinstance(command, Command)
-    assert command.action in ("compose", "draft", "help", "tool", "buttons_only", "cancel")
+    assert command.action in get_args(Action)
     assert isinstance(command.arguments, dict)
     if command.tool is not None:
         assert command.tool in TOOLS_BY_NAME

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sdassist.client.models import PLATFORMS
 from sdassist.publishing.drafts import DraftState
@@ -67,11 +67,16 @@ class GrammarError(ValueError):
         self.example = example
 
 
+Action = Literal["compose", "draft", "help", "tool", "buttons_only", "cancel", "calendar"]
+"""What a command does: open the composer, make a draft, show help, run a tool, show the buttons of a list,
+cancel a draft or post, show the calendar."""
+
+
 @dataclass(frozen=True)
 class Command:
     """A parsed command: which action, and the tool arguments it carries."""
 
-    action: str  # compose | draft | help | tool | buttons_only
+    action: Action
     tool: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
     example: str = SCHEDULE_EXAMPLE
