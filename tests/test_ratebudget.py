@@ -207,6 +207,35 @@ async def test_an_instance_that_has_had_no_answer_paces_on_the_shared_window(dat
         await fresh.aclose()
 
 
+async def test_an_instance_that_joins_after_a_rollover_does_not_pace_on_an_assumed_minute(database_url: str) -> None:
+    """The row knows the limit but, once its window has ended and no answer from the next one has come, not the
+    window. An instance that joins then must not pace on the documented minute (6 s between requests on a
+    10-per-1 s plan): a few requests taken at that pace push its pace tens of seconds ahead, and once an answer
+    shows the real window, every worker of the instance waits that long with nothing sent (the ~15 s stalls of
+    the control run in bench/instances.py). A virtual clock: no time passes but what the limiter sleeps."""
+    key = "sd_live_rollover_join_key_17"
+    first, fresh = SharedBudget(database_url, key), SharedBudget(database_url, key)
+    clock = [1001.2]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(budget=fresh, clock=lambda: clock[0], sleep=sleep, wall=lambda: clock[0])
+    try:
+        assert await first.reserve(1000.0) == 0
+        await first.release(Answer(10, 9, 1001.0, 1000.1))  # the row: 10 per window, ending at 1001
+        for _ in range(5):  # 1001.2: the window has ended and no answer from the next one has come
+            await limiter.acquire()
+        assert fresh.limit == 10 and fresh.window is None
+        await fresh.release(Answer(10, 5, 1002.0, clock[0] + 0.1))  # the first answer: windows are short
+        for _ in range(3):
+            await limiter.acquire()
+        assert clock[0] - 1001.2 < 1.0  # eight requests of a ten-request window, within that window
+    finally:
+        await first.aclose()
+        await fresh.aclose()
+
+
 async def test_a_one_request_window_never_stalls_the_shared_budget(database_url: str) -> None:
     budget = SharedBudget(database_url, "sd_live_one_request_plan_42", reserve=1)
     try:

@@ -2,10 +2,11 @@
 
 Three layers, after client-notes.md:
 
-1. Pacing (GCRA): one request per `window / (limit · share)` seconds, with a small burst. A pace that
-   fell behind (a wait at the window's start, a stalled event loop, a slow answer) may catch up by at most
-   `catch_up` of a window: at exactly the plan's rate, any time lost would otherwise be lost for good,
-   and the window would end with budget unspent.
+1. Pacing (GCRA): one request per `window / (limit · share)` seconds, with a small burst, once both the
+   limit and the window are known (never on an assumed window). A pace that fell behind (a wait at the
+   window's start, a stalled event loop, a slow answer) may catch up by at most `catch_up` of a window:
+   at exactly the plan's rate, any time lost would otherwise be lost for good, and the window would end
+   with budget unspent.
 2. A budget guard (`Budget`): counts what is left in the server's window, less what is in flight, and
    holds requests back until the window resets once only `reserve` are left.
 3. A pause shared by every worker after a 429, until `retry_after` or the reset.
@@ -275,11 +276,16 @@ class RateLimiter:
     # --- pacing -------------------------------------------------------------------------------------
 
     def emission_interval(self) -> float:
-        """Seconds between requests at the plan's rate (0 while the limit is unknown)."""
-        limit = self.budget.limit
-        if not limit:
+        """Seconds between requests at the plan's rate (0 while the limit or the window is unknown).
+
+        No pace on an assumed window: a shared budget can know the limit (from another instance) and not yet
+        the window, and a pace on the documented minute would run a 1 s window's plan 60 times too slow and
+        push the pace far ahead. Until an answer gives the window, the budget guard alone keeps the window
+        within the limit."""
+        limit, window = self.budget.limit, self.budget.window
+        if not limit or not window:
             return 0.0
-        return (self.budget.window or DEFAULT_WINDOW) / (limit * self.share)
+        return window / (limit * self.share)
 
     async def acquire(self) -> None:
         """Wait for this process's turn and take one request from the budget."""
@@ -290,6 +296,9 @@ class RateLimiter:
                 now = self._clock()
                 interval = self.emission_interval()
                 if self._tat is not None and interval:
+                    # A pace set on a longer window than the one since learned is never further ahead than a
+                    # burst at the current pace.
+                    self._tat = min(self._tat, now + self.burst * interval)
                     early = self._tat - (self.burst - 1) * interval - now
                     if early > 0:
                         await self._sleep(early)
