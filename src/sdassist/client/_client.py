@@ -11,7 +11,13 @@ from pydantic import SecretStr
 from sdassist.netsafety import check_secret_transport, is_loopback_host
 
 from . import logs
-from ._constants import DEFAULT_BASE_URL, LIVE_KEY_PREFIX, PUBLIC_SANDBOX_KEY, TEST_KEY_PREFIX
+from ._constants import (
+    DEFAULT_BASE_URL,
+    KEEPALIVE_EXPIRY,
+    LIVE_KEY_PREFIX,
+    PUBLIC_SANDBOX_KEY,
+    TEST_KEY_PREFIX,
+)
 from ._transport import RequestLoop
 from .ratelimit import RateLimiter
 from .resources import Accounts, Analytics, MediaResource, Posts, Webhooks
@@ -92,6 +98,7 @@ class SocialDock:
             transport=transport,
             auth=_BearerAuth(key),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY),
             headers={"Accept": "application/json", "User-Agent": "sdassist-client/0.1"},
             follow_redirects=False,
         )

@@ -14,6 +14,12 @@ import uvicorn
 from .app import create_app
 from .config import DEFAULT_KEY, SandboxConfig
 
+#: Seconds the sandbox keeps an idle connection open: well above the client's KEEPALIVE_EXPIRY, so the client
+#: always drops an idle connection before the server closes it. uvicorn's default (5 s) equalled httpx's, and a
+#: request sent on a connection the server was just closing met a reset (ReadError on POST /posts in
+#: bench/bulk_schedule.py).
+KEEP_ALIVE_SECONDS = 15
+
 
 def build_server(
     host: str = "127.0.0.1", port: int = 8787, config: SandboxConfig | None = None
@@ -21,7 +27,7 @@ def build_server(
     """A uvicorn server for a new sandbox; the app sends its own `Date` header, so uvicorn's is off."""
     app = create_app(config)
     uv_config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                               date_header=False, server_header=False)
+                               date_header=False, server_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return uvicorn.Server(uv_config)
 
 
