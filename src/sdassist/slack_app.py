@@ -77,11 +77,11 @@ async def serve(settings: Settings, host: str, port: int, *, stop: asyncio.Event
         log.info("start-up heap settled: %d objects out of the garbage collector's full passes", frozen)
         try:
             await stop.wait()
-        finally:
-            await face.stop()
+        finally:  # stop taking requests, then stop the work they started, then (leaving open_runtime) close clients
             if handler is not None:
                 await handler.close_async()
             await runner.cleanup()
+            await face.stop()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import html
 import json
 import logging
@@ -397,9 +398,16 @@ class SlackFace:
             log.debug("time parser warm-up: %s", exc)
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Cancel the background work and the listeners still at work after their ack, and wait for them: called
+        before the runtime closes its SocialDock client (and stop taking requests first), so none of that work
+        is left to fail on a closed client. Work a listener was doing is left as after a crash: the draft is
+        stored, and reconciling finds where it got to."""
+        while self.tasks:  # a task being cancelled may spawn another (a card refresh): cancel until none is left
+            tasks = list(self.tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.tasks.difference_update(tasks)
 
     async def _keep_accounts(self) -> None:
         while True:
@@ -428,21 +436,37 @@ class SlackFace:
 
     # --- listeners --------------------------------------------------------------------------------------
 
+    def _tracked(self, listener: Any) -> Any:
+        """`listener` with the task Bolt runs it in kept in `tasks`. Bolt runs each listener in a task of its own
+        that outlives the ack (the slow SocialDock work happens there, queued in `slow_work`), and keeps no handle
+        on it: without this `stop` could not cancel that work, and it would go on after the clients it uses were
+        closed. `functools.wraps` keeps the signature Bolt reads to choose the arguments it passes."""
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None and task not in self.tasks:
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            return await listener(*args, **kwargs)
+
+        return run
+
     def _register(self) -> None:
-        app = self.app
-        app.command("/socialdock")(self.on_command)
-        app.action(ui.APPROVE)(self.on_approve)
-        app.action(ui.EDIT)(self.on_edit)
-        app.action(ui.REJECT)(self.on_reject)
-        app.view(ui.COMPOSER_VIEW)(self.on_composer_submit)
-        app.view(ui.EDIT_VIEW)(self.on_edit_submit)
-        app.view(ui.REJECT_VIEW)(self.on_reject_submit)
-        app.event("app_home_opened")(self.on_home_opened)
-        app.shortcut(SHORTCUT)(self.shortcut)
-        app.event("app_mention")(self.conversations.on_mention)
-        app.event("message")(self.conversations.on_message)
-        app.action(RECONNECT)(self.on_reconnect)
-        app.action("sd_reconnect_open")(self.on_link_opened)
+        app, track = self.app, self._tracked
+        app.command("/socialdock")(track(self.on_command))
+        app.action(ui.APPROVE)(track(self.on_approve))
+        app.action(ui.EDIT)(track(self.on_edit))
+        app.action(ui.REJECT)(track(self.on_reject))
+        app.view(ui.COMPOSER_VIEW)(track(self.on_composer_submit))
+        app.view(ui.EDIT_VIEW)(track(self.on_edit_submit))
+        app.view(ui.REJECT_VIEW)(track(self.on_reject_submit))
+        app.event("app_home_opened")(track(self.on_home_opened))
+        app.shortcut(SHORTCUT)(track(self.shortcut))
+        app.event("app_mention")(track(self.conversations.on_mention))
+        app.event("message")(track(self.conversations.on_message))
+        app.action(RECONNECT)(track(self.on_reconnect))
+        app.action("sd_reconnect_open")(track(self.on_link_opened))
 
     async def on_command(self, ack: Any, command: dict[str, Any]) -> None:
         try:
@@ -733,7 +757,11 @@ class SlackFace:
                 ctx, _ = await self.context_for(user)
                 work = asyncio.ensure_future(get_tool("approve_draft").run(
                     ctx, {"draft_id": draft.id, "version": version}))
-                done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
+                try:
+                    done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
+                except asyncio.CancelledError:  # shutting down (`stop`): the approval goes with this listener
+                    work.cancel()
+                    raise
                 if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
                     current = await self.rt.store.get(draft.id)
                     if current.state == S.PUBLISHING:
