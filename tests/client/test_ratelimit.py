@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
+import random
 import time
 
 import httpx
+import pytest
 
 from sdassist.client import LocalBudget, RateLimiter
 
@@ -142,3 +146,59 @@ async def test_catch_up_is_bounded_and_can_be_switched_off() -> None:
     for _ in range(10):
         await limiter.acquire()
     assert sum(slept) >= 0.75  # without catch-up the lost time stays lost
+
+
+class _FixedWindowServer:
+    """SocialDock's documented headers on a virtual clock: fixed windows aligned on the epoch, the reset as a
+    whole unix second and `Date` truncated to the second, as the sandbox sends them."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self.counts: dict[float, int] = {}
+
+    def answer(self, server_now: float) -> httpx.Response:
+        reset = (math.floor(server_now / self.window) + 1) * self.window
+        count = self.counts.get(reset, 0)
+        status = 429 if count >= self.limit else 200
+        self.counts[reset] = count + (status == 200)
+        date = email.utils.formatdate(server_now, usegmt=True)
+        return response(status, **{"X-RateLimit-Limit": str(self.limit), "Date": date,
+                                   "X-RateLimit-Remaining": str(max(0, self.limit - count - 1)),
+                                   "X-RateLimit-Reset": str(math.ceil(reset))})
+
+
+async def _bulk_on_virtual_time(seed: int, limit: int, windows: int) -> tuple[list[int], int]:
+    """One worker sends as fast as the limiter lets it for `windows` full windows plus the partial ones, from a
+    random point of a window; returns the count of every full window and the number of 429s."""
+    rng = random.Random(seed)
+    window, latency = 5.0, 0.002
+    skew = 1_700_000_000 + rng.uniform(0, window)  # server time = local clock + skew: a random start
+    now, _, sleep = _fake_time()
+    limiter = RateLimiter(clock=lambda: now[0], sleep=sleep, wall=lambda: now[0] + skew)
+    limiter.budget._rng = random.Random(seed)  # type: ignore[attr-defined]  # the reset margin's jitter
+    server = _FixedWindowServer(limit, window)
+    first = last = None
+    rejected = 0
+    for _ in range(int(limit * (windows + 1.5))):
+        await limiter.acquire()
+        at = now[0] + skew
+        first = at if first is None else first
+        last = at
+        answer = server.answer(at)
+        rejected += answer.status_code == 429
+        now[0] += latency
+        await limiter.complete(answer)
+    full = [n for reset, n in sorted(server.counts.items()) if reset - window >= first and reset <= last]
+    return full, rejected
+
+
+@pytest.mark.parametrize("limit", [100, 500])
+async def test_every_full_window_reaches_the_limit_from_a_random_start(limit: int) -> None:
+    """The server clock's offset is learnt from whole-second `Date` headers: the estimate must keep the sample
+    taken just after a second ticked, or the limiter wakes up to a second late after each reset."""
+    for seed in range(8):
+        full, rejected = await _bulk_on_virtual_time(seed, limit, windows=6)
+        assert rejected == 0
+        assert len(full) >= 6
+        assert min(full) >= limit - 1, (seed, full)  # all but the one request the budget keeps back
+        assert max(full) <= limit

@@ -39,6 +39,10 @@ _DELTA_THRESHOLD = 1e9
 _POLL = 0.005
 #: How far behind its pace (a fraction of the window) the limiter may catch up.
 CATCH_UP = 0.05
+#: How long (local seconds) a lower bound of the server clock's offset is kept. Longer than the `Date`
+#: header's one-second resolution with room to spare, so the best sample (taken just after the server's
+#: second ticked) is always at hand; short enough that a server clock stepped back is followed soon.
+OFFSET_HORIZON = 10.0
 
 
 class Answer(NamedTuple):
@@ -253,7 +257,9 @@ class RateLimiter:
         self._sleep = sleep
         self._wall = wall
         self._tat: float | None = None  # GCRA theoretical arrival time, local clock
-        self._offsets: deque[float] = deque(maxlen=128)  # lower bounds of (server time - local clock)
+        # Lower bounds of (server time - local clock) from the last OFFSET_HORIZON seconds, as (local time,
+        # sample) with decreasing samples: the first is the best bound.
+        self._offsets: deque[tuple[float, float]] = deque()
         self._offset: float | None = None
         self._saw_date = False
         self._lock: asyncio.Lock | None = None
@@ -270,8 +276,17 @@ class RateLimiter:
         return self._clock() + self._offset_estimate()
 
     def _add_offset(self, sample: float) -> None:
-        self._offsets.append(sample)
-        self._offset = max(self._offsets)
+        """Keep the best lower bound seen within the horizon. By count rather than time, the bound taken
+        just after the `Date` header's second ticked was soon pushed out by two samples a response, and the
+        estimate fell up to a second behind the server: the limiter then waited that long past every reset
+        and the window lost requests."""
+        now = self._clock()
+        while self._offsets and self._offsets[-1][1] <= sample:
+            self._offsets.pop()
+        self._offsets.append((now, sample))
+        while self._offsets[0][0] < now - OFFSET_HORIZON:
+            self._offsets.popleft()
+        self._offset = self._offsets[0][1]
 
     # --- pacing -------------------------------------------------------------------------------------
 
