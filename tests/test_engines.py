@@ -81,3 +81,27 @@ async def test_the_shared_pool_is_the_size_the_operations_docs_give() -> None:
     pool = db.SHARED_POOL
     assert (f"SQLAlchemy's pool: {pool['pool_size']}, plus {pool['max_overflow']} overflow: up to "
             f"{pool['pool_size'] + pool['max_overflow']} connections") in text
+
+
+async def test_a_new_sqlite_file_held_by_another_process_is_opened_not_refused(tmp_path: Path) -> None:
+    """Two instances starting on a new SQLite file: switching to WAL needs the file to itself, and SQLite refuses
+    that at once ("database is locked", no busy wait) while the other one writes. Opening must still work, and
+    our first transaction waits for the other's, as any write does."""
+    import sqlite3
+
+    from sqlalchemy import MetaData, text
+
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE elsewhere (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO elsewhere VALUES (1)")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, other.execute, "COMMIT")
+    engine = await db.open_engine(f"sqlite+aiosqlite:///{path}", MetaData())
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM elsewhere"))).scalar() == 1
+    finally:
+        await engine.dispose()
+        other.close()

@@ -14,6 +14,8 @@ at once by an advisory lock.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+log = logging.getLogger("sdassist.db")
+
 __all__ = ["create_tables", "open_engine", "release_engine", "shared_engine"]
 
 #: The shared engine's pool on a server database: up to 15 connections per process (docs/operations.md).
@@ -35,6 +39,24 @@ PG_SCHEMA_LOCK = 0x5DA5_5157
 PING_AFTER_IDLE = 5.0
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode, once: the mode is kept in the file, so a connection finding it set does
+    nothing. Changing it needs the file to itself, and SQLite answers "database is locked" at once, without the
+    busy timeout, when another process holds it (two instances starting on a new file). That other process is
+    usually the one setting WAL, and the store works in either mode (BEGIN IMMEDIATE and the busy timeout
+    serialise writers), so the refusal is let go: a later connection, here or elsewhere, sets it."""
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    if row is not None and str(row[0]).lower() == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        log.debug("SQLite journal mode left to the process holding the file: %s", exc)
+
+
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """Make SQLite safe for several writers: WAL, a busy timeout, and `BEGIN IMMEDIATE`."""
 
@@ -43,7 +65,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout = 15000")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
