@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -27,6 +28,8 @@ _METADATA_NAMES = ("metadata.google.internal", "metadata", "instance-data")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _FORBIDDEN_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/?#\\]*@")
+"""A scheme, then a user name and/or password up to the authority's last `@` (where a URL parser ends it)."""
 """WHATWG's forbidden domain code points besides the controls: after percent-decoding, none may remain."""
 
 
@@ -205,14 +208,23 @@ def check_secret_transport(url: str, *, what: str, setting: str) -> None:
     )
 
 
+def without_credentials(url: str) -> str:
+    """`url` with any user name and password before its host shown as `***@`: for messages and output,
+    where a password would be read by everyone who sees them."""
+    return _USERINFO.sub(r"\1***@", url, count=1)
+
+
 def check_public_url(url: str, *, field: str = "url", loopback_ok: bool = False,
                      schemes: tuple[str, ...] = ("https", "http")) -> str:
     """The URL (stripped) when it is an absolute URL with one of `schemes` to a public host; UnsafeURL if not.
 
-    The error names `field`, says which kind of address it is, and how to fix it."""
+    A URL with a user name or password is refused too: whoever fetches a public link needs none, and the
+    URL is stored, sent and shown (previews, cards, `list_webhooks`) where a password must never appear.
+    The error names `field`, says which kind of address it is, and how to fix it; it never repeats a password."""
     text = url.strip() if isinstance(url, str) else ""
     wanted = "http(s)" if set(schemes) == {"http", "https"} else " or ".join(schemes)
-    shown = text[:80] if text.isprintable() else ascii(text[:80])
+    masked = without_credentials(text)
+    shown = masked[:80] if masked.isprintable() else ascii(masked[:80])
     if any(c.isspace() or not c.isprintable() or c == "\\" for c in text):
         raise UnsafeURL(field, f"{shown!r} contains spaces, control characters or backslashes",
                         "Percent-encode them (a space is %20), or copy the address again.")
@@ -224,6 +236,10 @@ def check_public_url(url: str, *, field: str = "url", loopback_ok: bool = False,
     if scheme not in schemes or not raw_host:
         raise UnsafeURL(field, f"must be an absolute {wanted} URL, not {shown!r}",
                         f"Give a full address such as {schemes[0]}://example.com/….")
+    if "@" in parts.netloc:
+        raise UnsafeURL(field, f"{shown!r} carries a user name or password",
+                        "Remove the part before @: a public address needs no credentials, and a password in a URL "
+                        "is shown wherever the URL is (webhooks are signed with a secret instead).")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:

@@ -154,3 +154,12 @@ def test_an_unclosed_quote_is_refused_by_name_with_an_example_that_works(opener:
         assert example.action == "draft" and '"' in example.arguments["text"]
         return
     raise AssertionError("an unclosed quote was accepted")
+
+
+def test_a_media_url_with_a_password_is_refused_without_repeating_the_password() -> None:
+    try:
+        parse('schedule "Hi" tomorrow 9am on linkedin media https://u:hunter2@cdn.example.com/a.jpg')
+    except GrammarError as err:
+        assert "hunter2" not in str(err) and "***@cdn.example.com" in str(err)
+    else:
+        raise AssertionError("a media URL with a password was accepted")

@@ -158,3 +158,51 @@ async def test_loopback_media_is_refused_when_socialdock_is_elsewhere(runtime: A
                    media_urls=["http://[::ffff:127.0.0.1]/a.png"])
     with pytest.raises(ToolError, match=r"webhook url: .* loopback"):
         await call(runtime, "create_webhook", url="http://127.1:9/hook")
+
+
+# --- credentials in a URL: refused, and never repeated --------------------------------------------------
+
+WITH_CREDENTIALS = ["https://user:hunter2@cdn.example.com/a.jpg", "https://:hunter2@cdn.example.com/a.jpg",
+                    "https://hunter2@cdn.example.com/a.jpg", "HTTPS://u:hunter2@cdn.example.com:8443/a.jpg?x=1",
+                    "https://u:hunter2@10.0.0.1/a.jpg", "https://u:hunter2@a@cdn.example.com/a.jpg"]
+
+
+@pytest.mark.parametrize("url", WITH_CREDENTIALS)
+def test_a_url_with_a_user_name_or_password_is_refused_without_repeating_it(url: str) -> None:
+    for loopback_ok in (False, True):
+        with pytest.raises(UnsafeURL) as caught:
+            check_public_url(url, field="media_urls", loopback_ok=loopback_ok)
+        assert "hunter2" not in str(caught.value) and "hunter2" not in caught.value.hint
+        assert str(caught.value).startswith("media_urls: ")
+    with pytest.raises(UnsafeURL, match="user name or password"):
+        check_public_url(url.replace("10.0.0.1", "cdn.example.com"), field="media_urls")
+
+
+def test_other_refusals_do_not_repeat_a_password_either() -> None:
+    with pytest.raises(UnsafeURL) as caught:
+        check_public_url("https://u:hunter2@cdn.example.com/a b.jpg", field="url")
+    assert "hunter2" not in str(caught.value) and "***@cdn.example.com" in str(caught.value)
+
+
+async def test_tools_refuse_credentials_in_urls_and_never_show_them(runtime: Any) -> None:
+    bad = "https://user:hunter2@cdn.example.com/a.jpg"
+    refusals = []
+    with pytest.raises(ToolError, match=r"media_urls: .* user name or password") as caught:
+        await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am", media_urls=[bad])
+    refusals.append(caught.value)
+    with pytest.raises(ToolError, match=r"url: .* user name or password") as caught:
+        await call(runtime, "upload_media", url=bad)
+    refusals.append(caught.value)
+    with pytest.raises(ToolError, match=r"webhook url: .* user name or password") as caught:
+        await call(runtime, "create_webhook", url="https://user:hunter2@hooks.example.com/socialdock")
+    refusals.append(caught.value)
+    draft = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am")
+    with pytest.raises(ToolError, match=r"media_urls: .* user name or password") as caught:
+        await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, media_urls=[bad])
+    refusals.append(caught.value)
+    assert all("hunter2" not in f"{e} {e.hint}" for e in refusals)
+    assert (await call(runtime, "get_draft", draft_id=draft.draft_id)).version == 1  # the draft is untouched
+    # A webhook registered elsewhere (SocialDock's dashboard) with a password in its URL is listed without it.
+    await runtime.client.webhooks.create(url="https://user:hunter2@hooks.example.com/in", events=["post_failed"])
+    listed = await call(runtime, "list_webhooks")
+    assert [h.url for h in listed.webhooks] == ["https://***@hooks.example.com/in"]

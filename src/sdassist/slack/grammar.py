@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sdassist.client.models import PLATFORMS
+from sdassist.netsafety import without_credentials
 from sdassist.publishing.drafts import DraftState
 from sdassist.slack.quotes import UnclosedQuote, opens_text, quote
 from sdassist.slack.quotes import split as split_words
@@ -154,7 +155,8 @@ def _options(words: list[str], example: str) -> dict[str, Any]:
             urls = [_slack_url(u.strip(",")) for u in got]
             bad = [u for u in urls if not is_public_url(u)]
             if bad:
-                raise GrammarError(f"media needs public http(s) URLs, not {bad[0]!r}", example)
+                raise GrammarError(f"media needs public http(s) URLs without a password, not "
+                                   f"{without_credentials(bad[0])!r}", example)
             out["media_urls"] = urls
         elif name == "tags":
             out["tags"] = [t.lstrip("#") for chunk in got for t in chunk.split(",") if t.strip().lstrip("#")]

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from sdassist.netsafety import UnsafeURL, check_public_url, is_loopback_host
+from sdassist.netsafety import UnsafeURL, check_public_url, is_loopback_host, without_credentials
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.errors import ToolError
 from sdassist.tools.fields import WebhookId
@@ -47,8 +47,9 @@ class ListWebhooksInput(ToolInput):
 
 
 async def list_webhooks(ctx: ToolContext, inp: ListWebhooksInput) -> WebhookList:
-    hooks = await ctx.client.webhooks.list()
-    return WebhookList(webhooks=[WebhookView(id=h.id, url=h.url, events=h.events, active=h.active) for h in hooks])
+    hooks = await ctx.client.webhooks.list()  # one registered elsewhere may carry a password: never shown
+    return WebhookList(webhooks=[WebhookView(id=h.id, url=without_credentials(h.url), events=h.events,
+                                             active=h.active) for h in hooks])
 
 
 class CreateWebhookInput(ToolInput):
