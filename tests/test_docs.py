@@ -186,3 +186,22 @@ def test_every_relative_link_in_the_docs_points_at_a_file() -> None:
             if "://" in target or target.startswith("mailto:"):
                 continue
             assert (path.parent / target).exists(), f"{path.relative_to(ROOT)} links to {target}, which is missing"
+
+
+def _readme_headings() -> set[str]:
+    text = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.DOTALL)
+    return {h.strip() for h in re.findall(r"^#+\s+(.+)$", text, re.MULTILINE)}
+
+
+def test_every_pointer_to_the_docs_from_the_code_and_the_manifests_exists() -> None:
+    """What people read outside the docs (a refusal on stderr, the comment atop a manifest they paste into
+    Slack, server.json) sends them to a docs file or a README section: that place must exist."""
+    sources = [*sorted((ROOT / "src").rglob("*.py")), *sorted(ROOT.glob("manifest*.yml")), ROOT / "server.json"]
+    headings = _readme_headings()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        for doc in re.findall(r"\bdocs/([a-z_]+\.md)\b", text):
+            assert (ROOT / "docs" / doc).exists(), f"{where} points at docs/{doc}, which is missing"
+        for section in re.findall(r"README(?:,? section)?\s*[(\"“]([^)\"”]+)[)\"”]", text):
+            assert section in headings, f"{where} points at the README section {section!r}, which does not exist"

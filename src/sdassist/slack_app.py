@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     missing = missing_settings(settings)
     if missing:
         print(f"sdassist slack: {', '.join(missing)} not set. Set them in the environment or .env; "
-              "the README (For teams: the Slack app) says where each value comes from.", file=sys.stderr)
+              "docs/configuration.md says where in Slack's app settings each value is "
+              "(docs/slack.md: the setup).", file=sys.stderr)
         return EXIT_CONFIG
     try:
         settings.check_secret_transports()
