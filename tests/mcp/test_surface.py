@@ -7,6 +7,7 @@ import typing
 from importlib.metadata import version
 from typing import Any
 
+import jsonschema
 import pytest
 from mcp import Client
 from pydantic import BaseModel
@@ -48,6 +49,17 @@ async def test_a_shared_output_schema_is_published_once_and_the_others_say_where
     async with Client(server_factory()) as client:  # and they still answer with structured content of that shape
         out = data(await client.call_tool("draft_post", POST))
     assert set(out) <= set(tools["get_draft"].output_schema["properties"]) and out["draft_id"].startswith("drf_")
+
+
+async def test_an_input_enum_is_published_without_the_type_it_implies(server_factory: Any) -> None:
+    """`enum` alone already pins the values (and so their type); outputs, reduced to types, keep theirs."""
+    tools = {t.name: t for t in await list_tools(server_factory(toolsets="all"))}
+    schema = tools["list_posts"].input_schema
+    assert "type" not in schema["properties"]["platform"] and "youtube" in schema["properties"]["platform"]["enum"]
+    checker = jsonschema.Draft202012Validator(schema)
+    assert checker.is_valid({"platform": "youtube", "status": "failed"})
+    assert not checker.is_valid({"platform": 3}) and not checker.is_valid({"status": "lost"})
+    assert tools["get_draft"].output_schema["properties"]["state"] == {"type": "string"}
 
 
 async def test_human_only_tools_never_appear(server_factory: Any) -> None:
@@ -101,7 +113,7 @@ async def test_every_input_field_is_described_and_the_list_fits_the_budget(serve
         default = await client.list_tools()
     size = len(json.dumps(default.model_dump(mode="json", by_alias=True, exclude_none=True),
                           separators=(",", ":"), ensure_ascii=False).encode())
-    assert size <= 14 * 1024, f"tools/list for the default toolsets is {size} bytes, the budget is 14 KB"
+    assert size <= 14_000, f"tools/list for the default toolsets is {size} bytes, the budget is 14,000"
 
 
 async def test_instructions_name_the_sandbox_the_zone_and_the_approval_route(server_factory: Any) -> None:

@@ -18,11 +18,13 @@ async def _metadata(runtime: Any, draft_id: str) -> dict[str, Any]:
     return {t.platform: t.metadata for t in stored.targets}
 
 
-def test_privacy_is_an_enum_per_platform_in_the_schema() -> None:
+def test_privacy_lists_each_platforms_values_and_says_which_are_whose() -> None:
+    """One enum, YouTube's values in lower case, TikTok's in upper case, and a description that says so."""
     prop = TOOLS_BY_NAME["draft_post"].input_model.model_json_schema()["properties"]["privacy"]
-    branches = {b["description"].split(";")[0]: b["enum"] for b in prop["anyOf"]}
-    assert branches == {"YouTube": ["public", "unlisted", "private"],
-                        "TikTok": ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]}
+    [values] = [b["enum"] for b in prop["anyOf"] if "enum" in b]
+    assert values == ["public", "unlisted", "private",
+                      "PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
+    assert "YouTube: lower-case" in prop["description"] and "TikTok: upper-case" in prop["description"]
 
 
 async def test_one_privacy_word_serves_youtube_and_tiktok_in_their_own_terms(runtime: Any) -> None:

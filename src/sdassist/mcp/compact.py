@@ -1,7 +1,8 @@
 """Smaller published schemas: an assistant's context is precious.
 
 pydantic's JSON schemas carry noise a model does not need: a generated `title` on every property, a
-`{"type": "null"}` branch for every optional field, `additionalProperties` and defaults on outputs. This
+`{"type": "null"}` branch for every optional field, `"type": "string"` beside an input's enum of strings
+(the enum already says it), `additionalProperties` and defaults on outputs. This
 rewrites the *published* schemas only; validation still uses the full pydantic models on both sides.
 """
 
@@ -54,6 +55,8 @@ def compact_schema(schema: Any, *, output: bool, optional_null: bool = True, _pr
             if merged is not None:
                 out.pop("anyOf")
                 out = {**merged, **out}
+    if not output and out.get("type") == "string" and out.get("enum") and all(isinstance(v, str) for v in out["enum"]):
+        del out["type"]
     return out
 
 

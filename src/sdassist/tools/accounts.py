@@ -94,7 +94,7 @@ async def disconnect_account(ctx: ToolContext, inp: AccountRef) -> Disconnected:
 TOOLS = [
     Tool(
         name="list_accounts", title="List connected accounts",
-        description="The social accounts connected to SocialDock: id, platform, handle, status, when connected. "
+        description="Social accounts connected to SocialDock: id, platform, handle, status, connected_at. "
                     "Call this first: posts go to these accounts.",
         input_model=ListAccountsInput, output_model=AccountList, kind=ToolKind.READ, toolset=Toolset.ACCOUNTS,
         handler=list_accounts,

@@ -30,7 +30,7 @@ TOP_SHOWN = 3
 class AnalyticsInput(ToolInput):
     post_id: PostId | None = Field(default=None, description="A post's engagement (post_…).")
     account_id: AccountId | None = Field(default=None, description="An account's followers and growth (acc_…).")
-    period: Period = Field(default="30d", description="For the workspace overview: 7d, 30d or 90d.")
+    period: Period = Field(default="30d", description="For the workspace overview.")
 
     @model_validator(mode="after")
     def _one_scope(self) -> AnalyticsInput:

@@ -142,8 +142,8 @@ TOOLS = [
     ),
     Tool(
         name="update_post", title="Change a scheduled post",
-        description="Change a post that is still scheduled (not its accounts). The change is a draft that goes "
-                    "for approval; SocialDock is updated only once approved.",
+        description="Change a post still scheduled (not its accounts) through a draft that goes for approval; "
+                    "SocialDock is updated only once approved.",
         input_model=UpdatePostInput, output_model=DraftView, kind=ToolKind.WRITE, toolset=Toolset.POSTS,
         handler=update_post,
     ),

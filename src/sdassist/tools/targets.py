@@ -34,10 +34,6 @@ OPTION_PLATFORMS: dict[str, tuple[str, ...]] = {
     "location": ("instagram", "facebook"),
 }
 
-_PRIVACY_SCHEMA = {"anyOf": [{"enum": list(YOUTUBE_PRIVACY), "description": "YouTube"},
-                             {"enum": list(TIKTOK_PRIVACY), "description": "TikTok; public, private also work"}]}
-
-
 def _privacy_case(value: Any) -> Any:
     """`Unlisted` → `unlisted`, `self_only` → `SELF_ONLY`: each platform's values in its own case."""
     if isinstance(value, str):
@@ -54,7 +50,7 @@ class TargetOptions(ToolInput):
 
     subreddit: str | None = Field(default=None, description="Reddit: r/name.")
     privacy: Annotated[Privacy | None, BeforeValidator(_privacy_case)] = Field(
-        default=None, description="Per platform.", json_schema_extra=_PRIVACY_SCHEMA)
+        default=None, description="YouTube: lower-case values; TikTok: upper-case ones, or public, private.")
     chat_id: str | None = Field(default=None, description="Telegram: chat id.")
     location: str | None = Field(default=None, max_length=200, description="Instagram, Facebook: a place name.")
 
