@@ -206,3 +206,15 @@ def test_a_slow_socialdock_shows_progress_on_stderr(tmp_path: Path) -> None:
     finally:
         sandbox.kill()
         sandbox.wait(timeout=10)
+
+
+def test_a_zone_option_that_is_not_a_zone_is_a_usage_error_for_every_tool(tmp_path: Path) -> None:
+    """--zone is part of the command line, like SDASSIST_TIMEZONE is a setting: a wrong one stops every call
+    with exit 2 naming it, also for a tool that reads no time (it was silently ignored there)."""
+    for args in (("call", "list_accounts"), ("call", "resolve_time", "phrase=tomorrow 9am")):
+        for zone, why in (("Mars/Base", "unknown time zone 'Mars/Base'"), ("IST", "IST is ambiguous")):
+            out = run(tmp_path, *args, "--zone", zone)
+            assert out.returncode == 2, (args, zone, out.stderr)
+            assert f"error: --zone: {why}" in out.stderr and out.stdout == ""
+            assert "hint: try" in out.stderr and "Traceback" not in out.stderr
+    assert run(tmp_path, "call", "list_accounts", "--zone", "Europe/Berlin").returncode == 0

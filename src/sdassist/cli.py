@@ -130,14 +130,28 @@ def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:
     return arguments
 
 
+def _check_zone_option(zone: str) -> None:
+    """--zone is part of the command line: one that is not a zone is a usage error for every tool, as the same
+    value in SDASSIST_TIMEZONE is a settings error, never ignored by a tool that reads no time."""
+    from sdassist.publishing.when import TimeError, parse_zone
+    from sdassist.tools.errors import time_refusal
+
+    try:
+        parse_zone(zone)
+    except TimeError as exc:
+        raise time_refusal(exc, "--zone") from None
+
+
 def cmd_call(args: argparse.Namespace) -> int:
     from sdassist.tools import ToolError, get_tool
 
     if args.help or not args.tool:
         return _call_help(args)
-    try:  # the command line itself: no such tool, bad --json, a word that is not key=value or names no field
-        tool = get_tool(args.tool)
+    try:  # the command line itself: no such tool, bad --json, a word that is not key=value or names no field,
+        tool = get_tool(args.tool)  # a --zone that is not one (whether or not this tool reads times)
         arguments = _call_arguments(args, tool)
+        if args.zone is not None:
+            _check_zone_option(args.zone)
     except json.JSONDecodeError as exc:
         print(f"error: --json is not valid JSON: {exc.msg} at position {exc.pos}", file=sys.stderr)
         return EXIT_USAGE
