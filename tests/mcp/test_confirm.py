@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import ClientCapabilities
 
+from sdassist.mcp.confirm_page import elicitation_modes
 from sdassist.tools.confirmation import ConfirmationTokens
 from tests.mcp.conftest import MODES, POST, Host, data, error_text
 
@@ -142,3 +144,13 @@ async def test_long_calls_report_progress(server_factory: Any, mode: str) -> Non
                                         progress_callback=progress)
     assert not result.is_error, result.content
     assert seen and seen[-1][0] == 1
+
+
+@pytest.mark.parametrize(("declared", "modes"), [
+    (None, set()), ({}, set()), ({"elicitation": {}}, {"form"}), ({"elicitation": {"form": {}}}, {"form"}),
+    ({"elicitation": {"url": {}}}, {"url"}), ({"elicitation": {"form": {}, "url": {}}}, {"form", "url"}),
+])
+def test_the_elicitation_modes_a_client_declared(declared: dict[str, Any] | None, modes: set[str]) -> None:
+    """One reading for the form (confirm) and the page (URL mode); a bare `elicitation: {}` predates modes: form."""
+    caps = None if declared is None else ClientCapabilities.model_validate(declared)
+    assert elicitation_modes(caps) == modes

@@ -28,7 +28,7 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from pydantic import BaseModel, Field
 
 from sdassist.mcp.adapter import ContextFactory, explicit_arguments, mcp_failure, run_tool, shape
-from sdassist.mcp.confirm_page import ask_for_page, asks_for_page
+from sdassist.mcp.confirm_page import ask_for_page, asks_for_page, elicitation_modes
 from sdassist.publishing.drafts import Draft, DraftState, InvalidTransition, Principal, StaleVersion
 from sdassist.tools.approval import confirm_and_publish, host_user
 from sdassist.tools.base import Tool
@@ -73,11 +73,6 @@ class PreviewStore:
         return current.model_copy(update=update)
 
 
-def can_elicit(ctx: Context) -> bool:
-    """True when the client declared form elicitation (a bare `elicitation: {}` counts as form)."""
-    caps = ctx.client_capabilities
-    elicitation = caps.elicitation if caps is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 def describe(tool: Tool, view: DraftView, *, sandbox: bool) -> str:
@@ -120,7 +115,7 @@ def build_confirmed_function(tool: Tool, context_for: ContextFactory, *, sandbox
     arg_names = list(tool.input_model.model_fields)
 
     async def preview(ctx: Context, **kwargs: Any) -> str | None:
-        if kwargs.get("confirmation_token") or not can_elicit(ctx):
+        if kwargs.get("confirmation_token") or "form" not in elicitation_modes(ctx.client_capabilities):
             return None
         tctx = await context_for(ctx)
         if asks_for_page(ctx, tctx):  # a signed-in person confirms on the page, not in a form the host answers

@@ -29,23 +29,32 @@ from sdassist.tools.views import DraftView, draft_view
 
 if TYPE_CHECKING:
     from mcp.server.session import ServerSession
+    from mcp.types import ClientCapabilities
 
     from sdassist.tools.base import ToolContext
 
 log = logging.getLogger("sdassist.mcp")
 
 
-def can_open_urls(ctx: Context) -> bool:
-    """True when the client declared URL-mode elicitation (it can send the person to a page)."""
-    caps = ctx.client_capabilities
-    elicitation = caps.elicitation if caps is not None else None
-    return elicitation is not None and elicitation.url is not None
+def elicitation_modes(caps: ClientCapabilities | None) -> frozenset[str]:
+    """The elicitation modes a client declared: "form" (it can show a form) and "url" (it can send the person
+    to a page). A bare `elicitation: {}`, as declared before modes existed, means form."""
+    declared = caps.elicitation if caps is not None else None
+    if declared is None:
+        return frozenset()
+    modes = set()
+    if declared.form is not None or declared.url is None:
+        modes.add("form")
+    if declared.url is not None:
+        modes.add("url")
+    return frozenset(modes)
 
 
 def asks_for_page(ctx: Context, tctx: ToolContext) -> bool:
     """A signed-in person on a server with confirmation pages, whose host can open URLs: the page is asked for
     (instead of a form, which the host could answer without the person's browser session)."""
-    return tctx.confirm_links is not None and tctx.principal.via is not None and can_open_urls(ctx)
+    return (tctx.confirm_links is not None and tctx.principal.via is not None
+            and "url" in elicitation_modes(ctx.client_capabilities))
 
 
 def page_message(view: DraftView) -> str:
