@@ -98,14 +98,16 @@ async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed:
                 expires, scheduled = now + timedelta(hours=rng.uniform(1, 72)), now + timedelta(days=2)
             else:
                 expires, scheduled = created + timedelta(hours=72), created + timedelta(days=rng.uniform(0.1, 10))
+            post_id = None if state == S.PENDING else f"post_{i}"
             body = {**template, "id": draft_id, "text": f"Post {i}: " + "lorem ipsum " * rng.randint(2, 20),
-                    "state": state.value, "requester_id": person, "created_at": created.isoformat(),
+                    "state": state.value, "requester_id": person, "post_id": post_id,
+                    "created_at": created.isoformat(),
                     "updated_at": created.isoformat(), "scheduled_at": scheduled.isoformat(),
                     "expires_at": expires.isoformat(), "publish_now": False,
                     "face_refs": {"slack_channel": "C0APPROVE", "slack_ts": f"{i}.0", "slack_version": "1",
                                   "slack_state": state.value}}
             rows.append({"id": draft_id, "state": state.value, "version": 1, "revision": per_draft,
-                         "requester_id": person, "post_id": None if state == S.PENDING else f"post_{i}",
+                         "requester_id": person, "post_id": post_id,
                          "publish_now": 0, "scheduled_at": scheduled, "expires_at": expires, "created_at": created,
                          "updated_at": created, "body": body})
             for k in range(per_draft):

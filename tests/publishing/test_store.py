@@ -14,6 +14,7 @@ import pytest
 
 from sdassist.publishing.drafts import (
     SYSTEM,
+    DraftBrief,
     DraftNotFound,
     DraftState,
     InvalidTransition,
@@ -166,6 +167,56 @@ async def test_list_filters_newest_first(store: DraftStore) -> None:
     several = await store.list(states=[S.REJECTED, S.CANCELLED, S.PENDING], limit=4)  # merged across states
     assert [d.id for d in several] == [drafts[4].id, drafts[3].id, drafts[2].id, drafts[1].id]
     assert await store.list(states=[]) == []
+
+
+async def test_list_breaks_ties_by_id_and_merges_states_newest_first(store: DraftStore) -> None:
+    """Drafts made in the same instant come newest id first, also when their states are listed together."""
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    same = [await store.add(make_draft(now=at), ALICE) for _ in range(4)]
+    older = await store.add(make_draft(now=at - timedelta(minutes=1), requester=BOB), BOB)
+    await force_state(store, same[1].id, S.FAILED)
+    await force_state(store, same[2].id, S.SCHEDULED, post_id="post_2")
+    await force_state(store, older.id, S.FAILED)
+    by_id = sorted(same, key=lambda d: d.id, reverse=True)
+    assert [d.id for d in await store.list()] == [*(d.id for d in by_id), older.id]
+    assert [d.id for d in await store.list(states=[S.FAILED, S.SCHEDULED, S.PENDING], limit=3)] == [
+        d.id for d in by_id[:3]]
+    assert [d.id for d in await store.list(states=[S.FAILED])] == [same[1].id, older.id]
+    assert [d.id for d in await store.list(states=[S.FAILED, S.UNKNOWN], requester_id=BOB.id)] == [older.id]
+    assert [d.id for d in await store.list(states=list(S), limit=10)] == [d.id for d in await store.list(limit=10)]
+
+
+async def test_briefs_are_what_list_finds_without_reading_drafts_whole(store: DraftStore) -> None:
+    """Every filter of `list` gives the same drafts, in the same order, through `briefs`; each brief carries
+    exactly the draft's own values (several targets, a zone, a post id, a publish-now draft, a long text)."""
+    base = datetime.now(UTC) - timedelta(hours=1)
+    berlin = datetime(2031, 3, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    made = [
+        make_draft(now=base, text="Line one\nline two " + "long " * 60,
+                   targets=[{"platform": "linkedin", "account_id": "acc_linkedin"},
+                            {"platform": "threads", "account_id": "acc_threads"}],
+                   scheduled_at=berlin, timezone="Europe/Berlin"),
+        make_draft(now=base + timedelta(minutes=1), requester=BOB, publish_now=True),
+        make_draft(now=base + timedelta(minutes=2), text="Grüße \u2014 ünïcode"),
+        make_draft(now=base + timedelta(minutes=3), requester=BOB, timezone="America/New_York"),
+        make_draft(now=base + timedelta(minutes=4)),
+    ]
+    for draft in made:
+        await store.add(draft, draft.requester)
+    await force_state(store, made[0].id, S.SCHEDULED, post_id="post_abc")
+    await force_state(store, made[1].id, S.FAILED)
+    await force_state(store, made[3].id, S.PUBLISHED, post_id="post_def")
+    filters = [{}, {"limit": 2}, {"states": [S.PENDING]}, {"states": [S.FAILED, S.SCHEDULED, S.PUBLISHED]},
+               {"states": [S.SCHEDULED, S.PENDING], "limit": 2}, {"requester_id": BOB.id},
+               {"requester_id": ALICE.id, "states": [S.PENDING, S.SCHEDULED]}, {"states": list(S)},
+               {"states": [S.UNKNOWN]}, {"states": []}, {"requester_id": "U_NOBODY"}]
+    for which in filters:
+        drafts = await store.list(**which)
+        assert await store.briefs(**which) == [DraftBrief.of(d) for d in drafts], which
+    first = (await store.briefs(states=[S.SCHEDULED]))[0]
+    assert first.platforms == ["linkedin", "threads"] and first.timezone == "Europe/Berlin"
+    assert first.scheduled_at == berlin and first.post_id == "post_abc" and first.text.startswith("Line one\n")
+    assert (await store.briefs(states=[S.FAILED]))[0].scheduled_at is None
 
 
 async def test_face_refs_merge_without_version_bump(store: DraftStore) -> None:

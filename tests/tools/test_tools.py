@@ -10,6 +10,7 @@ from sdassist.config import Settings
 from sdassist.publishing.drafts import DraftState
 from sdassist.runtime import open_runtime
 from sdassist.tools import ALL_TOOLS, TOOLS_BY_NAME, ToolError, ToolKind, select_tools
+from sdassist.tools.views import draft_summary
 from tests.tools.conftest import ASSISTANT, OPERATOR, call, sandbox_control
 
 EXPECTED_NAMES = {
@@ -209,6 +210,39 @@ async def test_a_pending_draft_whose_slot_passed_shows_expired(runtime: Any) -> 
     assert seen.state == DraftState.EXPIRED
     with pytest.raises(ToolError):
         await call(runtime, "approve_draft", draft_id=draft.draft_id, version=1)
+
+
+async def test_list_drafts_shows_each_draft_as_its_summary_newest_first(runtime: Any) -> None:
+    """What list_drafts shows of each draft is `draft_summary` of the whole draft (it reads only a few fields of
+    each): several targets, zones, a publish-now draft, a scheduled post; by states, mine_only and limit."""
+    made = [
+        await call(runtime, "draft_post", text="Launch\nday! " + "more words " * 20,
+                   targets=["instagram", "linkedin"], when="tomorrow 9am"),
+        await call(runtime, "draft_post", ASSISTANT, text="Now", targets=["threads"], publish_now=True),
+        await call(runtime, "draft_post", text="Evening", targets=["facebook"], when="tomorrow 8pm",
+                   zone="America/New_York"),
+        await call(runtime, "draft_post", ASSISTANT, text="Later", targets=["linkedin"], when="in 3 days"),
+    ]
+    await call(runtime, "approve_draft", draft_id=made[0].draft_id, version=1)
+    await call(runtime, "reject_draft", draft_id=made[3].draft_id, version=1)
+    newest_first = [d.draft_id for d in reversed(made)]
+    assert [d.draft_id for d in (await call(runtime, "list_drafts")).drafts] == newest_first
+    for arguments, who, which in [
+        ({}, OPERATOR, {}),
+        ({"limit": 2}, OPERATOR, {"limit": 2}),
+        ({"states": ["pending"]}, OPERATOR, {"states": [DraftState.PENDING]}),
+        ({"states": ["scheduled", "rejected", "failed"]}, OPERATOR,
+         {"states": [DraftState.SCHEDULED, DraftState.REJECTED, DraftState.FAILED]}),
+        ({"mine_only": True}, ASSISTANT, {"requester_id": ASSISTANT.id}),
+        ({"mine_only": True, "states": ["pending", "rejected"], "limit": 1}, ASSISTANT,
+         {"requester_id": ASSISTANT.id, "states": [DraftState.PENDING, DraftState.REJECTED], "limit": 1}),
+    ]:
+        shown = (await call(runtime, "list_drafts", who, **arguments)).drafts
+        assert shown == [draft_summary(d) for d in await runtime.store.list(**{"limit": 20, **which})], arguments
+    scheduled = (await call(runtime, "list_drafts", states=["scheduled"])).drafts[0]
+    assert scheduled.platforms == ["instagram", "linkedin"] and scheduled.post_id.startswith("post_")
+    evening = (await call(runtime, "list_drafts", states=["pending"], limit=1)).drafts[0]
+    assert evening.draft_id == made[2].draft_id and " 20:00 E" in evening.scheduled_for  # New York's wall clock
 
 
 async def test_rule_problems_name_the_tool_fields_to_set(runtime: Any) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "AttemptMayLand",
     "Decision",
     "Draft",
+    "DraftBrief",
     "DraftError",
     "DraftExpired",
     "DraftNotFound",
@@ -392,6 +393,34 @@ class Draft(BaseModel):
             "media_urls": list(self.media_urls),
             "tags": list(self.tags),
         }
+
+
+@dataclass(frozen=True)
+class DraftBrief:
+    """A draft as a list shows it (`DraftStore.briefs` reads these without reading drafts whole): the same names
+    as on `Draft`, so what renders a line of a list takes either."""
+
+    id: str
+    state: DraftState
+    version: int
+    text: str
+    platforms: list[str]
+    scheduled_at: datetime | None
+    timezone: str
+    post_id: str | None
+
+    @classmethod
+    def of(cls, draft: Draft) -> DraftBrief:
+        return cls(id=draft.id, state=draft.state, version=draft.version, text=draft.text, platforms=draft.platforms,
+                   scheduled_at=draft.scheduled_at, timezone=draft.timezone, post_id=draft.post_id)
+
+    @classmethod
+    def from_parts(cls, draft_id: str, state: str, version: int, text: str | None,
+                   targets: Iterable[dict[str, Any]] | None, scheduled_at: datetime | None, timezone: str | None,
+                   post_id: str | None) -> DraftBrief:
+        return cls(id=draft_id, state=DraftState(state), version=version, text=text or "",
+                   platforms=[str(t.get("platform")) for t in targets or ()], scheduled_at=as_utc(scheduled_at),
+                   timezone=timezone or "UTC", post_id=post_id)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class DraftList(ToolOutput):
 
 async def list_drafts(ctx: ToolContext, inp: ListDraftsInput) -> DraftList:
     await ctx.store.expire_due()  # a pending draft whose slot has passed must not look approvable
-    drafts = await ctx.store.list(
+    drafts = await ctx.store.briefs(
         states=inp.states or None,
         requester_id=ctx.principal.id if inp.mine_only else None,
         limit=inp.limit,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from sdassist.client.models import Post
-from sdassist.publishing.drafts import Draft, DraftState
+from sdassist.publishing.drafts import Draft, DraftBrief, DraftState
 from sdassist.publishing.when import zone_for_name
 from sdassist.tools.base import ToolOutput
 
@@ -27,15 +27,22 @@ class TimeView(ToolOutput):
 
 
 def time_view(instant: datetime, zone: str) -> TimeView:
-    local = instant.astimezone(zone_for_name(zone))
-    utc = instant.astimezone(UTC)
-    same_day = local.date() == utc.date()
-    utc_text = f"{utc:%H:%M} UTC" if same_day else f"{utc:%a %-d %b %H:%M} UTC"
-    return TimeView(
-        utc=utc,
-        local=f"{local:%Y-%m-%d %H:%M} {zone}",
-        echo=f"{local:%a %-d %b %Y %H:%M %Z} = {utc_text}",
-    )
+    local, utc = _instant_in(instant, zone)
+    return TimeView(utc=utc, local=f"{local:%Y-%m-%d %H:%M} {zone}", echo=_echo(local, utc))
+
+
+def time_echo(instant: datetime, zone: str) -> str:
+    """`time_view(instant, zone).echo` alone (a list shows only that, and builds no model for it)."""
+    return _echo(*_instant_in(instant, zone))
+
+
+def _instant_in(instant: datetime, zone: str) -> tuple[datetime, datetime]:
+    return instant.astimezone(zone_for_name(zone)), instant.astimezone(UTC)
+
+
+def _echo(local: datetime, utc: datetime) -> str:
+    utc_text = f"{utc:%H:%M} UTC" if local.date() == utc.date() else f"{utc:%a %-d %b %H:%M} UTC"
+    return f"{local:%a %-d %b %Y %H:%M %Z} = {utc_text}"
 
 
 class TargetView(ToolOutput):
@@ -138,14 +145,14 @@ class DraftSummary(ToolOutput):
     post_id: str | None = None
 
 
-def draft_summary(draft: Draft) -> DraftSummary:
+def draft_summary(draft: Draft | DraftBrief) -> DraftSummary:
     return DraftSummary(
         draft_id=draft.id,
         version=draft.version,
         state=draft.state,
-        platforms=[t.platform for t in draft.targets],
+        platforms=draft.platforms,
         preview=preview(draft.text, 80),
-        scheduled_for=time_view(draft.scheduled_at, draft.timezone).echo if draft.scheduled_at else None,
+        scheduled_for=time_echo(draft.scheduled_at, draft.timezone) if draft.scheduled_at else None,
         post_id=draft.post_id,
     )
 
