@@ -37,6 +37,8 @@ class FakeSlack:
         """File id → {"name", "mimetype", "content"}: files people attached, served to the bot token only."""
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         """(channel, thread_ts) → its messages, the first one starting the thread (conversations.replies)."""
+        self.file_delay = 0.0
+        """Seconds an attached file's download waits before its first byte (a slow file host)."""
         self.image_fetches: list[tuple[str, int, int]] = []
         """(image_url, HTTP status, bytes) of every image block Slack fetched to show a message."""
         self._ts = itertools.count(1)
@@ -224,6 +226,7 @@ class FakeSlack:
         self._record("file_download", {"file": file_id, "authorized": authorized})
         if f is None or not authorized:
             return web.Response(status=404 if f is None else 403, text="no")
+        await asyncio.sleep(self.file_delay)
         response = web.StreamResponse(headers={"Content-Type": f["mimetype"]})
         await response.prepare(request)
         for start in range(0, len(f["content"]), 64 * 1024):

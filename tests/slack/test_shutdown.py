@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import pytest
 
+from tests.media_samples import jpeg
 from tests.slack.conftest import Harness
 
 pytestmark = pytest.mark.asyncio
@@ -28,3 +30,26 @@ async def test_stop_cancels_listeners_still_waiting_on_socialdock(h: Harness, ca
     assert not h.face.tasks and h.face.backlog == 0
     assert "unexpected error" not in caplog.text
 
+
+
+def file_work() -> list[asyncio.Task]:
+    """The tasks downloading Slack files (SlackFiles.fetch and its _download)."""
+    return [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "").startswith("SlackFiles.")]
+
+
+async def test_stop_cancels_file_downloads_still_in_flight(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """The message shortcut starts downloading a message's files while the composer is open; a stop meanwhile
+    ends those downloads too, rather than leaving them to write into a closed store."""
+    h.fake.file_delay = 30
+    shared = h.fake.share_file("launch.jpg", "image/jpeg", jpeg(5000))
+    await h.shortcut({"type": "message", "user": "U0WRITER", "ts": "1764900600.000100", "text": "Hi",
+                      "files": [shared]})
+    await h.fake.wait_for("file_download")  # Slack's file host has the request; its bytes are 30 s away
+    downloads = file_work()
+    assert downloads, "no download task in flight"
+    with caplog.at_level(logging.WARNING):
+        await asyncio.wait_for(h.face.stop(), 10)
+        gc.collect()
+    assert all(t.cancelled() for t in downloads) and file_work() == []
+    assert not h.face.tasks and not h.face.files._running
+    assert "pending" not in caplog.text and "has been closed" not in caplog.text, caplog.text

@@ -282,7 +282,7 @@ class SlackFace:
         self.home_warmup: asyncio.Task[None] | None = None
         self.home = HomeKeeper(client, self.render_home, self.spawn)
         self.cards.on_change = self.home.changed
-        self.files = SlackFiles(client, settings, rt.media)
+        self.files = SlackFiles(client, settings, rt.media, spawn=self.spawn)
         self.cards.media = card_media(rt.media, settings.public_url)
         self.shortcut = MessageShortcut(self)
         self.conversations = Conversations(self)

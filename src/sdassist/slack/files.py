@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,10 +58,15 @@ def attachable(files: Sequence[Mapping[str, Any]] | None) -> tuple[list[SlackFil
 
 
 class SlackFiles:
-    """Downloads Slack files into the media store, once per file (several clicks on one message share it)."""
+    """Downloads Slack files into the media store, once per file (several clicks on one message share it).
 
-    def __init__(self, client: AsyncWebClient, settings: Settings, store: MediaStore | None) -> None:
+    Downloads run in tasks started by `spawn`: the face's, so that its stop() cancels and awaits them with the
+    rest of its background work instead of leaving them to write into a store that is closing."""
+
+    def __init__(self, client: AsyncWebClient, settings: Settings, store: MediaStore | None,
+                 spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]] = asyncio.ensure_future) -> None:
         self.client, self.settings, self.store = client, settings, store
+        self.spawn = spawn
         self._running: dict[str, asyncio.Task[MediaFile]] = {}
 
     def allowed_host(self, url: str) -> bool:
@@ -81,7 +86,7 @@ class SlackFiles:
             return known
         task = self._running.get(file_id)
         if task is None:
-            task = asyncio.ensure_future(self._download(file_id, owner))
+            task = self.spawn(self._download(file_id, owner))
             self._running[file_id] = task
             task.add_done_callback(lambda _t: self._running.pop(file_id, None))
         return await asyncio.shield(task)
@@ -89,7 +94,7 @@ class SlackFiles:
     def prefetch(self, files: Sequence[SlackFile], owner: str) -> None:
         """Start downloading in the background (the composer is open meanwhile); failures surface on submit."""
         for f in files:
-            task = asyncio.ensure_future(self.fetch(f.id, owner))
+            task = self.spawn(self.fetch(f.id, owner))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def info(self, file_id: str) -> dict[str, Any]:
