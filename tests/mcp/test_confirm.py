@@ -79,7 +79,12 @@ async def test_forged_or_stale_token_is_refused(server_factory: Any, mode: str) 
         assert edited["version"] == 2 and edited["confirmation_token"]
         stale = await client.call_tool("edit_draft", {"draft_id": first["draft_id"], "version": 1,
                                                       "confirmation_token": token})
-        assert stale.is_error
+        # Said so that the assistant can act on it: it cannot approve or reject, it can ask the user again.
+        for refused in (stale, await client.call_tool("draft_post", {**POST, "text": "Launch day, v2",
+                                                                      "confirmation_token": token})):
+            text = error_text(refused)
+            assert "confirms version 1" in text and "now version 2" in text and "nothing was published" in text
+            assert "ask them again" in text and "approve" not in text and "reject" not in text
         state = data(await client.call_tool("get_draft", {"draft_id": first["draft_id"]}))
         assert state["state"] == "pending" and "post_id" not in state
 

@@ -59,11 +59,16 @@ async def confirm_token(ctx: ToolContext, token: str, *, text: str | None = None
                         hint="The user confirms on the confirmation page linked in the draft's next_step; check the "
                              "outcome with get_draft.")
     draft_id, version = ctx.confirmations.verify(token)
-    if text is not None:
-        draft = await ctx.store.get(draft_id)
-        if draft.text != text:
-            raise ToolError("the text differs from the preview the token confirms",
-                            hint="Confirm only what the user saw; for changes use edit_draft and show the new preview.")
+    draft = await ctx.store.get(draft_id)
+    if draft.version != version and draft.state == DraftState.PENDING:
+        # Said in the assistant's terms: it cannot approve, it can show the current preview and ask again.
+        raise ToolError(f"confirmation_token confirms version {version} of {draft_id}, but it was edited since "
+                        f"(now version {draft.version}): nothing was published",
+                        hint=f"Show the user the current version (get_draft draft_id={draft_id}) and ask them again; "
+                             "the confirmation_token to use is the one edit_draft returned with it.")
+    if text is not None and draft.text != text:
+        raise ToolError("the text differs from the preview the token confirms",
+                        hint="Confirm only what the user saw; for changes use edit_draft and show the new preview.")
     return await confirm_and_publish(ctx, draft_id, version)
 
 
