@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from sdassist import heap
 from sdassist.mcp import listing
 from tests.mcp.conftest import data
 
@@ -58,6 +59,23 @@ async def test_after_the_first_request_the_tools_runtime_and_parser_load_in_the_
         assert server._installed and server.sdassist_state._runtime is not None
         out = data(await client.call_tool("resolve_time", {"phrase": "tomorrow 9am"}))
     assert out["local"].endswith("09:00 Europe/Berlin")
+
+
+async def test_the_warm_up_ends_by_settling_the_heap(server_factory: Any, monkeypatch: Any) -> None:
+    """Once the tools, the parser and the runtime are in, what start-up built is frozen (`heap.settle`, once), so
+    the full GC passes of a long-running server skip it; calls work after it."""
+    await _listed(server_factory())
+    server = server_factory()
+    settled: list[bool] = []
+    monkeypatch.setattr(heap, "settle", lambda: settled.append(
+        server._installed and server.sdassist_state._runtime is not None) or 0)
+    async with Client(server) as client:
+        await client.list_tools()
+        with anyio.fail_after(60):
+            await server.warmup.done.wait()
+        assert settled == [True]
+        assert data(await client.call_tool("resolve_time", {"phrase": "tomorrow 9am"}))["local"]
+    assert settled == [True]
 
 
 async def test_a_call_before_the_warm_up_finishes_waits_for_it_and_works(server_factory: Any) -> None:
