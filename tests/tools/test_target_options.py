@@ -89,3 +89,39 @@ def test_privacy_values_are_the_platform_rules_values() -> None:
     assert get_args(Privacy) == YOUTUBE_PRIVACY + TIKTOK_PRIVACY
     assert RULES["youtube"].metadata_choices["privacy"] == YOUTUBE_PRIVACY
     assert RULES["tiktok"].metadata_choices["privacy_level"] == TIKTOK_PRIVACY
+
+
+async def test_every_preview_shows_each_targets_settings_as_sent(runtime: Any) -> None:
+    """A setting is part of what goes out (privacy=private is SELF_ONLY on TikTok): the draft the user confirms
+    from (the tool's answer, the MCP question, the confirmation page, the terminal) shows it per target, and an
+    edit that changes only a setting shows the change."""
+    from sdassist.mcp.confirm import describe
+    from sdassist.terminal.render import summary
+    from sdassist.web.confirm import draft_details
+
+    draft = await call(runtime, "draft_post", text="Clip", title="Clip", targets=["youtube", "tiktok", "telegram"],
+                       media_urls=[VIDEO], privacy="private", chat_id="@launches", when="tomorrow 9am")
+    assert {t.platform: t.settings for t in draft.targets} == {
+        "youtube": {"privacy": "private"}, "tiktok": {"privacy": "SELF_ONLY"}, "telegram": {"chat_id": "@launches"}}
+    question = describe(TOOLS_BY_NAME["draft_post"], draft, sandbox=True)
+    assert "youtube (acc_" in question and "privacy: private)" in question and "privacy: SELF_ONLY)" in question
+    assert "chat_id: @launches)" in question
+    page = draft_details(await runtime.store.get(draft.draft_id), sandbox=True)
+    assert "privacy: SELF_ONLY" in page and "chat_id: @launches" in page
+    rows = summary(draft.model_dump(mode="json", exclude_none=True)["targets"])
+    assert "tiktok: acc_" in rows and "(privacy: SELF_ONLY)" in rows
+    edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, chat_id="@news")
+    assert [t.settings for t in edited.targets if t.platform == "telegram"] == [{"chat_id": "@news"}]
+    plain = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am")
+    assert plain.targets[0].settings is None  # no setting, nothing shown
+
+
+async def test_nothing_to_change_names_every_field_an_edit_takes(runtime: Any) -> None:
+    """An edit of only a setting is an edit (above): the refusal of an empty one lists the settings too."""
+    draft = await call(runtime, "draft_post", text="Hi", targets=["instagram"], when="tomorrow 9am")
+    with pytest.raises(ToolError, match="nothing to change") as caught:
+        await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1)
+    for name in ("text", "targets", "when", "publish_now", "subreddit", "privacy", "chat_id", "location"):
+        assert name in caught.value.hint
+    edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, location="Berlin")
+    assert edited.version == 2 and edited.targets[0].settings == {"location": "Berlin"}

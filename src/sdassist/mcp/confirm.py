@@ -32,7 +32,7 @@ from sdassist.mcp.confirm_page import ask_for_page, asks_for_page, elicitation_m
 from sdassist.publishing.drafts import Draft, DraftState, InvalidTransition, Principal, StaleVersion
 from sdassist.tools.approval import confirm_and_publish, host_user
 from sdassist.tools.base import Tool
-from sdassist.tools.views import DraftView, draft_view
+from sdassist.tools.views import DraftView, draft_view, settings_text
 
 log = logging.getLogger("sdassist.mcp")
 
@@ -84,7 +84,8 @@ def describe(tool: Tool, view: DraftView, *, sandbox: bool) -> str:
     else:
         head = "Publish this post"
     lines = [head + "?" + (" [sandbox: nothing is really posted]" if sandbox else "")]
-    lines.append("Where: " + ", ".join(f"{t.platform} ({t.account_id})" for t in view.targets))
+    lines.append("Where: " + ", ".join(
+        f"{t.platform} ({', '.join(filter(None, (t.account_id, settings_text(t.settings))))})" for t in view.targets))
     if view.scheduled_for is not None:
         lines.append(f"When: {view.scheduled_for.echo}")
     else:

@@ -34,6 +34,9 @@ def summary(value: Any) -> str:
             return str(value["echo"])
         if "platform" in value:  # a target: its platform and how it went
             rest = value.get("status") or value.get("handle") or value.get("account_id") or ""
+            settings = value.get("settings") if isinstance(value.get("settings"), dict) else {}
+            if settings:  # part of what goes out: "tiktok: acc_… (privacy: SELF_ONLY)"
+                rest = f"{rest} ({', '.join(f'{k}: {v}' for k, v in settings.items())})".strip()
             return f"{value['platform']}: {rest}" if rest else str(value["platform"])
         return ", ".join(f"{k}={summary(v)}" for k, v in value.items() if summary(v))
     if isinstance(value, list):

@@ -104,6 +104,11 @@ class EditDraftInput(TargetOptions, _EditFields):
     confirmation_token: ConfirmationToken | None = Field(default=None, description=TOKEN_DESCRIPTION)
 
 
+#: Every field an edit can change (the per-platform settings included), as its refusal lists them.
+EDITABLE = tuple(f for f in EditDraftInput.model_fields
+                 if f not in ("draft_id", "version", "zone", "confirmation_token"))
+
+
 async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
     if inp.confirmation_token:
         return await confirm_token(ctx, inp.confirmation_token)
@@ -116,7 +121,7 @@ async def edit_draft(ctx: ToolContext, inp: EditDraftInput) -> DraftView:
         ctx, draft, text=inp.text, title=inp.title, targets=inp.targets, when=inp.when, publish_now=inp.publish_now,
         media_urls=inp.media_urls, tags=inp.tags, zone=inp.zone, options=inp)
     if not change.changes and change.ok:
-        raise ToolError("nothing to change", hint="Give at least one of text, title, targets, when, media_urls, tags.")
+        raise ToolError("nothing to change", hint=f"Give at least one of {', '.join(EDITABLE)}.")
     change.raise_if_problems()
     changes = {**change.changes, "warnings": change.warnings}
     edited = await ctx.store.edit(draft.id, expected_version=inp.version, changes=changes, actor=ctx.principal)

@@ -69,8 +69,9 @@ async def update_post(ctx: ToolContext, inp: UpdatePostInput) -> DraftView:
     if post.status != "scheduled":
         raise ToolError(f"{post.id} is {post.status}; SocialDock only changes scheduled posts",
                         hint="Publish a new post with draft_post instead.")
-    if all(getattr(inp, f) is None for f in ("text", "title", "when", "media_urls", "tags")):
-        raise ToolError("nothing to change", hint="Give at least one of text, title, when, media_urls, tags.")
+    changeable = [f for f in UpdatePostInput.model_fields if f not in ("post_id", "zone", "confirmation_token")]
+    if all(getattr(inp, f) is None for f in changeable):
+        raise ToolError("nothing to change", hint=f"Give at least one of {', '.join(changeable)}.")
     # The accounts cannot change on SocialDock; their metadata comes from the draft that made the post, if
     # sdassist made it. Otherwise SocialDock keeps metadata sdassist never saw: its rules are not checked here.
     owner = await ctx.store.find_by_post_id(post.id)

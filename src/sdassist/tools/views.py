@@ -45,9 +45,26 @@ def _echo(local: datetime, utc: datetime) -> str:
     return f"{local:%a %-d %b %Y %H:%M %Z} = {utc_text}"
 
 
+#: SocialDock's metadata names that differ from the tool field that sets them (TikTok's privacy_level).
+SETTING_NAMES = {"privacy_level": "privacy"}
+
+
+def target_settings(metadata: dict[str, object] | None) -> dict[str, str] | None:
+    """A target's per-platform settings (privacy, subreddit, chat_id, location) as the value SocialDock will get,
+    under the tool's own field names: part of exactly what goes out, so every preview shows them."""
+    shown = {SETTING_NAMES.get(k, k): str(v) for k, v in (metadata or {}).items() if v is not None}
+    return shown or None
+
+
+def settings_text(settings: dict[str, str] | None) -> str:
+    """`privacy: SELF_ONLY, subreddit: r/x`, or "" when there are none."""
+    return ", ".join(f"{k}: {v}" for k, v in (settings or {}).items())
+
+
 class TargetView(ToolOutput):
     platform: str
     account_id: str
+    settings: dict[str, str] | None = None
     status: str | None = None
     platform_post_id: str | None = None
     error: str | None = None
@@ -85,6 +102,7 @@ def _targets_of(draft: Draft) -> list[TargetView]:
         views.append(TargetView(
             platform=target.platform,
             account_id=target.account_id,
+            settings=target_settings(target.metadata),
             status=result.get("status"),
             platform_post_id=result.get("platform_post_id"),
             error=result.get("error"),

@@ -23,7 +23,7 @@ from sdassist.publishing.drafts import Draft, DraftState
 from sdassist.publishing.platforms import platform_name, text_budget
 from sdassist.tools.approval import outcome_step
 from sdassist.tools.errors import tool_error_from
-from sdassist.tools.views import time_view
+from sdassist.tools.views import settings_text, target_settings, time_view
 from sdassist.web.pages import FORM_PAGE_HEADERS, message_page, page
 from sdassist.web.session import Sessions
 
@@ -54,6 +54,8 @@ def draft_details(draft: Draft, *, sandbox: bool) -> str:
         name = platform_name(target.platform)
         parts.append(f'<section aria-label="{escape(name)}"><h2>{escape(name)} '
                      f'<span class="note">({escape(target.account_id)})</span></h2>')
+        if settings := settings_text(target_settings(target.metadata)):
+            parts.append(f"<p><strong>Settings:</strong> {escape(settings)}</p>")
         if draft.title:
             parts.append(f"<p><strong>Title:</strong> {escape(draft.title)}</p>")
         parts.append(f'<pre class="text">{escape(draft.text)}</pre>')
