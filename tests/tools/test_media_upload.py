@@ -85,6 +85,29 @@ async def test_without_a_public_url_the_refusal_says_what_to_set(tmp_path: Path)
         assert "Set SDASSIST_PUBLIC_URL" in (caught.value.hint or "")
 
 
+async def test_when_socialdock_cannot_fetch_sdassists_link_the_refusal_names_the_setting(tmp_path: Path) -> None:
+    """The URL SocialDock failed to fetch is one sdassist made (SDASSIST_PUBLIC_URL, here with nothing serving
+    it, as with an MCP server on stdio alone): the refusal says which setting and what must run there, and never
+    repeats the signed link; a retry once it is served works."""
+    port = free_loopback_port()
+    async with open_runtime(make_settings(tmp_path, SDASSIST_PUBLIC_URL=f"http://127.0.0.1:{port}"),
+                            announce=False) as rt:
+        content = base64.b64encode(png()).decode()
+        with pytest.raises(ToolError, match=rf"could not fetch chart.png from sdassist at SDASSIST_PUBLIC_URL "
+                                            rf"\(http://127.0.0.1:{port}\)") as caught:
+            await call(rt, "upload_media", ASSISTANT, content_base64=content, file_name="chart.png")
+        assert "sdassist mcp --http" in (caught.value.hint or "") and "sig=" not in str(caught.value)
+        app = web.Application()
+        add_media_route(app, lambda: rt.media)
+        server = TestServer(app, host="127.0.0.1", port=port)
+        await server.start_server()
+        try:
+            out = await call(rt, "upload_media", ASSISTANT, content_base64=content, file_name="chart.png")
+        finally:
+            await server.close()
+        assert out.kind == "image"
+
+
 async def test_a_local_path_only_on_stdio(served: Runtime, tmp_path: Path) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg(5000))

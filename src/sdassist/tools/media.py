@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from sdassist.client.errors import BadRequestError
 from sdassist.netsafety import UnsafeURL, check_public_url
 from sdassist.publishing.media import MediaFile, MediaStore, chunks_of, file_chunks
 from sdassist.publishing.platforms import media_kind
@@ -29,6 +30,9 @@ NO_PUBLIC_URL = ("SDASSIST_PUBLIC_URL is not set: SocialDock fetches media from 
                  "the file at an address SocialDock can reach")
 NO_PUBLIC_URL_HINT = ("Set SDASSIST_PUBLIC_URL to the https base URL where `sdassist slack` is reachable "
                       "(the same one as for webhooks), or pass a public URL instead of the file.")
+UNREACHED_HINT = ("Check that SocialDock can reach SDASSIST_PUBLIC_URL and that `sdassist slack` or `sdassist mcp "
+                  "--http` is running there (an MCP server on stdio serves no files), then try again; or pass a "
+                  "public URL instead of the file.")
 
 
 class UploadInput(ToolInput):
@@ -68,7 +72,12 @@ async def offer_to_socialdock(ctx: ToolContext, file: MediaFile) -> MediaFile:
         raise ToolError(str(exc), hint=NO_PUBLIC_URL_HINT) from None
     store = media_store(ctx)
     signed = await store.signed_url(file, base_url=base, ttl=FETCH_TTL)
-    media = await ctx.client.media.upload(url=signed, file_name=file.name)
+    try:
+        media = await ctx.client.media.upload(url=signed, file_name=file.name)
+    except BadRequestError as exc:  # about a URL sdassist made, not one the user gave: say which setting to check
+        said = (exc.details or exc.message).replace(signed, f"{base.rstrip('/')}/media/…")  # never the signed link
+        raise ToolError(f"SocialDock could not fetch {file.name} from sdassist at SDASSIST_PUBLIC_URL ({base}): "
+                        f"{said}", hint=UNREACHED_HINT) from None
     return await store.set_socialdock(file.id, media.url, media.id)
 
 
