@@ -98,3 +98,42 @@ async def test_slack_cancel_of_a_malformed_post_id_is_a_refusal(runtime: Any) ->
         await withdraw_scheduled_post(runtime.context(OPERATOR), "post_../../accounts")
     refusal = tool_error_from(caught.value)
     assert refusal is not None and refusal.message.startswith("post_id: 'post_../../accounts' is not a post id")
+
+
+HUGE = "z" * 5000
+LONG_INPUTS = [
+    ("zone", {"when": "tomorrow 9am", "zone": HUGE}, "unknown time zone"),  # was an internal error (OSError)
+    ("when", {"when": HUGE}, "at most 200"),
+    ("target", {"targets": [HUGE]}, "is not a platform"),
+    ("handle", {"targets": ["@" + HUGE]}, "no connected account has the handle"),
+    ("platform and handle", {"targets": ["instagram @" + HUGE]}, "no connected account has the handle"),
+    ("account id", {"targets": ["acc_" + HUGE]}, "no connected account has the id"),
+    ("subreddit", {"targets": ["reddit"], "title": "T", "subreddit": HUGE}, "write it as r/name"),
+]
+
+
+@pytest.mark.parametrize(("what", "arguments", "reason"), LONG_INPUTS, ids=[i[0] for i in LONG_INPUTS])
+async def test_a_refusal_never_repeats_a_huge_input_in_full(runtime: Any, what: str, arguments: dict[str, Any],
+                                                             reason: str) -> None:
+    """Whatever size the input, the refusal is a sentence with the reason (the input cut short, or counted),
+    never an internal error and never the input again in full (an assistant reads every character of it)."""
+    from tests.tools.conftest import call
+
+    fields = {"text": "Hi", "targets": ["linkedin"], "publish_now": True, **arguments}
+    if "when" in fields:
+        fields.pop("publish_now")
+    with pytest.raises(ToolError, match=reason) as caught:
+        await call(runtime, "draft_post", **fields)
+    said = f"{caught.value} {caught.value.hint or ''}"
+    assert "z" * 100 not in said and "internal error" not in said
+
+
+def test_a_zone_of_any_length_is_a_time_refusal_everywhere(tmp_path: Any) -> None:
+    from sdassist.config import SettingsError
+    from sdassist.publishing.when import TimeError, parse_zone
+    from tests.conftest import make_settings
+
+    with pytest.raises(TimeError, match="unknown time zone"):
+        parse_zone(HUGE)
+    with pytest.raises(SettingsError, match="SDASSIST_TIMEZONE"):
+        make_settings(tmp_path, SDASSIST_TIMEZONE=HUGE)

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from sdassist.publishing.cap_limits import CAPS
+from sdassist.publishing.quoting import shown
 
 __all__ = [
     "LAST_CHECKED",
@@ -377,14 +378,14 @@ class _Checker:
                 continue
             if value not in choices:
                 self.add("metadata_invalid", "error", str(value), ", ".join(choices),
-                         f"metadata.{key} is {value!r}: use one of {', '.join(choices)}")
+                         f"metadata.{key} is {shown(str(value))}: use one of {', '.join(choices)}")
         if r.platform == "reddit":
             sub = metadata.get("subreddit")
             if isinstance(sub, str) and sub.strip() and not _SUBREDDIT.match(sub.strip()):
                 name = sub.strip().removeprefix("/").removeprefix("r/").strip("/")
                 hint = f"e.g. r/{name}" if re.fullmatch(r"[A-Za-z0-9_]{2,21}", name) else "e.g. r/programming"
                 self.add("metadata_invalid", "error", sub, "r/name",
-                         f"metadata.subreddit is {sub!r}: write it as r/name ({hint})")
+                         f"metadata.subreddit is {shown(sub)}: write it as r/name ({hint})")
 
     def hashtags(self, text: str, tags: Sequence[str]) -> None:
         r = self.rule

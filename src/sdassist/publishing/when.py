@@ -27,6 +27,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from sdassist.publishing.quoting import shown as quoted
+
 __all__ = ["ResolvedTime", "TimeError", "parse_zone", "resolve_time", "zone_for_name", "zone_name"]
 
 _EXAMPLE = "tomorrow 9am"
@@ -98,7 +100,7 @@ def _zone_names() -> dict[str, str]:
 def _zone(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return None
 
 
@@ -131,7 +133,7 @@ def parse_zone(name: str) -> tzinfo:
         return ZoneInfo(_ABBREVIATIONS[upper])
     zone = _lookup_iana(cleaned) if cleaned and ".." not in cleaned else None
     if zone is None:
-        raise TimeError(f"unknown time zone {cleaned!r}: use an IANA name such as {_ZONE_EXAMPLE}",
+        raise TimeError(f"unknown time zone {quoted(cleaned)}: use an IANA name such as {_ZONE_EXAMPLE}",
                         "Europe/Berlin")
     return zone
 
@@ -596,6 +598,10 @@ def _check_weekday(day_part: str, day: date, at: time | None) -> None:
                             f"{_DAY_NAMES[day.weekday()][:3]} {_MONTH_NAMES[day.month]} {day.day}{year} at {_say(at)}")
 
 
+MAX_PHRASE_CHARS = 200
+"""Longer than any time people write ("next wednesday at 10:30pm America/Argentina/ComodRivadavia" is 58)."""
+
+
 def resolve_time(
     phrase: str,
     *,
@@ -614,6 +620,9 @@ def resolve_time(
     read is refused with `field` set to where it came from (`zone_field`, or `default_zone_field`).
     """
     tz = _given_zone(zone, default_zone, zone_field, default_zone_field)
+    if len(phrase) > MAX_PHRASE_CHARS:  # refused before parsing, and never repeated back in full
+        raise TimeError(f"is {len(phrase):,} characters: a time is a few words (at most {MAX_PHRASE_CHARS}), "
+                        "such as a day and a time of day", _EXAMPLE)
     try:
         return _resolve(phrase, tz=tz, now=now, max_ahead=max_ahead)
     except TimeError:

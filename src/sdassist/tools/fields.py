@@ -14,15 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from sdassist.publishing.quoting import shown
+
 _ID_BODY = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,300}")
 _ALLOWED_CONTROL = frozenset("\n\r\t")
-
-
-def shown(value: str, limit: int = 40) -> str:
-    """A value quoted for an error: cut short, control and non-ASCII characters escaped."""
-    cut = value[:limit] + ("…" if len(value) > limit else "")
-    return ascii(cut) if not cut.isascii() or not cut.isprintable() else repr(cut)
 
 
 def _check_id(prefix: str, what: str, value: str) -> str:

@@ -13,6 +13,7 @@ from sdassist.client.models import PLATFORMS, Account, Target
 from sdassist.publishing.platforms import TIKTOK_PRIVACY, YOUTUBE_PRIVACY
 from sdassist.tools.base import ToolInput
 from sdassist.tools.errors import ToolError
+from sdassist.tools.fields import shown
 
 PLATFORM_ALIASES = {
     "fb": "facebook", "ig": "instagram", "insta": "instagram", "li": "linkedin",
@@ -119,13 +120,19 @@ def _handle(account: Account) -> str:
     return (account.username or "").lstrip("@").lower()
 
 
+def _said(raw: str) -> str:
+    """A target as the user wrote it, for a refusal: as is when short and plain, else cut and escaped."""
+    return raw if len(raw) <= 40 and raw.isprintable() and raw.isascii() else shown(raw)
+
+
 def _resolve_one(word: str, accounts: Sequence[Account]) -> Account:
     raw = word.strip()
     if raw.startswith("acc_"):
         for account in accounts:
             if account.id == raw:
                 return account
-        raise ToolError(f"no connected account has the id {raw}", hint="Connected: " + _roster(accounts) + ".")
+        raise ToolError(f"no connected account has the id {_said(raw)}",
+                        hint="Connected: " + _roster(accounts) + ".")
     named, _, handle = raw.partition(" ")
     if handle.strip().startswith("@") and normalise_platform(named):  # "instagram @brand"
         platform, raw = normalise_platform(named), handle.strip()
@@ -137,15 +144,15 @@ def _resolve_one(word: str, accounts: Sequence[Account]) -> Account:
         if matches:
             choices = ", ".join(f"'{a.platform} {raw}'" for a in matches)
             platforms = ", ".join(a.platform for a in matches)
-            raise ToolError(f"the handle {raw} is connected on several platforms ({platforms})",
+            raise ToolError(f"the handle {_said(raw)} is connected on several platforms ({platforms})",
                             hint=f"Name the platform too: {choices}.")
-        raise ToolError(f"no connected account has the handle {raw}",
+        raise ToolError(f"no connected account has the handle {_said(raw)}",
                         hint="Handles connected: " + (", ".join(f"@{_handle(a)}" for a in accounts) or "none"))
     platform = normalise_platform(raw)
     if platform is None:
         guess = difflib.get_close_matches(raw.lower(), PLATFORMS, n=1)
         hint = f"Did you mean {guess[0]}? " if guess else ""
-        raise ToolError(f"'{raw}' is not a platform SocialDock publishes to",
+        raise ToolError(f"{shown(raw)} is not a platform SocialDock publishes to",
                         hint=hint + "Platforms: " + ", ".join(PLATFORMS) + ".")
     on_platform = [a for a in accounts if a.platform == platform]
     if not on_platform:
