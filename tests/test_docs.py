@@ -9,6 +9,7 @@ for the reason given there.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -205,3 +206,15 @@ def test_every_pointer_to_the_docs_from_the_code_and_the_manifests_exists() -> N
             assert (ROOT / "docs" / doc).exists(), f"{where} points at docs/{doc}, which is missing"
         for section in re.findall(r"README(?:,? section)?\s*[(\"“]([^)\"”]+)[)\"”]", text):
             assert section in headings, f"{where} points at the README section {section!r}, which does not exist"
+
+
+def test_no_section_of_the_docs_is_empty() -> None:
+    """A heading followed at once by one of the same or a higher level promises text that is not there."""
+    for path in doc_files():
+        text = re.sub(r"```.*?```", "```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        lines = text.splitlines()
+        heads = [(i, len(m.group(1)), line) for i, line in enumerate(lines)
+                 if (m := re.match(r"^(#+)\s", line))]
+        for (i, level, line), (j, next_level, _) in itertools.pairwise(heads):
+            if next_level <= level:
+                assert any(x.strip() for x in lines[i + 1:j]), f"{path.relative_to(ROOT)}: '{line}' is empty"
