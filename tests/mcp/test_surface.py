@@ -136,6 +136,22 @@ async def test_platform_rules_resource_and_planning_prompt(server_factory: Any) 
         assert "check_post" in prompt.messages[0].content.text
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_prompt_with_a_missing_or_unknown_argument_says_which(server_factory: Any, mode: str) -> None:
+    """Invalid params naming the argument and what it takes, not "Internal server error" and a traceback."""
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS
+
+    async with Client(server_factory(), mode=mode) as client:
+        for arguments, said in (({}, "plan_week: topic is required: What the week's posts are about."),
+                                ({"topic": "  "}, "topic is required"),
+                                ({"topic": "x", "tone": "fun"}, "tone: not an argument; plan_week takes topic, "
+                                                                "platforms, start")):
+            with pytest.raises(MCPError) as caught:
+                await client.get_prompt("plan_week", arguments)
+            assert caught.value.code == INVALID_PARAMS and said in caught.value.error.message
+
+
 async def test_a_read_tool_answers_with_structured_output(server_factory: Any) -> None:
     async with Client(server_factory()) as client:
         out = data(await client.call_tool("list_accounts", {}))

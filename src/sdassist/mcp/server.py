@@ -23,7 +23,8 @@ from mcp.server.mcpserver import Context, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.request_state import RequestStateBoundary
-from mcp.types import CallToolResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
 
 from sdassist import heap, package_version
@@ -351,6 +352,21 @@ PLAN_WEEK_ARGUMENTS = [
 ]
 
 
+class CheckedPrompt(Prompt):
+    """A prompt whose arguments are checked first: a missing or unknown one is an invalid-params error that
+    says which and what it takes (the SDK's own check raises ValueError, answered "Internal server error")."""
+
+    async def render(self, arguments: dict[str, Any] | None, context: Any) -> Any:
+        given, known = dict(arguments or {}), {a.name: a for a in self.arguments or []}
+        problems = [f"{name} is required: {known[name].description}" for name, arg in known.items()
+                    if arg.required and not str(given.get(name) or "").strip()]
+        if unknown := sorted(set(given) - set(known)):
+            problems.append(f"{', '.join(unknown)}: not an argument; {self.name} takes {', '.join(known)}")
+        if problems:
+            raise MCPError(code=INVALID_PARAMS, message=f"{self.name}: " + "; ".join(problems))
+        return await super().render(given, context)
+
+
 def add_planning_prompt(server: MCPServer, settings: Settings) -> None:
     """The prompt with its arguments written out, not derived from a signature: every argument described, and
     no pydantic model built at start-up for three strings."""
@@ -367,6 +383,6 @@ def add_planning_prompt(server: MCPServer, settings: Settings) -> None:
             "nothing is published until it is confirmed."
         )
 
-    server.add_prompt(Prompt(
+    server.add_prompt(CheckedPrompt(
         name="plan_week", title="Plan a week of posts", arguments=PLAN_WEEK_ARGUMENTS, fn=plan_week,
         description="Plan a week of posts on a topic, check them, and draft them for approval."))
