@@ -1,8 +1,9 @@
 """The Bolt listeners: `/socialdock`, the card's buttons, the modals, and the web app that serves them.
 
 Every listener acks first (Slack allows 3 s, SocialDock may take longer or be down) and does the slow work
-after, in the listener task Bolt keeps running. Work goes through the tool registry with the clicking
-person as the principal; failures reach that person privately, with the reason, and the draft is kept.
+after: work that waits on SocialDock goes to a bounded line of jobs (`work.py`) with only the fields it
+needs. Work goes through the tool registry with the clicking person as the principal; failures reach that
+person privately, with the reason, and the draft is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ from sdassist.slack.grammar import Command, GrammarError, help_text, parse, with
 from sdassist.slack.home import RECONNECT, HomeKeeper, calendar_message, home_view, reconnect_view
 from sdassist.slack.shortcuts import SHORTCUT, MessageShortcut, source_refs
 from sdassist.slack.webhook import WEBHOOK_PATH, event_text, events_guard, make_handler
+from sdassist.slack.work import Busy, WorkLine
 from sdassist.tools import ToolError, get_tool
 from sdassist.tools.accounts import CONNECTED_PATH
 from sdassist.tools.base import attachments_of
@@ -59,6 +61,7 @@ log = logging.getLogger("sdassist.slack")
 S = DraftState
 SLACK_API = "https://slack.com/api/"
 SLOW_WORK_LIMIT = 32  # SocialDock-bound jobs at once; more queue (a deep httpx pool costs the loop more than a queue)
+QUEUE_LIMIT = 2000  # jobs waiting in line before "busy": ~2 min of waiting when SocialDock takes 2 s a call
 COMPOSER_BLOCKS = {"text", "accounts", "when", "now", "media", "title"}
 EDIT_BLOCKS = {"text", "when", "media", "title"}
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
@@ -234,6 +237,11 @@ class AccountCache:
         return [ui.account_option(p, ui.platform_name(p)) for p in PLATFORMS]
 
 
+def _person(user: Mapping[str, Any]) -> dict[str, str]:
+    """The few fields of a Slack user object that work after an ack needs (not the request it came in)."""
+    return {key: str(user[key]) for key in ("id", "name", "username") if user.get(key)}
+
+
 def _principal(user: Mapping[str, Any], name: str | None = None) -> Principal:
     return Principal(id=user["id"], kind="human", face="slack",
                      name=name or user.get("name") or user.get("username") or user["id"])
@@ -286,8 +294,7 @@ class SlackFace:
         self.cards.media = card_media(rt.media, settings.public_url)
         self.shortcut = MessageShortcut(self)
         self.conversations = Conversations(self)
-        self._gate = asyncio.Semaphore(SLOW_WORK_LIMIT)
-        self.backlog = 0
+        self.work = WorkLine(self.spawn, workers=SLOW_WORK_LIMIT, limit=QUEUE_LIMIT)
         self._register()
 
     # --- plumbing ---------------------------------------------------------------------------------------
@@ -298,16 +305,20 @@ class SlackFace:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    @contextlib.asynccontextmanager
-    async def slow_work(self) -> AsyncIterator[None]:
-        """Work after an ack that may wait on SocialDock: bounded, so a burst of clicks queues up here
-        instead of piling hundreds of requests into one connection pool on the event loop acks need."""
-        self.backlog += 1
+    @property
+    def backlog(self) -> int:
+        """Jobs after an ack (SocialDock-bound) taken and not finished."""
+        return self.work.backlog
+
+    def enqueue(self, job: Any, *args: Any, user_id: str, channel: str | None, response_url: str | None = None,
+                thread_ts: str | None = None, in_conversation: bool = False) -> None:
+        """Hand `job(*args)` to the line of work after acks (`work.py`: give it only the few fields it needs,
+        never Bolt's body or context). When the line is full the person is told so at once."""
         try:
-            async with self._gate:
-                yield
-        finally:
-            self.backlog -= 1
+            self.work.put(job, *args)
+        except Busy as exc:
+            self.spawn(self.fail(user_id, channel, exc, response_url=response_url, thread_ts=thread_ts,
+                                 in_conversation=in_conversation))
 
     async def context_for(self, user: Mapping[str, Any]) -> Any:
         """The tool context of a Slack user, with the approver list refreshed first (every policy check reads it)."""
@@ -401,7 +412,8 @@ class SlackFace:
         """Cancel the background work and the listeners still at work after their ack, and wait for them: called
         before the runtime closes its SocialDock client (and stop taking requests first), so none of that work
         is left to fail on a closed client. Work a listener was doing is left as after a crash: the draft is
-        stored, and reconciling finds where it got to."""
+        stored, and reconciling finds where it got to; jobs still waiting in line are dropped the same way."""
+        self.work.clear()
         while self.tasks:  # a task being cancelled may spawn another (a card refresh): cancel until none is left
             tasks = list(self.tasks)
             for task in tasks:
@@ -438,9 +450,10 @@ class SlackFace:
 
     def _tracked(self, listener: Any) -> Any:
         """`listener` with the task Bolt runs it in kept in `tasks`. Bolt runs each listener in a task of its own
-        that outlives the ack (the slow SocialDock work happens there, queued in `slow_work`), and keeps no handle
-        on it: without this `stop` could not cancel that work, and it would go on after the clients it uses were
-        closed. `functools.wraps` keeps the signature Bolt reads to choose the arguments it passes."""
+        that outlives the ack (work that waits on SocialDock goes to the line of `work.py`, but what a listener does
+        itself may wait too), and keeps no handle on it: without this `stop` could not cancel that work, and it
+        would go on after the clients it uses were closed. `functools.wraps` keeps the signature Bolt reads to
+        choose the arguments it passes."""
 
         @functools.wraps(listener)
         async def run(*args: Any, **kwargs: Any) -> Any:
@@ -486,15 +499,22 @@ class SlackFace:
             await ack()
             await self.open_composer(command)
             return
-        await ack(response_type="ephemeral", text=":hourglass_flowing_sand: On it…") if parsed.action == "draft" \
-            else await ack()
-        await self.run_command(parsed, command)
-
-    async def run_command(self, parsed: Command, command: dict[str, Any]) -> None:
+        try:
+            self.work.check()
+        except Busy as exc:
+            await ack(response_type="ephemeral", text=ui.problem_text(exc.message, hint=exc.hint))
+            return
+        ahead = self.work.ahead()
+        if ahead:
+            await ack(response_type="ephemeral", text=ui.queued_text(ahead))
+        elif parsed.action == "draft":
+            await ack(response_type="ephemeral", text=":hourglass_flowing_sand: On it…")
+        else:
+            await ack()
         user = {"id": command["user_id"], "name": command.get("user_name")}
         channel, response_url = command.get("channel_id"), command.get("response_url")
-        async with self.slow_work():
-            await self.run_parsed(parsed, user, channel, response_url)
+        self.enqueue(self.run_parsed, parsed, user, channel, response_url, user_id=user["id"], channel=channel,
+                     response_url=response_url)
 
     async def run_parsed(self, parsed: Command, user: dict[str, Any], channel: str | None, response_url: str | None,
                          *, in_conversation: bool = False, thread_ts: str | None = None,
@@ -695,19 +715,35 @@ class SlackFace:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
-        try:
-            async with self.slow_work():
-                ctx, _ = await self.context_for(user)
-                stored = [await self.files.fetch(f.id, user["id"]) for f in files]
-                source = metadata.get("source") or {}
-                refs = await source_refs(self, source.get("channel"), source.get("ts"))
-                result = await draft_with_files(ctx, arguments, stored, source=refs)
-        except Exception as exc:
-            await self.fail(user["id"], metadata.get("channel"), exc, response_url=metadata.get("response_url"))
+        if busy := self._busy_errors("text"):  # the modal stays open with what they wrote
+            await ack(response_action="errors", errors=busy)
             return
-        await self.tell(user["id"], metadata.get("channel"), self._sent_text(result),
-                        response_url=metadata.get("response_url"))
+        await ack()
+        person, source = _person(user), metadata.get("source") or {}
+        where = {"channel": metadata.get("channel"), "response_url": metadata.get("response_url")}
+        self.enqueue(self.compose, person, arguments, files, source.get("channel"), source.get("ts"), where,
+                     user_id=person["id"], **where)
+
+    def _busy_errors(self, block: str) -> dict[str, str]:
+        """A modal's submission refused on `block` while the line of work is full (empty when it is not)."""
+        try:
+            self.work.check()
+        except Busy as exc:
+            return {block: f"{exc.message} {exc.hint}"}
+        return {}
+
+    async def compose(self, user: dict[str, str], arguments: dict[str, Any], files: Sequence[SlackFile],
+                      source_channel: str | None, source_ts: str | None, where: dict[str, Any]) -> None:
+        """The composer's draft, after its ack: the files stored, the source message linked, the answer told."""
+        try:
+            ctx, _ = await self.context_for(user)
+            stored = [await self.files.fetch(f.id, user["id"]) for f in files]
+            refs = await source_refs(self, source_channel, source_ts)
+            result = await draft_with_files(ctx, arguments, stored, source=refs)
+        except Exception as exc:
+            await self.fail(user["id"], where["channel"], exc, response_url=where["response_url"])
+            return
+        await self.tell(user["id"], where["channel"], self._sent_text(result), response_url=where["response_url"])
 
     async def _dry_run(self, user: Mapping[str, Any], zone: str, arguments: dict[str, Any],
                        picked: list[str], files: Sequence[SlackFile] = (),
@@ -749,24 +785,31 @@ class SlackFace:
 
     async def on_approve(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        user, channel = body["user"], (body.get("channel") or {}).get("id")
+        user, channel = _person(body["user"]), (body.get("channel") or {}).get("id")
         try:
             draft, version = await self._clicked(body)
-            async with self.slow_work():
-                await self.approvers.refresh()
-                ctx, _ = await self.context_for(user)
-                work = asyncio.ensure_future(get_tool("approve_draft").run(
-                    ctx, {"draft_id": draft.id, "version": version}))
-                try:
-                    done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
-                except asyncio.CancelledError:  # shutting down (`stop`): the approval goes with this listener
-                    work.cancel()
-                    raise
-                if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
-                    current = await self.rt.store.get(draft.id)
-                    if current.state == S.PUBLISHING:
-                        await self.cards.settle(current)
-                result = await work
+        except Exception as exc:
+            await self.fail(user["id"], channel, exc)
+            return
+        self.enqueue(self.approve, draft.id, version, user, channel, user_id=user["id"], channel=channel)
+
+    async def approve(self, draft_id: str, version: int, user: dict[str, str], channel: str | None) -> None:
+        """An Approve click, after its ack: the approval (and the publish it starts), then the card settled."""
+        try:
+            await self.approvers.refresh()
+            ctx, _ = await self.context_for(user)
+            work = asyncio.ensure_future(get_tool("approve_draft").run(
+                ctx, {"draft_id": draft_id, "version": version}))
+            try:
+                done, _ = await asyncio.wait({work}, timeout=PROGRESS_AFTER)
+            except asyncio.CancelledError:  # shutting down (`stop`): the approval goes with this job
+                work.cancel()
+                raise
+            if not done:  # SocialDock is slow: show the decision now, the outcome when it comes
+                current = await self.rt.store.get(draft_id)
+                if current.state == S.PUBLISHING:
+                    await self.cards.settle(current)
+            result = await work
         except Exception as exc:
             await self.fail(user["id"], channel, exc)
             return
@@ -843,15 +886,23 @@ class SlackFace:
             await self.fail(user["id"], channel, exc)
 
     async def on_reject_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        if busy := self._busy_errors("reason"):
+            await ack(response_action="errors", errors=busy)
+            return
         await ack()
         metadata = json.loads(view.get("private_metadata") or "{}")
-        user = body["user"]
+        user, channel = _person(body["user"]), metadata.get("channel")
         reason = (ui.view_values(view).get("reason") or "").strip() or None
+        self.enqueue(self.reject, metadata["draft_id"], metadata["version"], reason, user, channel,
+                     user_id=user["id"], channel=channel)
+
+    async def reject(self, draft_id: str, version: int, reason: str | None, user: dict[str, str],
+                     channel: str | None) -> None:
+        """A rejection, after the modal's ack: recorded, and the card settled."""
         try:
             ctx, _ = await self.context_for(user)
-            async with self.slow_work():
-                result = await get_tool("reject_draft").run(
-                    ctx, {"draft_id": metadata["draft_id"], "version": metadata["version"], "reason": reason})
+            result = await get_tool("reject_draft").run(
+                ctx, {"draft_id": draft_id, "version": version, "reason": reason})
             await self.cards.settle(await self.rt.store.get(result.draft_id))
         except Exception as exc:
-            await self.fail(user["id"], metadata.get("channel"), exc)
+            await self.fail(user["id"], channel, exc)

@@ -411,6 +411,13 @@ def problem_text(problem: str, *, hint: str | None = None, example: str | None =
     return "\n".join(lines)
 
 
+def queued_text(ahead: int) -> str:
+    """The ack of a command that waits in line behind others (SocialDock is slow or busy)."""
+    noun = "request" if ahead == 1 else "requests"
+    return (f":hourglass_flowing_sand: Queued behind {ahead:,} {noun}: SocialDock is slow right now. "
+            "The answer comes here when it is done.")
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"

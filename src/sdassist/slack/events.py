@@ -52,12 +52,17 @@ class Conversations:
         thread_ts = event.get("thread_ts")
         in_dm = event.get("channel_type") == "im" or str(channel).startswith("D")
         reply_in = thread_ts or (None if in_dm else ts)
-        user = {"id": user_id}
-        async with self.face.slow_work():
-            try:
-                await self._answer(event, user, channel, ts, thread_ts, reply_in)
-            except Exception as exc:
-                await self.face.fail(user_id, channel, exc, thread_ts=reply_in, in_conversation=True)
+        asked = {key: event[key] for key in ("text", "files") if event.get(key)}  # not the whole delivery
+        self.face.enqueue(self._answer_or_fail, asked, {"id": user_id}, channel, ts, thread_ts, reply_in,
+                          user_id=user_id, channel=channel, thread_ts=reply_in, in_conversation=True)
+
+    async def _answer_or_fail(self, event: Mapping[str, Any], user: dict[str, Any], channel: str, ts: str,
+                              thread_ts: str | None, reply_in: str | None) -> None:
+        """The answer, after the ack, in line with the other work that waits on SocialDock."""
+        try:
+            await self._answer(event, user, channel, ts, thread_ts, reply_in)
+        except Exception as exc:
+            await self.face.fail(user["id"], channel, exc, thread_ts=reply_in, in_conversation=True)
 
     async def _answer(self, event: Mapping[str, Any], user: dict[str, Any], channel: str, ts: str,
                       thread_ts: str | None, reply_in: str | None) -> None:
