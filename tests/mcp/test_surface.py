@@ -137,7 +137,7 @@ async def test_platform_rules_resource_and_planning_prompt(server_factory: Any) 
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_prompt_with_a_missing_or_unknown_argument_says_which(server_factory: Any, mode: str) -> None:
+async def test_an_unknown_prompt_or_a_missing_or_unknown_argument_says_which(server_factory: Any, mode: str) -> None:
     """Invalid params naming the argument and what it takes, not "Internal server error" and a traceback."""
     from mcp.shared.exceptions import MCPError
     from mcp.types import INVALID_PARAMS
@@ -150,6 +150,10 @@ async def test_a_prompt_with_a_missing_or_unknown_argument_says_which(server_fac
             with pytest.raises(MCPError) as caught:
                 await client.get_prompt("plan_week", arguments)
             assert caught.value.code == INVALID_PARAMS and said in caught.value.error.message
+        with pytest.raises(MCPError) as caught:
+            await client.get_prompt("plan_month", {"topic": "x"})
+        assert caught.value.code == INVALID_PARAMS
+        assert caught.value.error.message == "Unknown prompt: 'plan_month'; prompts: plan_week"
 
 
 async def test_a_read_tool_answers_with_structured_output(server_factory: Any) -> None:

@@ -260,6 +260,16 @@ class SdassistServer(MCPServer):
                 self.warmup.listed.set()
         return result
 
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        """An unknown prompt is invalid params naming the prompts there are (the SDK raises ValueError for it,
+        answered "Internal server error" or with code 0, and logs a traceback)."""
+        names = [p.name for p in await self.list_prompts()]
+        if name not in names:
+            from sdassist.publishing.quoting import shown
+
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {shown(name)}; prompts: {', '.join(names)}")
+        return await super().get_prompt(name, arguments, context)
+
     async def list_tools(self) -> list[MCPTool]:
         if self._listed is None:
             self._listed = await super().list_tools()
