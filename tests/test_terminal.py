@@ -218,3 +218,43 @@ def test_a_zone_option_that_is_not_a_zone_is_a_usage_error_for_every_tool(tmp_pa
             assert f"error: --zone: {why}" in out.stderr and out.stdout == ""
             assert "hint: try" in out.stderr and "Traceback" not in out.stderr
     assert run(tmp_path, "call", "list_accounts", "--zone", "Europe/Berlin").returncode == 0
+
+
+def test_exit_codes_tell_a_refusal_from_socialdock_down_and_a_draft_that_did_not_go_out(tmp_path: Path) -> None:
+    """docs/terminal.md's table, for scripts: SocialDock unreachable or failing is 3 (not a refusal of the input);
+    an approval whose publishing failed is 1 and one whose outcome is unknown 3, the draft printed as always and
+    the reason on stderr (it was 0, as if published); reading that draft is still 0."""
+    down = run(tmp_path, "call", "list_accounts", SOCIALDOCK_BASE_URL=f"http://127.0.0.1:{free_loopback_port()}")
+    assert down.returncode == 3 and "error: SocialDock could not be reached" in down.stderr
+    assert "hint: Nothing was sent" in down.stderr and "Traceback" not in down.stderr
+    port = free_loopback_port()
+    sandbox = subprocess.Popen([sys.executable, "-m", "sdassist", "sandbox", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment(tmp_path))
+    try:
+        assert sandbox.stdout is not None and "SocialDock sandbox on" in sandbox.stdout.readline().decode()
+        base = f"http://127.0.0.1:{port}"
+
+        def approve(text: str) -> subprocess.CompletedProcess[str]:
+            made = run(tmp_path, "call", "draft_post", f"text={text}", "targets=linkedin", "publish_now=true",
+                       "--field", "draft_id", SOCIALDOCK_BASE_URL=base)
+            assert made.returncode == 0, made.stderr
+            return run(tmp_path, "call", "approve_draft", f"draft_id={made.stdout.strip()}", "version=1",
+                       SOCIALDOCK_BASE_URL=base)
+
+        httpx.post(f"{base}/_sandbox/failures", json={"platform": "linkedin", "reason": "token revoked"})
+        failed = approve("one")
+        assert failed.returncode == 1, failed.stderr
+        assert json.loads(failed.stdout)["state"] == "failed"
+        assert "publishing failed: linkedin failed: token revoked" in failed.stderr and "hint: " in failed.stderr
+        draft_id = json.loads(failed.stdout)["draft_id"]
+        assert run(tmp_path, "call", "get_draft", f"draft_id={draft_id}", SOCIALDOCK_BASE_URL=base).returncode == 0
+        httpx.post(f"{base}/_sandbox/faults", json={"rules": [
+            {"path": "/api/v1/posts", "method": "POST", "error_rate": 1.0, "status": 500}]}).raise_for_status()
+        unknown = approve("two")
+        assert unknown.returncode == 3, unknown.stderr
+        assert json.loads(unknown.stdout)["state"] == "unknown" and "the outcome is not known yet" in unknown.stderr
+        httpx.delete(f"{base}/_sandbox/faults").raise_for_status()
+        assert approve("three").returncode == 0
+    finally:
+        sandbox.kill()
+        sandbox.wait(timeout=10)

@@ -175,7 +175,7 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise  # main() says it, one line, exit 2
     except ToolError as exc:
         _say(exc)
-        return EXIT_REFUSED
+        return EXIT_INTERNAL if exc.unavailable else EXIT_REFUSED  # SocialDock down is not a refusal of the input
     except Exception as exc:  # a bug or an environment problem: one line, never a traceback
         print(f"error: {args.tool} failed unexpectedly: {_one_line(exc)}", file=sys.stderr)
         print("hint: this is not a refusal of your input; before retrying a write, check list_drafts and list_posts",
@@ -183,14 +183,28 @@ def cmd_call(args: argparse.Namespace) -> int:
         return EXIT_INTERNAL
     data = result.model_dump(mode="json", exclude_none=True)
     if args.field:
-        return _print_field(data, args.field)
+        return _print_field(data, args.field) or _not_out(tool, data)
     if wants_table(args):
         from sdassist.terminal.render import print_table
 
         print_table(data)
     else:
         print(json.dumps(data, indent=2, ensure_ascii=False))
-    return EXIT_OK
+    return _not_out(tool, data)
+
+
+def _not_out(tool: Any, data: dict[str, Any]) -> int:
+    """A write whose answer is a draft that did not go out (publishing failed, or its outcome is unknown): the
+    result is printed as always, and stderr and the exit code say so, so that `approve_draft … && …` does not
+    go on as if it had been published. Failed is SocialDock's refusal (1); unknown, not a refusal (3)."""
+    state = data.get("state")
+    if tool.kind == "read" or state not in ("failed", "unknown"):
+        return EXIT_OK
+    what = "publishing failed" if state == "failed" else "the outcome is not known yet"
+    print(f"error: {data.get('draft_id')}: {what}: {data.get('error') or 'no reason given'}", file=sys.stderr)
+    if data.get("next_step"):
+        print(f"hint: {data['next_step']}", file=sys.stderr)
+    return EXIT_REFUSED if state == "failed" else EXIT_INTERNAL
 
 
 def _say(exc: Any) -> None:

@@ -34,13 +34,16 @@ class ToolError(Exception):
     """A refusal or failure the user can act on. `hint` says how."""
 
     def __init__(self, message: str, *, hint: str | None = None, retry_after: datetime | None = None,
-                 example: str | None = None) -> None:
+                 example: str | None = None, unavailable: bool = False) -> None:
         super().__init__(redact(message))
         self.message = redact(message)
         self.hint = redact(hint) if hint else None
         self.retry_after = retry_after
         #: A value that works for the refused input (a time phrase), for a face that rebuilds its command.
         self.example = example
+        #: Not a refusal of the input: SocialDock could not be reached or failed (5xx). The same call may work
+        #: later; a script tells it from a refusal (the terminal's exit code 3, not 1).
+        self.unavailable = unavailable
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -149,11 +152,11 @@ def _from_client_error(exc: client_errors.SocialDockError) -> ToolError:
     if isinstance(exc, client_errors.BadRequestError):
         return ToolError(text, hint="Correct the field SocialDock names and try again.")
     if isinstance(exc, client_errors.ServerError):
-        return ToolError(text, hint="SocialDock had an internal error; try again in a moment.")
+        return ToolError(text, hint="SocialDock had an internal error; try again in a moment.", unavailable=True)
     if isinstance(exc, client_errors.TransportError):
         hint = ("The request may have reached SocialDock: check list_posts before trying again."
                 if exc.request_sent else "Nothing was sent; check the network and try again.")
-        return ToolError(f"SocialDock could not be reached: {exc.message}", hint=hint)
+        return ToolError(f"SocialDock could not be reached: {exc.message}", hint=hint, unavailable=True)
     return ToolError(text, hint=exc.hint)
 
 
