@@ -342,7 +342,10 @@ def parse(text: str, *, subject: str | None = None) -> Command:
         if len(words) != 1 or not words[0].startswith(("post_", "drf_")):
             raise GrammarError("cancel takes one post id (post_…) or draft id (drf_…)",
                                f"{SLASH} cancel post_01hz…")
-        return Command("cancel", None, {"id": words[0]}, example=f"{SLASH} cancel {words[0]}")
+        # When a cancel fails (no such id, already decided, not yours), the same command again cannot help:
+        # the example is where the ids and their states are.
+        listing = f"{SLASH} posts scheduled" if words[0].startswith("post_") else f"{SLASH} drafts mine"
+        return Command("cancel", None, {"id": words[0]}, example=listing)
     if verb == "calendar":
         return Command("calendar", None, {"week": " ".join(words)}, example=f"{SLASH} calendar next week")
     if verb == "analytics":
