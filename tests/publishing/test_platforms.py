@@ -396,3 +396,18 @@ def test_describe_rules() -> None:
     assert "exactly one video" in describe_rules("youtube")
     with pytest.raises(KeyError):
         describe_rules("myspace")
+
+
+def test_telegram_markdown_that_would_not_parse_is_a_warning_naming_where() -> None:
+    """platform-rules.md: Telegram rejects Markdown that does not parse (at publish time, after approval)."""
+    assert check("telegram", text="Launch *today* with _style_, `code` and [a link](https://x.test)").problems == ()
+    assert check("telegram", text=r"5 \* 3 and my\_var").problems == ()
+    for text, mark, position in (("Launch *today", "*", 8), ("my_var", "_", 3), ("```pre", "```", 1),
+                                 ("[oops", "[", 1)):
+        result = check("telegram", text=text)
+        assert result.ok, "a warning: SocialDock does not name its Markdown dialect"
+        [warning] = result.warnings
+        assert (warning.rule, warning.measured) == ("markdown", mark)
+        assert f"a {mark} at character {position} that is never closed" in warning.message
+        assert f"\\{mark}" in warning.message
+    assert check("linkedin", text="Launch *today").warnings[0].rule == "risky_chars"  # only Telegram parses it

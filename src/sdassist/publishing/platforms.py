@@ -240,6 +240,29 @@ def _hashtags(text: str, tags: Sequence[str]) -> list[str]:
     return list(seen)
 
 
+def unclosed_markdown(text: str) -> tuple[str, int] | None:
+    """The first Markdown entity Telegram could not parse, as (its mark, its 1-based position), else None.
+
+    Telegram's Markdown: `*bold*`, `_italic_`, `` `code` ``, ```` ```pre``` ````, `[text](url)`; entities do not
+    nest, so an entity's text is skipped whole, and `\\` escapes the next character. A warning, not a refusal:
+    SocialDock says it "supports Markdown" without naming the dialect."""
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        mark = "```" if text.startswith("```", i) else text[i]
+        closer = {"*": "*", "_": "_", "`": "`", "```": "```", "[": "]"}.get(mark)
+        if closer is None:
+            i += 1
+            continue
+        end = text.find(closer, i + len(mark))
+        if end < 0:
+            return mark, i + 1
+        i = end + len(closer)
+    return None
+
+
 class _Checker:
     """Collects the problems of one target; a small class so each rule reads as one method."""
 
@@ -269,6 +292,11 @@ class _Checker:
             self.add("fold", "warning", len(text), r.fold_at,
                      f"text is {_n(len(text))} characters; only about the first {_n(r.fold_at)} show "
                      "before \"see more\": put the point of the post first")
+        if r.platform == "telegram" and (open_at := unclosed_markdown(text)) is not None:
+            mark, position = open_at
+            self.add("markdown", "warning", mark, None,
+                     f"text has a {mark} at character {_n(position)} that is never closed: Telegram refuses "
+                     f"Markdown it cannot parse, at publish time; close it, or write \\{mark} for the character")
         if r.platform == "linkedin":
             without_tags = _HASHTAG.sub("", text)
             risky = sorted({c for c in without_tags if c in _LINKEDIN_RISKY})
