@@ -108,6 +108,10 @@ async def test_every_preview_shows_each_targets_settings_as_sent(runtime: Any) -
     assert "chat_id: @launches)" in question
     page = draft_details(await runtime.store.get(draft.draft_id), sandbox=True)
     assert "privacy: SELF_ONLY" in page and "chat_id: @launches" in page
+    from sdassist.slack.blocks import card
+
+    slack_card = str(card(await runtime.store.get(draft.draft_id)))  # the same names on the Slack card
+    assert "privacy: SELF_ONLY" in slack_card and "privacy_level" not in slack_card
     rows = summary(draft.model_dump(mode="json", exclude_none=True)["targets"])
     assert "tiktok: acc_" in rows and "(privacy: SELF_ONLY)" in rows
     edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, chat_id="@news")

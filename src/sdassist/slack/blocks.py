@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sdassist.publishing.drafts import Decision, Draft, DraftState
 from sdassist.publishing.platforms import megabytes, platform_name
 from sdassist.tools.errors import ToolError
-from sdassist.tools.views import preview, requester_label, time_view
+from sdassist.tools.views import preview, requester_label, target_settings, time_view
 
 APPROVE, EDIT, REJECT = "sd_approve", "sd_edit", "sd_reject"
 COMPOSER_VIEW, EDIT_VIEW, REJECT_VIEW = "sd_composer", "sd_edit_view", "sd_reject_view"
@@ -102,7 +102,7 @@ def _target_blocks(draft: Draft, handles: Mapping[str, str]) -> list[dict[str, A
         handle = handles.get(target.account_id)
         label = f"*{platform_name(target.platform)}*" + (f" {escape(handle)}" if handle else "") + \
             f" · `{target.account_id}`"
-        meta = " · ".join(f"{k}: {escape(str(v))}" for k, v in (target.metadata or {}).items())
+        meta = " · ".join(f"{k}: {escape(v)}" for k, v in (target_settings(target.metadata) or {}).items())
         title = f"\n*{escape(draft.title)}*" if draft.title else ""
         body = "\n".join("> " + escape(line) for line in preview(draft.text, 700).splitlines() or [""])
         blocks.append(section(label + (f" ({meta})" if meta else "") + title + "\n" + body))
