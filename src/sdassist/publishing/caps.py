@@ -142,7 +142,8 @@ async def check_caps(store: DraftStore, targets: Sequence[Target], at: datetime,
     uses = [u for u in await cap_uses(store, targets, at, exclude=exclude) if u.full or u.crowded]
     if uses and handles is not None:
         try:  # bounded: a form's dry run waits on this before Slack's 3 s ack
-            known = await asyncio.wait_for(handles(), HANDLES_WAIT)
+            async with asyncio.timeout(HANDLES_WAIT):
+                known = await handles()
         except Exception:  # the handle only decorates the message; the account id says the same
             known = {}
         uses = [replace(u, handle=known.get(u.account_id)) for u in uses]

@@ -67,6 +67,7 @@ EDIT_BLOCKS = {"text", "when", "media", "title"}
 PROGRESS_AFTER = 0.5  # seconds: show "approved, sending…" on the card when SocialDock is slower than this
 HOME_WARM_EVERY = 600.0  # seconds between App Home warm-ups after the first: windows kept current, a new week read
 WARM_ZONES = 4  # App Home's days are laid out ahead in the workspace's most common zones, this many
+RECANCEL_AFTER = 0.5  # seconds: stop() cancels again a task still running (one that swallowed the cancellation)
 LEARN_PAGES = 50  # pages of users.list read at start (200 people each); people beyond are asked when they come
 WARMUP_PRINCIPAL = Principal(id="sdassist", kind="operator", face="system", name="sdassist")
 
@@ -223,7 +224,8 @@ class AccountCache:
 
     async def refresh(self, timeout: float = 5.0) -> None:
         ctx = self.rt.context(Principal(id="sdassist", kind="operator", face="system"))
-        out = await asyncio.wait_for(get_tool("list_accounts").run(ctx, {}), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancellation (stop's)
+            out = await get_tool("list_accounts").run(ctx, {})
         self.accounts = [a.model_dump() for a in out.accounts]
         self.broken = broken_connections(out.accounts)
         self.at = time.monotonic()
@@ -415,11 +417,15 @@ class SlackFace:
         stored, and reconciling finds where it got to; jobs still waiting in line are dropped the same way."""
         self.work.clear()
         while self.tasks:  # a task being cancelled may spawn another (a card refresh): cancel until none is left
-            tasks = list(self.tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self.tasks.difference_update(tasks)
+            pending = set(self.tasks)
+            while pending:  # cancel again what is still running: a cancellation can be swallowed on its way
+                for task in pending:
+                    task.cancel()
+                done, pending = await asyncio.wait(pending, timeout=RECANCEL_AFTER)
+                for task in done:
+                    if not task.cancelled():
+                        task.exception()  # retrieved, so asyncio does not log it as never retrieved
+                self.tasks.difference_update(done)
 
     async def _keep_accounts(self) -> None:
         while True:

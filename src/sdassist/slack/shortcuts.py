@@ -33,7 +33,8 @@ async def readable(face: SlackFace, text: str, *, within: float = NAMES_WITHIN) 
     names: dict[str, str] = {}
     if users:
         try:
-            found = await asyncio.wait_for(asyncio.gather(*(face.zones.get(u) for u in users)), within)
+            async with asyncio.timeout(within):
+                found = await asyncio.gather(*(face.zones.get(u) for u in users))
             names = {u: name for u, (_, name) in zip(users, found, strict=True) if name}
         except TimeoutError:
             log.info("names of %d mentioned people not read in time; showing their ids", len(users))
