@@ -1,9 +1,10 @@
 """The terminal face: run any tool, list them, and start the servers.
 
 Exit codes (the same for every command): 0 done; 1 refused (the tool said no: bad input, a platform rule,
-policy, SocialDock refused); 2 usage (the command line or a setting is wrong); 3 internal (an unexpected
-failure: a bug, the database or the network gone); 130 interrupted (Ctrl-C); 141 stdout closed early
-(`| head`), quietly, as other Unix tools do.
+policy, SocialDock refused; or an approval whose publishing failed); 2 usage (the command line or a setting is
+wrong); 3 not a refusal (SocialDock unreachable or failing, an outcome not known yet, or an unexpected failure:
+a bug, the database gone); 130 interrupted (Ctrl-C); 141 stdout closed early (`| head`), quietly, as other Unix
+tools do.
 """
 
 from __future__ import annotations
@@ -274,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sdassist", description="Conversational publishing on SocialDock: an MCP server, a Slack app and "
         "this terminal, on one set of tools.",
         epilog="Output: tables when stdout is a terminal, JSON when it is not; --table and --json choose. "
-        "Exit codes: 0 done, 1 refused, 2 usage or settings, 3 internal, 130 interrupted. Docs: docs/terminal.md")
+        "Exit codes: 0 done, 1 refused, 2 usage or settings, 3 SocialDock unavailable or internal, "
+        "130 interrupted. Docs: docs/terminal.md")
     parser.add_argument("--version", action="version", version=f"sdassist {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
