@@ -550,6 +550,24 @@ def test_registrations_are_limited_per_address(tmp_path: Path) -> None:
         assert asyncio.run(register_at_another_instance(server, "203.0.113.7")) == 201
 
 
+async def test_concurrent_registrations_never_pass_the_limit(tmp_path: Path) -> None:
+    """Registrations from one address arriving at once, at two instances on one database: exactly the limit
+    gets through (the count and the slot it takes are one transaction), the rest get 429."""
+    origin = "http://127.0.0.1:8765"
+    settings = make_settings(tmp_path, SDASSIST_MCP_AUTH="oauth", SDASSIST_OAUTH_REGISTRATIONS_PER_MINUTE="3",
+                             SDASSIST_PUBLIC_URL=origin)
+    address = f"198.51.100.{secrets.randbelow(250) + 1}"
+    instances = [http_app(build_server(settings), settings, "127.0.0.1", 8765) for _ in range(2)]
+    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app, client=(address, 40000)), base_url=origin)
+               for app in instances]
+    async with clients[0], clients[1]:
+        answers = await asyncio.gather(*(
+            clients[i % 2].post("/register", json={"redirect_uris": ["http://127.0.0.1:1/cb"],
+                                                    "token_endpoint_auth_method": "none"})
+            for i in range(12)))
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 9
+
+
 def test_registrations_are_counted_per_ipv4_address_or_ipv6_64() -> None:
     """One IPv6 subscriber holds a whole /64: counted per address, it could register without limit."""
     from sdassist.web.oauth import rate_source

@@ -57,6 +57,14 @@ clients_table = Table(
     Column("registered_from", String(64), nullable=True, index=True),  # digest of the registering address
 )
 
+registrations_table = Table(
+    "sdassist_oauth_registrations",  # dynamic registrations of the last minute, for the per-address limit
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(64), nullable=False, index=True),  # digest of the registering address
+    Column("at", BigInteger, nullable=False),
+)
+
 codes_table = Table(
     "sdassist_oauth_codes",
     metadata,
@@ -336,20 +344,34 @@ class IdentityStore:
             if done.rowcount == 0:
                 await conn.execute(insert(clients_table).values(client_id=client_id, created_at=_now(), **values))
 
+    async def take_registration_slot(self, source: str, *, limit: int, window: int) -> tuple[str | None, int]:
+        """One of the `limit` registrations an address may make in `window` seconds: (slot id, 0), or (None,
+        seconds until one frees). Counting and taking are one transaction that others from the address wait
+        for (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock on the address), so registrations arriving
+        at once, at any instance, never pass the limit."""
+        key, now, at = digest("source:" + source), _now(), registrations_table.c.at
+        async with (await self._engine_()).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(int(key[:15], 16))))
+            await conn.execute(delete(registrations_table).where(at < now - window))
+            times = list((await conn.execute(select(at).where(registrations_table.c.source == key)
+                                             .order_by(at))).scalars())
+            if len(times) >= limit:
+                return None, max(1, times[len(times) - limit] + window - now)
+            slot = "reg_" + secrets.token_hex(8)
+            await conn.execute(insert(registrations_table).values(id=slot, source=key, at=now))
+        return slot, 0
+
+    async def release_registration_slot(self, slot: str) -> None:
+        """A registration that was refused does not count."""
+        async with (await self._engine_()).begin() as conn:
+            await conn.execute(delete(registrations_table).where(registrations_table.c.id == slot))
+
     async def note_registration(self, client_id: str, source: str) -> None:
-        """Record which address registered a client (as a digest), for the per-address registration limit."""
+        """Record which address registered a client (as a digest), and start its idle clock."""
         async with (await self._engine_()).begin() as conn:
             await conn.execute(update(clients_table).where(clients_table.c.client_id == client_id)
                                .values(registered_from=digest("source:" + source), last_used_at=_now()))
-
-    async def registrations_since(self, source: str, since: int) -> list[int]:
-        """When the clients this address registered since `since` were registered (oldest first)."""
-        query = (select(clients_table.c.created_at)
-                 .where(clients_table.c.registered_from == digest("source:" + source),
-                        clients_table.c.created_at >= since)
-                 .order_by(clients_table.c.created_at))
-        async with (await self._engine_()).connect() as conn:
-            return list((await conn.execute(query)).scalars())
 
     async def client_used(self, client_id: str, *, every: int = 3600) -> int:
         """Note that a registered client was used (at most one write per `every` seconds); returns when it was

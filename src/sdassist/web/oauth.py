@@ -17,7 +17,6 @@ import base64
 import binascii
 import ipaddress
 import logging
-import time
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -412,11 +411,10 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         field, what is wrong). Registration needs no account, so each address gets a few a minute."""
         source = rate_source(request.client.host if request.client else "unknown")
         limit = provider.config.registrations_per_minute
+        slot = None
         if limit:
-            now = int(time.time())
-            recent = await provider.store.registrations_since(source, now - REGISTRATION_WINDOW)
-            if len(recent) >= limit:
-                wait = max(1, recent[len(recent) - limit] + REGISTRATION_WINDOW - now)
+            slot, wait = await provider.store.take_registration_slot(source, limit=limit, window=REGISTRATION_WINDOW)
+            if slot is None:
                 return JSONResponse({"error": "temporarily_unavailable", "error_description":
                                      f"too many client registrations from this address: the limit is {limit} a "
                                      f"minute; try again in {wait} seconds"},
@@ -424,6 +422,8 @@ def auth_server_routes(provider: SdassistAuthProvider, sessions: Sessions, upstr
         response = registration_refusal(await request.body()) or await registration.handle(request)
         if response.status_code == 201:
             await provider.store.note_registration(jsonbody.loads(bytes(response.body))["client_id"], source)
+        elif slot is not None:
+            await provider.store.release_registration_slot(slot)
         return response
 
     routes: list[BaseRoute] = [
