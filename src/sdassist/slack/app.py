@@ -663,12 +663,17 @@ class SlackFace:
                          broken=self.accounts.broken, handles=self.accounts.handles())
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
+        """Render and publish in a task of its own that holds only the user id: Bolt's request and context are
+        let go with this listener (hundreds of people opening the tab at once kept them all alive)."""
         if event.get("tab", "home") != "home":
             return  # the messages tab
+        self.spawn(self.publish_home(str(event["user"])))
+
+    async def publish_home(self, user_id: str) -> None:
         try:
-            await self.home.opened(event["user"])
+            await self.home.opened(user_id)
         except Exception as exc:
-            log.warning("could not publish App Home for %s: %s", event.get("user"), explain(exc).message)
+            log.warning("could not publish App Home for %s: %s", user_id, explain(exc).message)
 
     async def on_reconnect(self, ack: Any, body: dict[str, Any]) -> None:
         """Reconnect on App Home: a fresh connect link (they are short-lived), in a modal."""
