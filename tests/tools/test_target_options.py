@@ -129,3 +129,18 @@ async def test_nothing_to_change_names_every_field_an_edit_takes(runtime: Any) -
         assert name in caught.value.hint
     edited = await call(runtime, "edit_draft", draft_id=draft.draft_id, version=1, location="Berlin")
     assert edited.version == 2 and edited.targets[0].settings == {"location": "Berlin"}
+
+
+async def test_when_now_means_once_approved_in_every_tool_that_drafts(runtime: Any) -> None:
+    """A post is approved first, so "now" can only mean once approved (as Slack's `post "…" now`). Kept as this
+    instant it passed before anyone approved it, and the draft could never go out."""
+    for when in ("now", "Right now", " immediately "):
+        draft = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when=when)
+        assert draft.publish_now is True and draft.scheduled_for is None
+    both = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="now", publish_now=True)
+    assert both.publish_now is True
+    scheduled = await call(runtime, "draft_post", text="Hi", targets=["linkedin"], when="tomorrow 9am")
+    edited = await call(runtime, "edit_draft", draft_id=scheduled.draft_id, version=1, when="now")
+    assert edited.publish_now is True and edited.scheduled_for is None and edited.version == 2
+    approved = await call(runtime, "approve_draft", draft_id=edited.draft_id, version=2)
+    assert approved.state == "published"

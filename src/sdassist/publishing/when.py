@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sdassist.publishing.quoting import shown as quoted
 
-__all__ = ["ResolvedTime", "TimeError", "parse_zone", "resolve_time", "zone_for_name", "zone_name"]
+__all__ = ["ResolvedTime", "TimeError", "is_now", "parse_zone", "resolve_time", "zone_for_name", "zone_name"]
 
 _EXAMPLE = "tomorrow 9am"
 
@@ -646,6 +646,14 @@ def _given_zone(zone: str | None, default_zone: str, zone_field: str, default_zo
         raise
 
 
+NOW_PHRASES = ("now", "right now", "immediately")
+
+
+def is_now(phrase: str) -> bool:
+    """Whether a phrase means this very moment ("now", "right now", "immediately")."""
+    return _normalise(phrase).lower().strip(" ,.") in NOW_PHRASES
+
+
 _ASAP = re.compile(r"asap|a\.s\.a\.p\.?|as soon as (?:possible|you can|approved)|right away|straight away|"
                    r"immediately after approval|once approved|soon|whenever")
 
@@ -674,7 +682,7 @@ def _resolve(phrase: str, *, tz: tzinfo, now: datetime | None, max_ahead: timede
     if _ASAP.fullmatch(lower):
         raise TimeError(f"{text!r} is not a time: to publish as soon as it is approved, set publish_now (or say "
                         f"\"now\"); to schedule, give a day and time", "now")
-    if lower in ("now", "right now", "immediately"):
+    if lower in NOW_PHRASES:
         return _result(now_utc, tz, name, phrase)
     delta = _duration(lower)
     if delta is not None:

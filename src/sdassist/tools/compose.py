@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sdassist.client.models import Target
 from sdassist.netsafety import UnsafeURL, check_public_url
@@ -16,7 +16,7 @@ from sdassist.publishing.caps import MOVE_HINT, account_handles, check_caps
 from sdassist.publishing.drafts import utcnow
 from sdassist.publishing.media import FileFacts, file_keys
 from sdassist.publishing.platforms import DraftCheck, Problem, check_post
-from sdassist.publishing.when import ResolvedTime, TimeError, resolve_time
+from sdassist.publishing.when import ResolvedTime, TimeError, is_now, resolve_time
 from sdassist.tools.base import ToolContext, ToolInput
 from sdassist.tools.errors import ToolError, time_refusal
 from sdassist.tools.targets import TargetOptions, resolve_targets
@@ -24,7 +24,20 @@ from sdassist.tools.targets import TargetOptions, resolve_targets
 WHEN_DESCRIPTION = "E.g. 'tomorrow 9am', 'in 2 hours', '5pm PT'."
 
 
-class _PostCore(ToolInput):
+class NowMeansOnceApproved(ToolInput):
+    """`when="now"` (or "right now", "immediately") on a post that a person approves first can only mean: once
+    approved. It becomes publish_now, as Slack's `post "…" now` does. Kept as a time it would pass before anyone
+    approved it, and the draft could never go out ("its scheduled time passed before it was approved")."""
+
+    @model_validator(mode="after")
+    def _now_is_publish_now(self) -> Any:
+        when = getattr(self, "when", None)
+        if isinstance(when, str) and is_now(when):
+            self.when, self.publish_now = None, True  # type: ignore[attr-defined]
+        return self
+
+
+class _PostCore(NowMeansOnceApproved):
     text: str = Field(description="Exactly as published.")
     targets: list[str] = Field(min_length=1, description="Platforms, @handles or acc_ ids (list_accounts).")
     when: str | None = Field(default=None, description=WHEN_DESCRIPTION)

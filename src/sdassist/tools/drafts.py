@@ -11,7 +11,7 @@ from sdassist.publishing.publisher import ASKED_LOOK_EVERY
 from sdassist.tools.approval import confirm_token, outcome_step, route_for_approval
 from sdassist.tools.base import Tool, ToolContext, ToolInput, ToolKind, ToolOutput, Toolset
 from sdassist.tools.changes import check_draft_change
-from sdassist.tools.compose import PostFields, change_of, compose
+from sdassist.tools.compose import NowMeansOnceApproved, PostFields, change_of, compose
 from sdassist.tools.errors import ToolError
 from sdassist.tools.fields import ConfirmationToken, DraftId
 from sdassist.tools.targets import TargetOptions
@@ -84,7 +84,7 @@ async def get_draft(ctx: ToolContext, inp: DraftRef) -> DraftView:
     return draft_view(draft, next_step=step)
 
 
-class _EditFields(ToolInput):
+class _EditFields(NowMeansOnceApproved):
     draft_id: DraftId = Field(description="drf_…")
     version: int = Field(ge=1, description="The version you saw (get_draft).")
     text: str | None = change_of("text")
