@@ -186,7 +186,7 @@ async def test_list_breaks_ties_by_id_and_merges_states_newest_first(store: Draf
     assert [d.id for d in await store.list(states=list(S), limit=10)] == [d.id for d in await store.list(limit=10)]
 
 
-async def test_briefs_are_what_list_finds_without_reading_drafts_whole(store: DraftStore) -> None:
+async def test_briefs_are_what_list_finds_without_validating_drafts_whole(store: DraftStore) -> None:
     """Every filter of `list` gives the same drafts, in the same order, through `briefs`; each brief carries
     exactly the draft's own values (several targets, a zone, a post id, a publish-now draft, a long text)."""
     base = datetime.now(UTC) - timedelta(hours=1)

@@ -213,8 +213,8 @@ async def test_a_pending_draft_whose_slot_passed_shows_expired(runtime: Any) -> 
 
 
 async def test_list_drafts_shows_each_draft_as_its_summary_newest_first(runtime: Any) -> None:
-    """What list_drafts shows of each draft is `draft_summary` of the whole draft (it reads only a few fields of
-    each): several targets, zones, a publish-now draft, a scheduled post; by states, mine_only and limit."""
+    """What list_drafts shows of each draft is `draft_summary` of the whole draft (it validates only a few fields
+    of each): several targets, zones, a publish-now draft, a scheduled post; by states, mine_only and limit."""
     made = [
         await call(runtime, "draft_post", text="Launch\nday! " + "more words " * 20,
                    targets=["instagram", "linkedin"], when="tomorrow 9am"),

@@ -395,9 +395,21 @@ class Draft(BaseModel):
         }
 
 
+class _BriefTarget(BaseModel):
+    platform: str
+
+
+class _BriefBody(BaseModel):
+    """What a `DraftBrief` takes from a stored draft's JSON body; parsing it skips every other field."""
+
+    text: str = ""
+    timezone: str = "UTC"
+    targets: list[_BriefTarget] = Field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class DraftBrief:
-    """A draft as a list shows it (`DraftStore.briefs` reads these without reading drafts whole): the same names
+    """A draft as a list shows it (`DraftStore.briefs` reads these without validating drafts whole): the same names
     as on `Draft`, so what renders a line of a list takes either."""
 
     id: str
@@ -415,12 +427,14 @@ class DraftBrief:
                    scheduled_at=draft.scheduled_at, timezone=draft.timezone, post_id=draft.post_id)
 
     @classmethod
-    def from_parts(cls, draft_id: str, state: str, version: int, text: str | None,
-                   targets: Iterable[dict[str, Any]] | None, scheduled_at: datetime | None, timezone: str | None,
-                   post_id: str | None) -> DraftBrief:
-        return cls(id=draft_id, state=DraftState(state), version=version, text=text or "",
-                   platforms=[str(t.get("platform")) for t in targets or ()], scheduled_at=as_utc(scheduled_at),
-                   timezone=timezone or "UTC", post_id=post_id)
+    def from_stored(cls, draft_id: str, state: str, version: int, body: str | bytes, scheduled_at: datetime | None,
+                    post_id: str | None) -> DraftBrief:
+        """From the store's columns and the draft's JSON body as stored (text, parsed here by pydantic's JSON
+        parser, which keeps only what a brief shows)."""
+        parsed = _BriefBody.model_validate_json(body)
+        return cls(id=draft_id, state=DraftState(state), version=version, text=parsed.text,
+                   platforms=[t.platform for t in parsed.targets], scheduled_at=as_utc(scheduled_at),
+                   timezone=parsed.timezone, post_id=post_id)
 
 
 @dataclass(frozen=True)
