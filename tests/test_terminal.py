@@ -258,3 +258,23 @@ def test_exit_codes_tell_a_refusal_from_socialdock_down_and_a_draft_that_did_not
     finally:
         sandbox.kill()
         sandbox.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("mcp", "--http", "--port", "99999"), "argument --port: 99999 is not a port number (0 to 65535)"),
+    (("sandbox", "--port", "-1"), "argument --port: -1 is not a port number"),
+    (("slack", "--port", "http"), "argument --port: 'http' is not a port number"),
+    (("sandbox", "--window", "0"), "argument --window: '0' is not a number of seconds above 0"),
+])
+def test_a_server_option_out_of_range_is_a_usage_error_not_a_traceback(tmp_path: Path, args: tuple[str, ...],
+                                                                         said: str) -> None:
+    """`--port 99999` reached bind(): uvicorn's traceback and exit 3 (mcp, sandbox)."""
+    out = subprocess.run([sys.executable, "-m", "sdassist", *args], capture_output=True, text=True, input="",
+                         env=environment(tmp_path), timeout=60, check=False)
+    assert out.returncode == 2 and said in out.stderr and "Traceback" not in out.stderr
+
+
+def test_server_help_says_the_defaults(tmp_path: Path) -> None:
+    for command, host, port in (("mcp", "127.0.0.1", 8000), ("slack", "0.0.0.0", 3000), ("sandbox", "127.0.0.1", 8787)):
+        text = " ".join(run(tmp_path, command, "--help").stdout.split())
+        assert f"(default {host})" in text and f"(default {port})" in text

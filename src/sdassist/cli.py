@@ -270,6 +270,33 @@ def cmd_slack(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _port(text: str) -> int:
+    """A TCP port (0: any free one), as a usage error otherwise, never a bind() traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def _listen_arguments(parser: argparse.ArgumentParser, host: str, port: int) -> None:
+    """--host and --port of a server command, with their defaults said and the port checked."""
+    parser.add_argument("--host", default=host, help=f"address to listen on (default {host})")
+    parser.add_argument("--port", type=_port, default=port, help=f"port to listen on (default {port})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sdassist", description="Conversational publishing on SocialDock: an MCP server, a Slack app and "
@@ -303,24 +330,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_call, call_parser=p)
 
     p = sub.add_parser("sandbox", help="serve the local SocialDock sandbox")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8787)
-    p.add_argument("--window", type=float, default=60.0, help="rate-limit window in seconds")
+    _listen_arguments(p, "127.0.0.1", 8787)
+    p.add_argument("--window", type=_positive_seconds, default=60.0, help="rate-limit window in seconds")
     p.add_argument("--state-file", default=None, help="keep state in this JSON file across restarts")
     p.add_argument("--no-demo", action="store_true", help="start with no connected accounts")
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("mcp", help="serve the MCP server (stdio, or --http)")
     p.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    _listen_arguments(p, "127.0.0.1", 8000)
     p.add_argument("--read-only", action="store_true", default=None, help="register no write tools")
     p.add_argument("--toolsets", default=None, help="comma-separated toolsets, or 'all'")
     p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("slack", help="run the Slack app")
-    p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=3000)
+    _listen_arguments(p, "0.0.0.0", 3000)
     p.set_defaults(func=cmd_slack)
 
     from sdassist.tokens_cli import add_tokens_parser
