@@ -278,3 +278,20 @@ def test_server_help_says_the_defaults(tmp_path: Path) -> None:
     for command, host, port in (("mcp", "127.0.0.1", 8000), ("slack", "0.0.0.0", 3000), ("sandbox", "127.0.0.1", 8787)):
         text = " ".join(run(tmp_path, command, "--help").stdout.split())
         assert f"(default {host})" in text and f"(default {port})" in text
+
+
+def test_a_port_in_use_is_one_line_before_any_banner_for_every_server(tmp_path: Path) -> None:
+    """As `sdassist slack` already did: one line, exit 2; not 'serving at …' and then uvicorn's error, exit 3."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for args in (("mcp", "--http", "--port", port), ("sandbox", "--port", port)):
+            out = subprocess.run([sys.executable, "-m", "sdassist", *args], capture_output=True, text=True,
+                                 input="", env=environment(tmp_path), timeout=60, check=False)
+            assert out.returncode == 2, (args, out.stderr)
+            assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
+            assert "serving" not in out.stderr and "sandbox on" not in out.stdout and "ERROR" not in out.stderr

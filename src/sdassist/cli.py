@@ -250,8 +250,12 @@ def _print_field(data: Any, path: str) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sdassist.listen import listen_problem
     from sdassist.sandbox import SandboxConfig, serve
 
+    if problem := listen_problem(args.host, args.port):  # before the banner, as `sdassist slack` does
+        print(f"sdassist sandbox: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     config = SandboxConfig(window_seconds=args.window, state_file=args.state_file,
                            demo_accounts=not args.no_demo)
     serve(host=args.host, port=args.port, config=config)

@@ -31,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
             from sdassist.mcp.http import required_token
 
             required_token(settings, args.host)  # refuse before announcing anything
+            from sdassist.listen import listen_problem
+
+            if problem := listen_problem(args.host, args.port):
+                raise ValueError(problem)
     except ValueError as exc:  # HttpConfigError included
         print(f"sdassist mcp: {exc}", file=sys.stderr)
         return 2
