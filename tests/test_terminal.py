@@ -295,3 +295,16 @@ def test_a_port_in_use_is_one_line_before_any_banner_for_every_server(tmp_path: 
             assert out.returncode == 2, (args, out.stderr)
             assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
             assert "serving" not in out.stderr and "sandbox on" not in out.stdout and "ERROR" not in out.stderr
+
+
+def test_tokens_create_refuses_what_would_make_a_useless_or_broken_token(tmp_path: Path) -> None:
+    """--expires-days -1 issued a token already expired (exit 0); 100000000 issued and printed one, then failed
+    writing its date (exit 3); an empty --user made a token for nobody. All are usage errors now, issuing nothing."""
+    for args, said in ((("--expires-days", "-1"), "argument --expires-days: '-1' is not a number of days"),
+                       (("--expires-days", "100000000"), "from 0 (never expires) to 3,650"),
+                       (("--user", " "), "argument --user: give the person's id")):
+        out = run(tmp_path, "tokens", "create", "--user", "U0ALICE", "--name", "Alice", *args)
+        assert out.returncode == 2 and said in out.stderr and "sda_pat_" not in out.stdout + out.stderr
+    assert "no personal access tokens" in run(tmp_path, "tokens", "list").stdout
+    made = run(tmp_path, "tokens", "create", "--user", "U0ALICE", "--name", "Alice", "--expires-days", "0")
+    assert made.returncode == 0 and made.stdout.startswith("sda_pat_") and "expires never" in made.stderr

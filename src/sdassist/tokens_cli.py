@@ -29,6 +29,27 @@ def _scopes(text: str) -> list[str]:
     return [s for s in SCOPES if s in given]
 
 
+MAX_DAYS = 3650
+
+
+def _days(text: str) -> float:
+    """--expires-days: 0 (never) up to ten years; a token already expired, or one whose date cannot be written,
+    is refused before anything is issued."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not 0 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 0 (never expires) to {MAX_DAYS:,}")
+    return days
+
+
+def _person_id(text: str) -> str:
+    if not text.strip() or not text.isprintable():
+        raise argparse.ArgumentTypeError("give the person's id, e.g. their Slack user id U0ALICE")
+    return text.strip()
+
+
 async def open_identity_store() -> Any:
     """The identity store of the configured database (the one every instance shares)."""
     from sdassist.config import Settings
@@ -102,12 +123,14 @@ def add_tokens_parser(sub: Any) -> None:
     tokens = sub.add_parser("tokens", help="personal access tokens for the MCP HTTP server: create, list, revoke")
     actions = tokens.add_subparsers(dest="action", required=True)
     p = actions.add_parser("create", help="issue a token for a person (shown once)")
-    p.add_argument("--user", required=True, help="the person's id; their Slack user id (U…) links the two faces")
+    p.add_argument("--user", required=True, type=_person_id,
+                   help="the person's id; their Slack user id (U…) links the two faces")
     p.add_argument("--name", help="their display name (default: the id)")
     p.add_argument("--scope", type=_scopes, default=list(DEFAULT_SCOPES),
                    help=f"space- or comma-separated, of {', '.join(SCOPES)} (default: {' '.join(DEFAULT_SCOPES)})")
     p.add_argument("--label", help="what it is for, shown as the client: 'Alice via <label>'")
-    p.add_argument("--expires-days", type=float, default=90.0, help="days until it stops working (0: never)")
+    p.add_argument("--expires-days", type=_days, default=90.0,
+                   help=f"days until it stops working (0: never; at most {MAX_DAYS:,})")
     p.set_defaults(func=run_async(_create))
     p = actions.add_parser("list", help="tokens with their state (never the tokens themselves)")
     p.add_argument("--user", help="only this person's")
