@@ -308,3 +308,12 @@ def test_tokens_create_refuses_what_would_make_a_useless_or_broken_token(tmp_pat
     assert "no personal access tokens" in run(tmp_path, "tokens", "list").stdout
     made = run(tmp_path, "tokens", "create", "--user", "U0ALICE", "--name", "Alice", "--expires-days", "0")
     assert made.returncode == 0 and made.stdout.startswith("sda_pat_") and "expires never" in made.stderr
+
+
+def test_the_terminal_reads_a_local_file_for_upload_media(tmp_path: Path) -> None:
+    """The terminal runs on the operator's machine: `upload_media path=…` reads the file there (it was refused
+    with "path works only when sdassist runs on your machine")."""
+    out = run(tmp_path, "call", "upload_media", f"path={tmp_path / 'missing.jpg'}",
+              SDASSIST_PUBLIC_URL="http://127.0.0.1:9")
+    assert out.returncode == 1 and f"error: path: no file at {tmp_path / 'missing.jpg'}" in out.stderr
+    assert "works only" not in out.stderr

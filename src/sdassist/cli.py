@@ -101,8 +101,9 @@ async def _run_tool(tool: Tool, arguments: dict[str, Any], settings: Settings, z
     user = getpass.getuser()
     principal = Principal(id=f"cli:{user}", kind="operator", face="cli", name=user)
     async with waiting(f"waiting for {tool.name}") as progress, open_runtime(settings) as runtime:
-        return await tool.run(runtime.context(principal, zone=zone, zone_source=source, progress=progress.report),
-                              arguments)
+        # local_files: the terminal runs on the operator's machine, so upload_media path=… reads their file.
+        return await tool.run(runtime.context(principal, zone=zone, zone_source=source, progress=progress.report,
+                                              local_files=True), arguments)
 
 
 def _call_arguments(args: argparse.Namespace, tool: Tool) -> dict[str, Any]:

@@ -111,7 +111,8 @@ async def test_when_socialdock_cannot_fetch_sdassists_link_the_refusal_names_the
 async def test_a_local_path_only_on_stdio(served: Runtime, tmp_path: Path) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg(5000))
-    with pytest.raises(ToolError, match=r"path works only when sdassist runs on your machine \(MCP over stdio\)"):
+    with pytest.raises(ToolError, match=r"path works only when sdassist runs on your machine "
+                                        r"\(the terminal, or MCP over stdio\)"):
         await call(served, "upload_media", ASSISTANT, path=str(photo))
     ctx = served.context(ASSISTANT, local_files=True)
     out = await get_tool("upload_media").run(ctx, {"path": str(photo)})

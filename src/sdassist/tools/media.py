@@ -96,7 +96,7 @@ async def _stored_from_input(ctx: ToolContext, inp: UploadInput) -> MediaFile:
         return await store.put(chunks_of(data), name=inp.file_name, owner=owner, max_bytes=limit)
     assert inp.path is not None
     if not ctx.local_files:
-        raise ToolError("path works only when sdassist runs on your machine (MCP over stdio)",
+        raise ToolError("path works only when sdassist runs on your machine (the terminal, or MCP over stdio)",
                         hint="Send the file as content_base64, or a public URL.")
     path = Path(inp.path).expanduser()
     if not path.is_file():
