@@ -43,6 +43,21 @@ async def test_webhooks_reach_the_thread_once_and_update_the_status_line(h: Harn
     assert len(h.fake.of("chat.postMessage", where=lambda p: "Published on Instagram" in (p.get("text") or ""))) == 1
 
 
+async def test_a_failure_after_the_post_went_live_is_not_told_as_the_outcome(h: Harness) -> None:
+    """operations.md: a post_failed after post_published is logged on the draft and not applied. The thread
+    said "Failed on LinkedIn" all the same, under a card and a draft that say published."""
+    draft = await scheduled_draft(h)
+    for platform in ("instagram", "linkedin"):
+        assert (await h.webhook(event(draft.post_id, platform, "published", event_id=f"evt_p_{platform}"))).status \
+            == 200
+    await h.wait_state(draft.id, "published")
+    late = await h.webhook(event(draft.post_id, "linkedin", "failed", event_id="evt_late", error="token expired"))
+    assert late.status == 200 and (await late.json()) == {"ok": True, "applied": False}
+    await asyncio.sleep(0.5)
+    assert not h.fake.of("chat.postMessage", where=lambda p: "Failed on LinkedIn" in (p.get("text") or ""))
+    assert (await h.rt.store.get(draft.id)).state == "published"
+
+
 async def test_webhook_checks(h: Harness) -> None:
     draft = await scheduled_draft(h)
     body = event(draft.post_id, "instagram", "published", event_id="evt_x")

@@ -171,6 +171,23 @@ def _moves_forward(old: dict[str, Any], status: str | None, at: datetime | None)
     return at is not None or _RANK.get(status or "", 0) >= _RANK.get(before or "", 0)
 
 
+def _result_for(results: list[dict[str, Any]], platform: str | None, account_id: str | None) -> dict[str, Any] | None:
+    """The recorded outcome of the target an outcome names (by platform, and account when it says)."""
+    return next((r for r in results if r.get("platform") == platform and (
+        account_id is None or r.get("account_id") in (None, account_id))), None)
+
+
+def webhook_outcome_recorded(draft: Draft, event: WebhookEvent) -> bool:
+    """Whether `draft` now records what `event` says for its target. Not when the event was left out (older
+    than the recorded outcome, or a failure after the target went live): then it is only a note on the draft,
+    and a face must not announce it as the outcome."""
+    data = event.data
+    status = data.status or ("published" if event.event == "post_published" else "failed")
+    recorded = _result_for(draft.target_results, data.platform, data.account_id)
+    return recorded is not None and recorded.get("status") == status and \
+        (recorded.get("error") or None) == (data.error or None)
+
+
 def _merge_results(
     old: list[dict[str, Any]], new: list[dict[str, Any]], *, at: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -178,8 +195,7 @@ def _merge_results(
     merged = [dict(r) for r in old]
     ignored = []
     for entry in new:
-        match = next((r for r in merged if r.get("platform") == entry.get("platform") and (
-            entry.get("account_id") is None or r.get("account_id") in (None, entry.get("account_id")))), None)
+        match = _result_for(merged, entry.get("platform"), entry.get("account_id"))
         stamp = {"at": at.isoformat()} if at is not None else {}
         if match is None:
             merged.append({**entry, **stamp})

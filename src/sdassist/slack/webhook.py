@@ -24,7 +24,7 @@ from sdassist import jsonbody
 from sdassist.client import SIGNATURE_HEADER, verify_signature
 from sdassist.client.models import WebhookEvent
 from sdassist.publishing.drafts import Draft
-from sdassist.publishing.publisher import Publisher
+from sdassist.publishing.publisher import Publisher, webhook_outcome_recorded
 from sdassist.slack.blocks import escape, platform_name
 
 log = logging.getLogger("sdassist.slack")
@@ -74,7 +74,7 @@ def make_handler(publisher: Callable[[], Publisher], secret: Callable[[], str | 
             reason = str(exc) if isinstance(exc, jsonbody.JSONBodyError) else "body is not a SocialDock event"
             return _refuse(400, reason)
         draft = await publisher().apply_webhook(event)
-        if draft is None:
+        if draft is None or not webhook_outcome_recorded(draft, event):  # a duplicate, or left out as stale
             return web.json_response({"ok": True, "applied": False})
         task = asyncio.create_task(relay(draft, event))
         tasks.add(task)
