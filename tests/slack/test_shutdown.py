@@ -9,7 +9,6 @@ import logging
 
 import pytest
 
-from sdassist.slack.app import SlackFace, web_client
 from tests.media_samples import jpeg
 from tests.slack.conftest import Harness
 
@@ -55,19 +54,6 @@ async def test_stop_cancels_file_downloads_still_in_flight(h: Harness, caplog: p
     assert all(t.cancelled() for t in downloads) and file_work() == []
     assert not h.face.tasks and not h.face.files._running
     assert "pending" not in caplog.text and "has been closed" not in caplog.text, caplog.text
-
-
-async def test_stop_right_after_start_returns_every_time(h: Harness) -> None:
-    """A face stopped at once, while its poller, warm-ups and account refresh are inside their first store and
-    SocialDock calls, over and over (once, a stop hung: a cancellation lost inside asyncio.wait_for)."""
-    for i in range(3):
-        assert (await h.command(f'schedule "Post {i}" tomorrow 9am on instagram')).status == 200
-    for i in range(30):
-        face = SlackFace(h.face.settings, h.rt, web_client(h.face.settings))
-        await face.start(poll_interval=0.01)
-        await asyncio.sleep((i % 6) * 0.005)  # stop at different points of the first rounds
-        await asyncio.wait_for(face.stop(), 10)
-        assert not face.tasks
 
 
 async def test_stop_cancels_again_a_task_that_swallowed_its_cancellation(h: Harness) -> None:
