@@ -69,11 +69,12 @@ async def test_stop_cancels_again_a_task_that_swallowed_its_cancellation(h: Harn
     assert task.cancelled() and not h.face.tasks
 
 
-async def test_web_api_calls_share_one_session_that_stop_closes(h: Harness) -> None:
-    session = h.face.client.session
+async def test_web_api_calls_and_downloads_share_clients_that_stop_closes(h: Harness) -> None:
+    session, downloads = h.face.client.session, h.face.files._http
     assert session is not None and not session.closed  # opened by start: connections kept alive between calls
+    assert downloads is not None and not downloads.is_closed  # its CA certificates loaded at start, once
     assert (await h.command('schedule "Kept alive" tomorrow 9am on instagram')).status == 200
     await h.fake.wait_for("chat.postMessage")
     assert h.face.client.session is session
     await asyncio.wait_for(h.face.stop(), 10)
-    assert session.closed and h.face.client.session is None
+    assert session.closed and h.face.client.session is None and downloads.is_closed

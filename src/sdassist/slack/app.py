@@ -394,6 +394,7 @@ class SlackFace:
         """Background work: App Home's warm-up (`warmed` waits for it), the card poller, the accounts cache, and
         registering the webhook."""
         self._share_connections()
+        self.files.open()
         self.home_warmup = self.spawn(self.warm_home())
         self.spawn(self._keep_home_warm())
         self.spawn(self._learn_zones())
@@ -441,6 +442,7 @@ class SlackFace:
             self.client.session = None
             await self._session.close()
             self._session = None
+        await self.files.close()
 
     async def _keep_accounts(self) -> None:
         while True:
