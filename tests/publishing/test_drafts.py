@@ -61,7 +61,10 @@ async def test_every_transition_in_the_store(store: DraftStore, source: DraftSta
         with pytest.raises(InvalidTransition) as info:
             await store.transition(draft.id, to=target, actor=BOB, expected_state=source)
         message = str(info.value)
-        assert f"from {source}" in message and f"to {target}" in message
+        if source == target:  # cancelling twice: it is already there
+            assert f"is already {source}" in message
+        else:
+            assert f"from {source}" in message and f"to {target}" in message
         assert ":" in message  # followed by what the user can do instead
         assert (await store.get(draft.id)).state == source
 
@@ -150,3 +153,13 @@ def test_one_timing_rule_for_new_and_edited_drafts() -> None:
         now + hour * 99, now + hour * 2)
     with pytest.raises(ValueError, match="needs scheduled_at"):
         schedule_and_expiry(publish_now=False, scheduled_at=None, now=now, ttl=hour)
+
+
+def test_a_move_to_the_state_a_draft_is_in_says_it_is_already_there() -> None:
+    """Cancelling twice said "cannot move draft … from cancelled to cancelled"."""
+    from sdassist.publishing.drafts import InvalidTransition
+
+    assert str(InvalidTransition(DraftState.CANCELLED, DraftState.CANCELLED, "drf_1")) == \
+        "draft drf_1 is already cancelled: it was cancelled: create a new draft"
+    assert str(InvalidTransition(DraftState.PUBLISHED, DraftState.CANCELLED, "drf_1")).startswith(
+        "cannot move draft drf_1 from published to cancelled: ")

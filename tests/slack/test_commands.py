@@ -141,7 +141,7 @@ async def test_cancel_a_pending_draft_and_a_post(h: Harness) -> None:
     card = await h.fake.wait_for("chat.update", where=lambda p: "Cancelled by" in str(p.get("blocks")))
     assert card
     # A cancel that cannot work says why and points at the list, not at the same command again.
-    again = await answer_to(h, f"cancel {draft.id}", contains="cannot move")
+    again = await answer_to(h, f"cancel {draft.id}", contains=f"draft {draft.id} is already cancelled")
     assert "Try: `/socialdock drafts mine`" in again and f"cancel {draft.id}`" not in again
     missing = await answer_to(h, "cancel post_01zzzzzzzzzzzzzzzzzzzzzzzz", contains="not found")
     assert "Try: `/socialdock posts scheduled`" in missing

@@ -123,6 +123,9 @@ class InvalidTransition(DraftError):
         self.to_state = DraftState(to_state)
         self.draft_id = draft_id
         subject = f"draft {draft_id}" if draft_id else "a draft"
+        if self.from_state == self.to_state:  # cancel twice: say it is done, not "from cancelled to cancelled"
+            super().__init__(f"{subject} is already {self.from_state}: {what_next(self.from_state)}")
+            return
         super().__init__(
             f"cannot move {subject} from {self.from_state} to {self.to_state}: {what_next(self.from_state)}"
         )
