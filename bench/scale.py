@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -68,6 +70,13 @@ PEOPLE = 500
 MIX = [(S.PUBLISHED, 0.55), (S.SCHEDULED, 0.18), (S.REJECTED, 0.08), (S.EXPIRED, 0.06), (S.CANCELLED, 0.05),
        (S.FAILED, 0.0295), (S.PENDING, 0.02), (S.PUBLISHING, 0.0003), (S.UNKNOWN, 0.0002)]
 CHUNK = 5000
+
+
+def scratch_dir() -> str:
+    """A temporary data directory, removed when this process exits (a --full store is ~340 MB)."""
+    path = tempfile.mkdtemp(prefix="sdassist-scale-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def pct(values: list[float], q: float) -> float:
@@ -130,7 +139,8 @@ async def build(store: DraftStore, drafts: int, decisions: int, days: int, seed:
         # freshly bulk-loaded table has no visibility map, and every indexed count reads the heap page by page
         # (App Home's count of one person's 15,000 drafts: ~60 ms instead of ~1.5 ms), which no running store sees.
         async with store._engine.connect() as conn:
-            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
     else:
         async with store._engine.begin() as conn:
             await conn.exec_driver_sql("ANALYZE")
@@ -172,7 +182,7 @@ async def list_child(url: str, times: int, people: list[str], control: bool) -> 
     if control:
         heap.settle = lambda: 0  # type: ignore[assignment]
     settings = Settings(_env_file=None, SDASSIST_DATABASE_URL=url, SDASSIST_TIMEZONE="UTC",
-                        SDASSIST_DATA_DIR=tempfile.mkdtemp(prefix="sdassist-scale-"))
+                        SDASSIST_DATA_DIR=scratch_dir())
     server = build_server(settings)
     began = time.perf_counter()
     await server.warmup.ready()  # what the first call waits for (a host's initialize starts it)
@@ -331,7 +341,7 @@ async def home_child(url: str, pause: float, samples: int, persons: list[str], c
     settings = Settings(_env_file=None, SDASSIST_DATABASE_URL=url, SDASSIST_TIMEZONE="UTC",
                         SLACK_BOT_TOKEN="xoxb-bench", SDASSIST_SLACK_API_URL=fake.api_url,
                         SDASSIST_APPROVAL_CHANNEL="C0APPROVE", SDASSIST_APPROVERS="U00001",
-                        SDASSIST_DATA_DIR=tempfile.mkdtemp(prefix="sdassist-scale-"))
+                        SDASSIST_DATA_DIR=scratch_dir())
     watch = GcWatch()
     out: dict[str, Any] = {"rss_before": rss_mb()}
     try:
@@ -436,7 +446,7 @@ async def one_backend(name: str, url: str, args: argparse.Namespace, fake: FakeS
     print(f"  built in {time.perf_counter() - started:.1f} s")
     settings = Settings(_env_file=None, SDASSIST_DATABASE_URL=url, SDASSIST_TIMEZONE="UTC",
                         SLACK_BOT_TOKEN="xoxb-bench", SDASSIST_SLACK_API_URL=fake.api_url,
-                        SDASSIST_DATA_DIR=tempfile.mkdtemp(prefix="sdassist-scale-"))
+                        SDASSIST_DATA_DIR=scratch_dir())
     async with open_runtime(settings, announce=False, reconcile=False) as rt:
         await bench_poller(rt, settings)
         await bench_reconcile(rt, times)
@@ -482,7 +492,7 @@ async def main() -> int:
     met = []
     try:
         if not args.no_sqlite:
-            path = Path(tempfile.mkdtemp(prefix="sdassist-scale-")) / "scale.db"
+            path = Path(scratch_dir()) / "scale.db"
             met.append(await one_backend("SQLite", f"sqlite+aiosqlite:///{path}", args, fake))
         if args.postgres:
             met.append(await one_backend("PostgreSQL", args.postgres, args, fake))
