@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sdassist import sqlite_connection
+
 log = logging.getLogger("sdassist.db")
 
 __all__ = ["create_tables", "open_engine", "release_engine", "shared_engine"]
@@ -135,10 +137,15 @@ async def open_engine(url: str, metadata: MetaData, **pool: Any) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         if database and database != ":memory:":
             kwargs.update(pool_size=1, max_overflow=0)
+        connect_args: dict[str, Any] = {}
+        kwargs["async_creator"] = lambda: sqlite_connection.connect(*connect_args["args"], **connect_args["kwargs"])
     else:
         kwargs.update(pool)
     try:
         engine = create_async_engine(url, **kwargs)
+        if backend == "sqlite":  # the file name and options SQLAlchemy would pass aiosqlite, read from the URL
+            args, options = engine.sync_engine.dialect.create_connect_args(engine.sync_engine.url)
+            connect_args.update(args=args, kwargs=options)
     except ModuleNotFoundError as exc:  # a lean install has no PostgreSQL driver: say which extra brings it
         from sdassist.config import SettingsError
 

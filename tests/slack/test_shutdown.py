@@ -9,6 +9,7 @@ import logging
 
 import pytest
 
+from sdassist.slack.app import SlackFace, web_client
 from tests.media_samples import jpeg
 from tests.slack.conftest import Harness
 
@@ -54,6 +55,21 @@ async def test_stop_cancels_file_downloads_still_in_flight(h: Harness, caplog: p
     assert all(t.cancelled() for t in downloads) and file_work() == []
     assert not h.face.tasks and not h.face.files._running
     assert "pending" not in caplog.text and "has been closed" not in caplog.text, caplog.text
+
+
+async def test_stop_right_after_start_returns_every_time(h: Harness) -> None:
+    """A face stopped at once, while its poller, warm-ups and account refresh are inside their first store and
+    SocialDock calls, over and over (once, a stop hung: a cancellation lost inside asyncio.wait_for; and the
+    store calls it cut short could leave a SQLite connection open: tests/test_sqlite_cancel.py)."""
+    for i in range(3):
+        assert (await h.command(f'schedule "Post {i}" tomorrow 9am on instagram')).status == 200
+    for i in range(10):
+        face = SlackFace(h.face.settings, h.rt, web_client(h.face.settings))
+        await face.start(poll_interval=0.01)
+        await asyncio.sleep((i % 5) * 0.005)  # stop at different points of the first rounds
+        await asyncio.wait_for(face.stop(), 10)
+        assert not face.tasks
+    assert (await h.command('schedule "After" tomorrow 9am on instagram')).status == 200  # the store still works
 
 
 async def test_stop_cancels_again_a_task_that_swallowed_its_cancellation(h: Harness) -> None:
