@@ -236,6 +236,33 @@ async def test_an_instance_that_joins_after_a_rollover_does_not_pace_on_an_assum
         await fresh.aclose()
 
 
+async def test_a_shared_window_that_answers_contradict_is_dropped_and_never_paced_on(database_url: str) -> None:
+    """The row keeps the window length an instance confirmed, also across a change of plan (bench/instances.py
+    runs its 1 s control on the database its 5 s runs used). A window 5 times too long stays self-consistent:
+    every instance waits for the row's predicted end, sends its burst at once, and sees resets exactly 5 s
+    apart, so the instances ran at a fifth of the plan (1.9 approvals/s on a 10/s plan). An answer from a window
+    that ends strictly inside the row's, off the row's grid, proves the shared length wrong: it is dropped, the
+    row takes the answer's end, and no instance waits past it."""
+    key = "sd_live_stale_window_key_23"
+    first, second = SharedBudget(database_url, key), SharedBudget(database_url, key)
+    try:
+        for reset in (1000.0, 1005.0, 1010.0):  # 5 s windows, then the plan changes to 1 s ones
+            assert await first.reserve(reset - 4.9) == 0
+            await first.release(Answer(10, 9, reset, reset - 4.8))
+        assert first.window == 5.0 and first.window_exact
+        taken = [b for b in (first, second) * 5 if await b.reserve(1010.05) == 0]
+        assert len(taken) == 9  # the row rolled over to a predicted end at 1015; one kept in reserve
+        for i, budget in enumerate(taken):  # all counted in the server's window ending at 1011
+            await budget.release(Answer(10, 9 - i, 1011.0, 1010.2))
+        wait = await second.reserve(1010.3)
+        assert 0 < wait < 0.8  # until 1011 plus a small margin, not until 1015
+        assert await first.reserve(1011.05) == 0 and await second.reserve(1011.05) == 0
+        assert not (first.window_exact and first.window == 5.0)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
 async def test_a_one_request_window_never_stalls_the_shared_budget(database_url: str) -> None:
     budget = SharedBudget(database_url, "sd_live_one_request_plan_42", reserve=1)
     try:

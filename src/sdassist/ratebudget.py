@@ -54,7 +54,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sdassist.client.ratelimit import DEFAULT_WINDOW, Answer, LocalBudget
+from sdassist.client.ratelimit import Answer, LocalBudget
 from sdassist.db import open_engine
 
 __all__ = ["SharedBudget", "workspace_key_hash"]
@@ -124,6 +124,7 @@ class SharedBudget(LocalBudget):
         self._owed = 0  # releases that could not be written: the heartbeat writes them
         self._heartbeat: asyncio.Task[None] | None = None
         self._next_sweep = 0.0  # monotonic time of the next removal of dead instances' leases
+        self._adopted = False  # True while this instance's window length is the row's, not its own finding
 
     # --- database --------------------------------------------------------------------------------
 
@@ -229,6 +230,7 @@ class SharedBudget(LocalBudget):
         have shown it: an instance idle for a while sees one long interval (several windows at once), and one
         instance's wrong length would mislead all of them."""
         super()._learn_window(reset, now)
+        self._adopted = False
         if self.window_exact and self.window:
             seen = sum(abs(d - self.window) < 1e-3 * self.window for d in self._deltas)
             self.window_exact = seen >= 2
@@ -240,7 +242,9 @@ class SharedBudget(LocalBudget):
         window / limit) would otherwise assume the documented minute, 12 times too slow on a 5 s window."""
         shared = st.get("window")
         if shared and (not self.window_exact or not self.window or shared < self.window - 1e-6):
-            self.window, self.window_exact = shared, True
+            self.window, self.window_exact, self._adopted = shared, True, True
+        elif not shared and self._adopted:  # the row dropped the length this instance took from it
+            self.window_exact, self._adopted = False, False
         elif self.window is None and st["window_end"] is not None and st["window_end"] > now:
             self.window = max(0.5, st["window_end"] - now)
 
@@ -288,9 +292,10 @@ class SharedBudget(LocalBudget):
             end = st["window_end"]
             if end is not None and now >= end:
                 # The window has ended: a fresh one, into which the requests still in flight are carried.
-                # Fixed windows of a known length: the next end is predictable; else wait for an answer.
-                window = self.window or DEFAULT_WINDOW
-                end = end + (math.floor((now - end) / window) + 1) * window if self.window_exact else None
+                # Fixed windows of the length the row has confirmed: the next end is predictable (and every
+                # answer checks it, `_off_grid`); else wait for an answer.
+                window = st["window"]
+                end = end + (math.floor((now - end) / window) + 1) * window if window else None
                 await self._roll_over(conn, st, end)
                 carried = in_flight
             if max(st["used"] + carried, st["server_used"] or 0) >= limit - self._floor():
@@ -376,6 +381,9 @@ class SharedBudget(LocalBudget):
         if reset <= now:  # describes a window that is over
             return
         counted = limit - remaining
+        if end is not None and self._off_grid(st, reset):
+            await self._drop_window(conn, st, reset, counted, now)
+            return
         if end is None:  # the first answer from the window the row rolled over into
             st["window_end"] = reset
         elif reset > end + 1e-6:
@@ -386,6 +394,31 @@ class SharedBudget(LocalBudget):
         elif reset < end - 1e-6:
             return  # a window between the previous one and the row's: it tells nothing of either
         st["server_used"] = max(st["server_used"] or 0, counted)
+
+    @staticmethod
+    def _off_grid(st: dict[str, Any], reset: float) -> bool:
+        """True when `reset` proves the row's shared window length wrong: fixed windows end on one grid, so
+        every reset lies a whole number of windows from the row's end. A length kept from before a change of
+        plan (or from one instance's mistake) is otherwise self-confirming: instances that wait for the row's
+        predicted end send their burst at once and see resets exactly that far apart."""
+        window = st.get("window")
+        if not window:
+            return False
+        steps = (st["window_end"] - reset) / window
+        return abs(steps - round(steps)) * window > 1e-3 * window + 1e-6
+
+    async def _drop_window(self, conn: AsyncConnection, st: dict[str, Any], reset: float, counted: int,
+                           now: float) -> None:
+        """The shared window length is wrong: forget it (here and in this instance) and put the row in the
+        window the answer came from, which ends at `reset`: what the server counted in it is spent, and every
+        request still in flight may land in it, so it is carried. The previous end stays: answers from before
+        it still give carried places back."""
+        st.update(window=None, window_end=reset, used=counted, server_used=counted)
+        await conn.execute(update(leases_table).where(leases_table.c.key_hash == self.key_hash).values(
+            carried=leases_table.c.in_flight))
+        self.window, self.window_exact = max(0.5, reset - now), False
+        self._deltas.clear()
+        self._last_reset = reset
 
     async def pause_until(self, until: float) -> None:
         self._paused_until = max(self._paused_until, until)
