@@ -263,6 +263,32 @@ async def test_a_shared_window_that_answers_contradict_is_dropped_and_never_pace
         await second.aclose()
 
 
+async def test_a_row_left_by_instances_long_gone_is_learnt_again_from_one_probe(database_url: str) -> None:
+    """The row outlives its instances, and the plan may change meanwhile (bench/instances.py runs its 10-per-1 s
+    control on the database its 200-per-5 s runs used): instances that start after a window with no instance
+    running must not send a burst on the old limit (the control's 429s), but one probe first."""
+    from sqlalchemy import update
+
+    from sdassist.ratebudget import leases_table
+
+    key = "sd_live_old_plan_key_29"
+    old, fresh = SharedBudget(database_url, key), SharedBudget(database_url, key)
+    try:
+        for reset in (1000.0, 1005.0, 1010.0):
+            assert await old.reserve(reset - 4.9) == 0
+            await old.release(Answer(200, 199, reset, reset - 4.8))
+        await old.aclose()
+        async with (await fresh._open()).begin() as conn:  # its lease lapsed (LEASE_TTL)
+            await conn.execute(update(leases_table).values(heartbeat=0.0))
+        assert await fresh.reserve(1020.0) == 0
+        assert await fresh.reserve(1020.01) > 0  # one request at a time until an answer tells the new plan
+        await fresh.release(Answer(10, 9, 1021.0, 1020.1))
+        assert fresh.limit == 10
+    finally:
+        await old.aclose()
+        await fresh.aclose()
+
+
 async def test_a_one_request_window_never_stalls_the_shared_budget(database_url: str) -> None:
     budget = SharedBudget(database_url, "sd_live_one_request_plan_42", reserve=1)
     try:

@@ -54,7 +54,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sdassist.client.ratelimit import Answer, LocalBudget
+from sdassist.client.ratelimit import DEFAULT_WINDOW, Answer, LocalBudget
 from sdassist.db import open_engine
 
 __all__ = ["SharedBudget", "workspace_key_hash"]
@@ -170,18 +170,18 @@ class SharedBudget(LocalBudget):
             return literal_column("EXTRACT(EPOCH FROM clock_timestamp())::float8")
         return literal_column("(julianday('now') - 2440587.5) * 86400.0")
 
-    async def _live(self, conn: AsyncConnection) -> tuple[int, int]:
-        """Requests in flight, and requests carried into the current window, in every live instance; leases of
-        instances long gone are removed now and then."""
+    async def _live(self, conn: AsyncConnection) -> tuple[int, int, int]:
+        """Requests in flight, and requests carried into the current window, in every live instance, and how
+        many instances are live; leases of instances long gone are removed now and then."""
         c = leases_table.c
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + 10 * LEASE_TTL
             await conn.execute(delete(leases_table).where(
                 c.key_hash == self.key_hash, c.heartbeat < self._db_now() - 20 * LEASE_TTL))
-        in_flight, carried = (await conn.execute(
-            select(func.coalesce(func.sum(c.in_flight), 0), func.coalesce(func.sum(c.carried), 0)).where(
+        in_flight, carried, live = (await conn.execute(
+            select(func.coalesce(func.sum(c.in_flight), 0), func.coalesce(func.sum(c.carried), 0), func.count()).where(
                 c.key_hash == self.key_hash, c.heartbeat >= self._db_now() - LEASE_TTL))).one()
-        return int(in_flight), int(carried)
+        return int(in_flight), int(carried), int(live)
 
     async def _roll_over(self, conn: AsyncConnection, st: dict[str, Any], end: float | None) -> None:
         """A new window begins (ending at `end`, None while unknown): every request still in flight is carried
@@ -276,7 +276,11 @@ class SharedBudget(LocalBudget):
     async def _reserve(self, now: float) -> float:
         engine = await self._open()
         async with engine.begin() as conn, self._row(conn) as st:
-            in_flight, carried = await self._live(conn)
+            in_flight, carried, live = await self._live(conn)
+            if st["plan_limit"] is not None and not live and now - st["touched"] > (st["window"] or DEFAULT_WINDOW):
+                # No instance running and nothing sent for a window: what the row knows may predate a change of
+                # plan (a limit or a window length the server no longer has): one probe learns it again.
+                st.update(plan_limit=None, window=None, window_end=None, prev_end=None, used=0, server_used=0)
             if st["paused_until"] > now:
                 self._paused_until = st["paused_until"]
                 return st["paused_until"] - now + self._margin()
