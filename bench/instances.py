@@ -45,6 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from sdassist.ratebudget import LEASE_TTL  # noqa: E402
 from sdassist.sandbox import SandboxConfig, ServedSandbox  # noqa: E402
 
 KEY = "sd_test_sandbox"  # ACCELERATE
@@ -294,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
                     run(n, coordinated=True, sandbox=sb, drafts=drafts, account=account, limit=args.limit,
                         window=WINDOW, tasks=args.tasks, **common) for _ in range(runs)]))
         if not args.no_control:
+            if not args.control_only:
+                # The control's tight plan is a plan change for the workspace's shared row: let the runs' leases
+                # lapse and a window pass unused, so the row forgets the old plan (as it does in production when
+                # every instance is gone) and the control starts from one probe, not on the old limit.
+                time.sleep(LEASE_TTL + WINDOW + 1)
             plan = {"ACCELERATE": args.control_limit}
             with ServedSandbox(SandboxConfig(window_seconds=CONTROL_WINDOW, rate_limits=plan),
                                quiet_disconnects=True) as sb:
