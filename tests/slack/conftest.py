@@ -112,6 +112,15 @@ class Harness(WaitsForDrafts):
         await response.read()
         return response
 
+    async def work_done(self, timeout: float = 10.0) -> None:
+        """Wait until the work acked requests left behind has finished (the face's line is empty): a test that
+        counts Slack calls from now on must not count the tail of an earlier command's reply."""
+        deadline = time.monotonic() + timeout
+        while self.face.backlog:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"acked work still running after {timeout}s: backlog {self.face.backlog}")
+            await asyncio.sleep(0.01)
+
     async def posts_on_sandbox(self) -> int:
         stats = (await self.sandbox.get("/_sandbox/stats")).json()["data"]
         return sum(stats["posts"].values())

@@ -150,6 +150,7 @@ async def test_approvers_may_be_a_user_group(h: Harness) -> None:
 
 async def test_bad_signature_or_old_timestamp_is_401_and_nothing_happens(h: Harness) -> None:
     draft_id = await drafted(h)
+    await h.work_done()  # the command's own reply (response_url) may still be on its way
     calls = len(h.fake.calls)
     assert (await h.click("sd_approve", draft_id, 1, secret="wrong")).status == 401
     assert (await h.click("sd_approve", draft_id, 1, timestamp=int(time.time()) - 600)).status == 401
