@@ -230,6 +230,13 @@ def list_figures(run: dict[str, Any]) -> tuple[str, float, list[float]]:
     return worst, pct(shapes[worst]["values"], 99), [v for shape in shapes.values() for v in shape["values"]]
 
 
+def gc_figures(run: dict[str, Any]) -> tuple[int, int, float]:
+    """(GC passes, full passes, the longest collection in ms) over every shape's calls."""
+    shapes = run["shapes"].values()
+    return (sum(s["passes"] for s in shapes), sum(s["full"] for s in shapes),
+            max(s["longest"] for s in shapes) * 1000)
+
+
 async def bench_list(url: str, people: list[str], times: int) -> float:
     """list_drafts in a fresh `sdassist mcp`-like process, each shape's p50/p99 and the GC passes during its calls;
     the target holds for the worst shape. A control process without the settled heap shows what settling buys.
@@ -243,17 +250,14 @@ async def bench_list(url: str, people: list[str], times: int) -> float:
               f"{max(values) * 1000:6.2f} ms  (CPU p50 {pct(cpu, 50):5.2f}, p99 {pct(cpu, 99):5.2f} ms)"
               f"  GC: {shape['passes']:3d} passes, {shape['full']} full, longest {shape['longest'] * 1000:5.1f} ms")
     worst, worst_p99, pooled = list_figures(run)
-    passes = sum(shape["passes"] for shape in run["shapes"].values())
-    full = sum(shape["full"] for shape in run["shapes"].values())
-    longest = max(shape["longest"] for shape in run["shapes"].values()) * 1000
+    passes, full, longest = gc_figures(run)
     print(f"  list_drafts, worst shape ({worst}): p99 {worst_p99:.2f} ms (target p99 <= {LIST_TARGET_MS:g} ms for "
           f"every shape: {'met' if worst_p99 <= LIST_TARGET_MS else 'MISSED'}); all shapes pooled: p50 "
           f"{pct(pooled, 50):.2f} ms, p99 {pct(pooled, 99):.2f} ms; GC during the calls: {passes} passes, {full} full, "
           f"longest {longest:.1f} ms; a full pass afterwards (gc.collect) took {run['full_pass'] * 1000:.1f} ms")
     control = await list_run(url, times, people, control=True)
     c_worst, c_p99, c_pooled = list_figures(control)
-    c_full = sum(shape["full"] for shape in control["shapes"].values())
-    c_longest = max(shape["longest"] for shape in control["shapes"].values()) * 1000
+    _, c_full, c_longest = gc_figures(control)
     print(f"  control, the heap not settled (as before `sdassist mcp` settled it): worst shape ({c_worst}) p99 "
           f"{c_p99:.2f} ms, pooled p99 {pct(c_pooled, 99):.2f} ms, slowest call {max(c_pooled) * 1000:.1f} ms "
           f"(settled: {max(pooled) * 1000:.1f} ms); {c_full} full GC passes, longest collection {c_longest:.1f} ms; "

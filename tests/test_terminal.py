@@ -11,6 +11,8 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -188,13 +190,22 @@ def test_mcp_started_by_a_host_prints_no_hint(tmp_path: Path) -> None:
     assert "waiting for an MCP host" not in proc.stderr
 
 
-def test_a_slow_socialdock_shows_progress_on_stderr(tmp_path: Path) -> None:
+@contextmanager
+def served_sandbox(tmp_path: Path) -> Iterator[str]:
+    """`sdassist sandbox` on a free loopback port, as a user starts it; yields its base URL."""
     port = free_loopback_port()
     sandbox = subprocess.Popen([sys.executable, "-m", "sdassist", "sandbox", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment(tmp_path))
     try:
         assert sandbox.stdout is not None and "SocialDock sandbox on" in sandbox.stdout.readline().decode()
-        base = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        sandbox.kill()
+        sandbox.wait(timeout=10)
+
+
+def test_a_slow_socialdock_shows_progress_on_stderr(tmp_path: Path) -> None:
+    with served_sandbox(tmp_path) as base:
         httpx.post(f"{base}/_sandbox/faults", json={"seed": 1, "rules": [
             {"path": "/api/v1/accounts*", "latency_rate": 1.0, "latency_ms": 2500}]}).raise_for_status()
         out = run(tmp_path, "call", "list_accounts", SOCIALDOCK_BASE_URL=base)
@@ -203,9 +214,6 @@ def test_a_slow_socialdock_shows_progress_on_stderr(tmp_path: Path) -> None:
         assert json.loads(out.stdout)["accounts"]  # stdout carries only the result
         quick = run(tmp_path, "call", "resolve_time", "phrase=tomorrow 9am", SOCIALDOCK_BASE_URL=base)
         assert "still waiting" not in quick.stderr
-    finally:
-        sandbox.kill()
-        sandbox.wait(timeout=10)
 
 
 def test_a_zone_option_that_is_not_a_zone_is_a_usage_error_for_every_tool(tmp_path: Path) -> None:
@@ -227,12 +235,7 @@ def test_exit_codes_tell_a_refusal_from_socialdock_down_and_a_draft_that_did_not
     down = run(tmp_path, "call", "list_accounts", SOCIALDOCK_BASE_URL=f"http://127.0.0.1:{free_loopback_port()}")
     assert down.returncode == 3 and "error: SocialDock could not be reached" in down.stderr
     assert "hint: Nothing was sent" in down.stderr and "Traceback" not in down.stderr
-    port = free_loopback_port()
-    sandbox = subprocess.Popen([sys.executable, "-m", "sdassist", "sandbox", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment(tmp_path))
-    try:
-        assert sandbox.stdout is not None and "SocialDock sandbox on" in sandbox.stdout.readline().decode()
-        base = f"http://127.0.0.1:{port}"
+    with served_sandbox(tmp_path) as base:
 
         def approve(text: str) -> subprocess.CompletedProcess[str]:
             made = run(tmp_path, "call", "draft_post", f"text={text}", "targets=linkedin", "publish_now=true",
@@ -255,9 +258,6 @@ def test_exit_codes_tell_a_refusal_from_socialdock_down_and_a_draft_that_did_not
         assert json.loads(unknown.stdout)["state"] == "unknown" and "the outcome is not known yet" in unknown.stderr
         httpx.delete(f"{base}/_sandbox/faults").raise_for_status()
         assert approve("three").returncode == 0
-    finally:
-        sandbox.kill()
-        sandbox.wait(timeout=10)
 
 
 @pytest.mark.parametrize(("args", "said"), [
